@@ -1,0 +1,1 @@
+"""The control lists as cited data, loaded into immutable typed objects."""

@@ -1,0 +1,1 @@
+"""Structures and lists in, verdicts with evidence out. Pure functions."""

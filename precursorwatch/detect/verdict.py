@@ -1,0 +1,67 @@
+"""Verdicts and their evidence (Contract 1).
+
+Every verdict carries the evidence as data, so the CLI, API and UI explain without recomputing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+VerdictName = Literal["controlled", "designer", "watch", "clear", "unresolved"]
+# Strongest first: the order in which a substance's verdict is decided.
+VERDICT_ORDER: tuple[VerdictName, ...] = ("controlled", "designer", "watch", "clear", "unresolved")
+
+ResolvedBy = Literal["cas", "synonym", "iupac", "smiles", "inchi", "inchikey", "fuzzy", "none"]
+Basis = Literal["identity", "salt", "stereoisomer", "class", "transformation", "similarity"]
+
+
+class Step(BaseModel):
+    """One synthetic step of a transformation path (issue: designer precursors)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transformation: str  # e.g. "Boc deprotection"
+    reactant_smiles: str
+    product_smiles: str
+    product_name: str = ""
+    product_inchikey: str = ""
+
+
+class Match(BaseModel):
+    """One reason a substance is covered: which list, on which basis, with the source."""
+
+    model_config = ConfigDict(frozen=True)
+
+    substance: str  # the listed substance's name (or the class label)
+    jurisdiction: str
+    list: str
+    category: str = ""
+    since: str  # ISO date
+    until: str | None = None
+    basis: Basis
+    explanation: str
+    source: str
+    legal_reference: str = ""
+    effect: Literal["control", "watch"] = "control"
+    rule: str | None = None  # StructureRule.id for class/family matches
+    steps: list[Step] | None = None  # for basis "transformation"
+    score: float | None = None  # for basis "similarity"
+
+
+class Verdict(BaseModel):
+    """The answer for one input identifier (one line of `pwatch check --format jsonl`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input: str
+    resolved_by: ResolvedBy
+    name: str | None = None
+    smiles: str | None = None
+    inchikey: str | None = None
+    cas: str | None = None
+    verdict: VerdictName
+    matches: list[Match] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # e.g. fuzzy score, ambiguity, stripped salt
+    reason: str | None = None  # why `unresolved`

@@ -1,0 +1,1 @@
+"""The authorities' exchange service: notifications, responses, incidents, audit chain."""

@@ -1,0 +1,1 @@
+"""Shipments and parties: manifests, chemical mentions, HS codes, watchlists, red flags."""
