@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rdkit import Chem, RDLogger
+from rdkit.Chem import rdMolDescriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 # RDKit writes parse warnings to stderr; the reasons are returned as data instead.
@@ -98,7 +99,7 @@ def standardise(mol: Chem.Mol) -> Structure:
     inchikey = Chem.MolToInchiKey(parent)
     if not inchikey:
         raise StructureError(f"no InChIKey could be computed for {smiles}")
-    formula = Chem.rdMolDescriptors.CalcMolFormula(parent)
+    formula = rdMolDescriptors.CalcMolFormula(parent)
     return Structure(
         smiles=smiles,
         inchikey=inchikey,
