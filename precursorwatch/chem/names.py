@@ -26,7 +26,7 @@ _GREEK = {
 # Protecting groups written many ways; all become one token.
 _PROTECTING_GROUPS = {
     "tertbutoxycarbonyl": "boc", "tbutoxycarbonyl": "boc", "tertbutyloxycarbonyl": "boc",
-    "tboc": "boc", "boc": "boc",
+    "tboc": "boc", "tertboc": "boc", "boc": "boc",
     "benzyloxycarbonyl": "cbz", "carbobenzyloxy": "cbz", "carboxybenzyl": "cbz", "cbz": "cbz",
     "z": "z",
 }
@@ -68,7 +68,7 @@ def tokens(text: str) -> list[str]:
     # Join "tert butoxycarbonyl" / "t butoxycarbonyl" before unifying.
     joined: list[str] = []
     for tok in toks:
-        if joined and joined[-1] in {"tert", "t"} and tok in {"butoxycarbonyl", "butyloxycarbonyl"}:
+        if joined and joined[-1] in {"tert", "t"} and tok in {"butoxycarbonyl", "butyloxycarbonyl", "boc"}:
             joined[-1] = joined[-1] + tok
         else:
             joined.append(tok)

@@ -1,0 +1,119 @@
+"""The resolver on its own (no control lists): every identifier form, and bad input."""
+
+import pytest
+
+from precursorwatch.chem.names import NameEntry
+from precursorwatch.chem.resolve import Resolver
+from precursorwatch.chem.structure import from_smiles
+
+NPP = "O=C1CCN(CCc2ccccc2)CC1"
+ENTRIES = [
+    NameEntry("listed:npp", "N-phenethyl-4-piperidone", NPP, "precursor", cas=("39742-60-4",),
+              synonyms=("1-phenethyl-4-piperidone",), abbreviations=("NPP",)),
+    NameEntry("listed:4-ap", "4-anilinopiperidine", "c1ccc(NC2CCNCC2)cc1", "precursor",
+              cas=("23056-29-3",), abbreviations=("4-AP",)),
+    NameEntry("common:4-aminopyridine", "4-aminopyridine", "Nc1ccncc1", "general",
+              cas=("504-24-5",), abbreviations=("4-AP",)),
+    NameEntry("listed:x1", "X-one", "CCO", "precursor", abbreviations=("XA",)),
+    NameEntry("listed:x2", "X-two", "CCN", "precursor", abbreviations=("XA",)),
+]
+
+
+@pytest.fixture(scope="module")
+def resolver() -> Resolver:
+    return Resolver(ENTRIES)
+
+
+NPP_KEY = from_smiles(NPP).inchikey
+
+
+@pytest.mark.parametrize(
+    ("identifier", "how"),
+    [
+        ("39742-60-4", "cas"),
+        ("CAS 39742-60-4", "cas"),
+        ("NPP", "synonym"),
+        ("1-Phenethyl-4-Piperidone", "synonym"),
+        ("N-phenethyl-4-piperidone hydrochloride", "synonym"),
+        ("C1CN(CCC1=O)CCc1ccccc1", "smiles"),
+        ("InChI=1S/C13H17NO/c15-13-7-10-14(11-8-13)9-6-12-4-2-1-3-5-12/h1-5H,6-11H2", "inchi"),
+        (NPP_KEY, "inchikey"),
+        ("1-(2-phenylethyl)piperidin-4-one", "iupac"),
+        ("N-phenetyl-4-piperidone", "fuzzy"),
+    ],
+)
+def test_every_form_reaches_the_same_structure(resolver: Resolver, identifier: str,
+                                               how: str) -> None:
+    res = resolver.resolve(identifier)
+    assert res.resolved_by == how, res.reason
+    assert res.structure is not None and res.structure.inchikey == NPP_KEY
+    assert res.name == "N-phenethyl-4-piperidone"
+
+
+def test_fuzzy_says_it_was_fuzzy(resolver: Resolver) -> None:
+    res = resolver.resolve("N-phenetyl-4-piperidone")
+    assert res.fuzzy_score is not None and res.fuzzy_score < 100
+    assert any("fuzzy match" in n for n in res.notes)
+
+
+def test_salt_words_are_kept(resolver: Resolver) -> None:
+    res = resolver.resolve("NPP HCl")
+    assert res.salt_words == ("hydrochloride",)
+
+
+def test_ambiguous_abbreviation_is_read_in_precursor_context_and_says_so(
+        resolver: Resolver) -> None:
+    res = resolver.resolve("4-AP")
+    assert res.name == "4-anilinopiperidine"
+    assert any("also 4-aminopyridine" in n for n in res.notes)
+
+
+def test_ambiguous_between_two_precursors_is_unresolved(resolver: Resolver) -> None:
+    res = resolver.resolve("XA")
+    assert res.resolved_by == "none"
+    assert res.reason is not None and "X-one" in res.reason and "X-two" in res.reason
+
+
+@pytest.mark.parametrize(
+    ("identifier", "reason"),
+    [
+        ("39742-60-5", "wrong check digit"),
+        ("", "empty identifier"),
+        ("   ", "empty identifier"),
+        ("x" * 10_000, "too long (10000 characters"),
+        ("\x00\x01\x02garbage", "control characters"),
+        ("caf\ufffd\ufffd", "undecodable"),
+        ("C1CC(", "unknown name or unparsable structure"),
+        ("definitely not a chemical name", "unknown name"),
+        ("AAAAAAAAAAAAAA-BBBBBBBBBB-N", "not in the reference data"),
+        ("InChI=1S/garbage", "unparsable InChI"),
+        ("50-00-0", "not in the reference data"),
+    ],
+)
+def test_unresolved_says_why(resolver: Resolver, identifier: str, reason: str) -> None:
+    res = resolver.resolve(identifier)
+    assert res.resolved_by == "none" and res.structure is None
+    assert res.reason is not None and reason in res.reason
+
+
+def test_batch_keeps_order_and_one_bad_identifier_never_stops_it(resolver: Resolver) -> None:
+    batch = ["NPP", "39742-60-5", "", "4-aminopyridine", "NPP", "not-a-thing-xyz"]
+    out = resolver.resolve_batch(batch)
+    assert [r.input for r in out] == batch
+    assert [r.resolved for r in out] == [True, False, False, True, True, False]
+
+
+def test_opsin_runs_once_per_batch(resolver: Resolver, monkeypatch: pytest.MonkeyPatch) -> None:
+    import precursorwatch.chem.resolve as mod
+
+    calls: list[int] = []
+    real = mod.names_to_smiles
+
+    def counting(names: list[str]) -> list[str | None]:
+        calls.append(len(names))
+        return real(names)
+
+    monkeypatch.setattr(mod, "names_to_smiles", counting)
+    fresh = Resolver(ENTRIES)
+    fresh.resolve_batch(["propan-2-one", "ethyl acetate", "2-methylpropan-1-ol", "propan-2-one"])
+    assert calls == [3]
