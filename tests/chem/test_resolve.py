@@ -39,7 +39,7 @@ NPP_KEY = from_smiles(NPP).inchikey
         ("InChI=1S/C13H17NO/c15-13-7-10-14(11-8-13)9-6-12-4-2-1-3-5-12/h1-5H,6-11H2", "inchi"),
         (NPP_KEY, "inchikey"),
         ("1-(2-phenylethyl)piperidin-4-one", "iupac"),
-        ("N-phenetyl-4-piperidone", "fuzzy"),
+        ("N-phenethyl-4-pipridone", "fuzzy"),
     ],
 )
 def test_every_form_reaches_the_same_structure(resolver: Resolver, identifier: str,
@@ -51,7 +51,7 @@ def test_every_form_reaches_the_same_structure(resolver: Resolver, identifier: s
 
 
 def test_fuzzy_says_it_was_fuzzy(resolver: Resolver) -> None:
-    res = resolver.resolve("N-phenetyl-4-piperidone")
+    res = resolver.resolve("N-phenethyl-4-pipridone")
     assert res.fuzzy_score is not None and res.fuzzy_score < 100
     assert any("fuzzy match" in n for n in res.notes)
 
