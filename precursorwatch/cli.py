@@ -5,7 +5,19 @@ Every command maps user mistakes to a clear message and exit status 2; no traceb
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from precursorwatch.detect.verdict import VERDICT_ORDER, Verdict
 
 app = typer.Typer(
     name="pwatch",
@@ -15,6 +27,166 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+VERDICT_STYLE = {
+    "controlled": "bold red", "designer": "bold magenta", "watch": "yellow",
+    "clear": "green", "unresolved": "dim",
+}
+
+
+def usage_error(message: str) -> NoReturn:
+    """A user mistake: say what was wrong, exit 2."""
+    _err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        usage_error(f"{option}: {value!r} is not a date in YYYY-MM-DD form (e.g. 2024-03-31)")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def read_identifier_lines(source: str) -> list[str]:
+    """One identifier a line from a file or '-' (stdin). Blank lines are skipped with a
+    warning naming them; undecodable bytes are kept (replaced) so the line is reported."""
+    try:
+        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except FileNotFoundError:
+        usage_error(f"--file: no such file: {source}")
+    except IsADirectoryError:
+        usage_error(f"--file: {source} is a directory, not a file")
+    except OSError as exc:
+        usage_error(f"--file: cannot read {source}: {exc.strerror}")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    text = raw.decode("utf-8", errors="replace")
+    lines: list[str] = []
+    blank: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            lines.append(line.strip())
+        else:
+            blank.append(number)
+    if blank:
+        shown = ", ".join(map(str, blank[:10])) + (" …" if len(blank) > 10 else "")
+        _err.print(f"[yellow]note:[/] skipped {len(blank)} empty line(s) in {source}: {shown}")
+    return lines
+
+
+def _lists_cell(v: Verdict) -> str:
+    seen: list[str] = []
+    for m in v.matches:
+        label = f"{m.jurisdiction} {m.category or m.list} ({m.since[:4]})"
+        if label not in seen:
+            seen.append(label)
+    return "\n".join(seen)
+
+
+def _why_cell(v: Verdict) -> str:
+    if v.verdict == "unresolved":
+        return v.reason or ""
+    parts: list[str] = []
+    if v.matches:
+        first = v.matches[0]
+        parts.append(first.explanation)
+        others = len(v.matches) - 1
+        if others:
+            parts.append(f"(+{others} more listing{'s' if others > 1 else ''})")
+    parts.extend(v.notes)
+    return "\n".join(parts)
+
+
+def render_table(verdicts: Sequence[Verdict], console: Console) -> None:
+    table = Table(show_lines=True, title="Precursor Watch check")
+    table.add_column("Input", overflow="fold", max_width=28)
+    table.add_column("Substance", overflow="fold", max_width=30)
+    table.add_column("Verdict")
+    table.add_column("Lists", overflow="fold")
+    table.add_column("Why", overflow="fold", ratio=2)
+    for v in verdicts:
+        style = VERDICT_STYLE[v.verdict]
+        shown_input = v.input if len(v.input) <= 60 else v.input[:57] + "…"
+        substance = v.name or (v.smiles or "")
+        table.add_row(shown_input, substance, f"[{style}]{v.verdict}[/]", _lists_cell(v),
+                      _why_cell(v))
+    console.print(table)
+    counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_ORDER}
+    console.print(", ".join(f"{n} {name}" for name, n in counts.items() if n))
+
+
+def emit(verdicts: Iterable[Verdict], fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.table:
+        render_table(list(verdicts), Console(highlight=False))
+    elif fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps([v.model_dump(mode="json") for v in verdicts], indent=2,
+                                    ensure_ascii=False) + "\n")
+    else:
+        for v in verdicts:
+            sys.stdout.write(v.model_dump_json() + "\n")
+
+
+@app.command()
+def check(
+    identifiers: Annotated[list[str] | None, typer.Argument(
+        help="CAS numbers, names, abbreviations, SMILES, InChI or InChIKeys.",
+        show_default=False)] = None,
+    file: Annotated[str | None, typer.Option(
+        "--file", "-f", help="Read one identifier a line from this file ('-' for stdin).")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.table),
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Judge by the lists in force on this date (YYYY-MM-DD); default today.")
+    ] = None,
+    jurisdiction: Annotated[list[str] | None, typer.Option(
+        "--jurisdiction", "-j",
+        help="Only these jurisdictions (UN, US, CN, MX, EU, CA); repeat or comma-separate.")
+    ] = None,
+    depth: Annotated[int, typer.Option(
+        "--depth", help="Synthetic steps to search for designer precursors (0-3).")] = 1,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 1 if any verdict is one of these, e.g. controlled,designer.")
+    ] = None,
+) -> None:
+    """Identify chemicals and say which control lists cover them, where, since when and why.
+
+    Example: pwatch check 39742-60-4 "4-piperidone HCl monohydrate" 1-boc-4-AP
+    """
+    from precursorwatch.detect.check import Checker, UnknownJurisdiction
+
+    on = parse_date(as_of, "--as-of")
+    fail_set: set[str] = set()
+    if fail_on:
+        fail_set = {p.strip().lower() for p in fail_on.split(",") if p.strip()}
+        bad = fail_set - set(VERDICT_ORDER)
+        if bad:
+            usage_error(f"--fail-on: unknown verdict(s) {', '.join(sorted(bad))}; "
+                        f"use {', '.join(VERDICT_ORDER)}")
+    items = list(identifiers or [])
+    if file is not None:
+        items.extend(read_identifier_lines(file))
+    if not items:
+        usage_error("nothing to check: give identifiers as arguments or --file F ('-' for stdin)")
+    checker = Checker.default()
+    try:
+        verdicts = checker.check_batch(items, as_of=on, jurisdictions=jurisdiction, depth=depth)
+    except UnknownJurisdiction as exc:
+        usage_error(f"--jurisdiction: {exc}")
+    except ValueError as exc:
+        usage_error(f"--depth: {exc}")
+    emit(verdicts, fmt)
+    if fail_set and any(v.verdict in fail_set for v in verdicts):
+        raise typer.Exit(1)
 
 
 def main() -> None:

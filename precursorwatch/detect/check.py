@@ -1,0 +1,163 @@
+"""`check`: any identifier in, a Contract 1 verdict with its evidence out.
+
+The Checker joins the chemistry layer (resolution to a standardised parent structure) with the
+control lists (identity, salt, stereoisomer, family and class listings) and decides the verdict,
+strongest first: controlled, designer, watch, clear; unresolved when there is no structure.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Collection, Sequence
+from functools import cache
+from importlib.resources import files
+
+from precursorwatch.chem.names import NameEntry
+from precursorwatch.chem.resolve import Resolution, Resolver
+from precursorwatch.chem.structure import Structure, to_mol
+from precursorwatch.controls.model import JURISDICTIONS, ControlSet
+from precursorwatch.detect.classes import class_matches
+from precursorwatch.detect.identity import identity_matches, listed_later
+from precursorwatch.detect.lookup import ControlIndex, control_index
+from precursorwatch.detect.verdict import Match, Verdict, VerdictName
+
+
+class UnknownJurisdiction(ValueError):
+    """A jurisdiction code that no list here covers."""
+
+
+def normalise_jurisdictions(codes: Sequence[str] | None) -> frozenset[str] | None:
+    """Upper-case, split on commas, and check each code; None means every jurisdiction."""
+    if not codes:
+        return None
+    out: set[str] = set()
+    for code in codes:
+        for part in code.split(","):
+            part = part.strip().upper()
+            if not part:
+                continue
+            if part not in JURISDICTIONS:
+                raise UnknownJurisdiction(
+                    f"unknown jurisdiction {part!r}: use one of {', '.join(JURISDICTIONS)}"
+                )
+            out.add(part)
+    return frozenset(out) or None
+
+
+def common_chemicals() -> list[NameEntry]:
+    """Everyday chemicals and medicines shipped with the package, so they resolve and stay clear."""
+    text = (files("precursorwatch.chem") / "data" / "common_chemicals.csv").read_text("utf-8")
+    rows = csv.DictReader(text.splitlines())
+    return [
+        NameEntry(
+            ref=f"common:{r['ref']}", name=r["name"], smiles=r["smiles"], context="general",
+            cas=tuple(c for c in r["cas"].split("|") if c),
+            synonyms=tuple(s for s in (*r["synonyms"].split("|"), r["iupac"]) if s),
+            abbreviations=tuple(a for a in r["abbreviations"].split("|") if a),
+        )
+        for r in rows
+    ]
+
+
+def control_entries(controls: ControlSet) -> list[NameEntry]:
+    return [
+        NameEntry(
+            ref=f"listed:{s.id}", name=s.name, smiles=s.smiles, context="precursor",
+            cas=s.cas, synonyms=s.synonyms, abbreviations=s.abbreviations,
+        )
+        for s in controls.substances
+    ]
+
+
+_Decision = tuple[VerdictName, tuple[Match, ...], tuple[str, ...]]
+
+
+class Checker:
+    """Resolves identifiers and decides verdicts; caches per identifier and per structure."""
+
+    def __init__(self, controls: ControlSet, *, use_opsin: bool = True) -> None:
+        self.controls = controls
+        self.index: ControlIndex = control_index(controls)
+        self.resolver = Resolver([*control_entries(controls), *common_chemicals()],
+                                 use_opsin=use_opsin)
+        self._decisions: dict[tuple[object, ...], _Decision] = {}
+
+    @classmethod
+    def default(cls) -> Checker:
+        """The Checker over the bundled control lists (built once per process)."""
+        return _default_checker()
+
+    # -- public -----------------------------------------------------------------------------
+    def check(self, identifier: str, *, as_of: dt.date | None = None,
+              jurisdictions: Sequence[str] | None = None, depth: int = 1) -> Verdict:
+        return self.check_batch([identifier], as_of=as_of, jurisdictions=jurisdictions,
+                                depth=depth)[0]
+
+    def check_batch(self, identifiers: Sequence[str], *, as_of: dt.date | None = None,
+                    jurisdictions: Sequence[str] | None = None, depth: int = 1) -> list[Verdict]:
+        """One verdict per identifier, in input order. Raises only for bad options
+        (UnknownJurisdiction, ValueError for depth), never for a bad identifier."""
+        if depth < 0 or depth > 3:
+            raise ValueError(f"depth must be between 0 and 3, not {depth}")
+        on = as_of or dt.date.today()
+        wanted = normalise_jurisdictions(jurisdictions)
+        return [self._verdict(r, on, wanted, depth)
+                for r in self.resolver.resolve_batch(identifiers)]
+
+    def decide(self, structure: Structure, *, as_of: dt.date,
+               jurisdictions: Collection[str] | None = None, depth: int = 1,
+               salt_words: tuple[str, ...] = ()) -> _Decision:
+        """Verdict, evidence and notes for a resolved structure."""
+        key = (structure.inchikey, structure.is_salt_or_hydrate or bool(salt_words), salt_words,
+               as_of, jurisdictions, depth)
+        found = self._decisions.get(key)
+        if found is None:
+            found = self._decide(structure, as_of, jurisdictions, depth, salt_words)
+            if len(self._decisions) > 500_000:
+                self._decisions.clear()
+            self._decisions[key] = found
+        return found
+
+    # -- internals --------------------------------------------------------------------------
+    def _verdict(self, res: Resolution, on: dt.date, wanted: frozenset[str] | None,
+                 depth: int) -> Verdict:
+        if res.structure is None:
+            return Verdict(input=res.input, resolved_by="none", verdict="unresolved",
+                           cas=res.cas, reason=res.reason, notes=list(res.notes))
+        verdict, matches, notes = self.decide(res.structure, as_of=on, jurisdictions=wanted,
+                                              depth=depth, salt_words=res.salt_words)
+        return Verdict(
+            input=res.input, resolved_by=res.resolved_by, name=res.name or None,
+            smiles=res.structure.smiles, inchikey=res.structure.inchikey, cas=res.cas,
+            verdict=verdict, matches=list(matches), notes=[*res.notes, *notes],
+        )
+
+    def _decide(self, structure: Structure, on: dt.date, wanted: Collection[str] | None,
+                depth: int, salt_words: tuple[str, ...]) -> _Decision:
+        mol = to_mol(structure)
+        found = identity_matches(structure, self.index, as_of=on, jurisdictions=wanted,
+                                 salt_words=salt_words)
+        found += class_matches(structure, self.index, as_of=on, jurisdictions=wanted, mol=mol)
+        control = tuple(m for m in found if m.effect == "control")
+        watch = tuple(m for m in found if m.effect == "watch")
+        notes: list[str] = []
+        if structure.stripped:
+            notes.append("standardised to the parent: removed " + ", ".join(structure.stripped))
+        if control:
+            return "controlled", control + watch, tuple(notes)
+        for listing in listed_later(structure, self.index, as_of=on, jurisdictions=wanted):
+            when = (f"from {listing.since.isoformat()}" if listing.since > on
+                    else f"until {listing.until.isoformat() if listing.until else ''}")
+            notes.append(f"listed in {listing.jurisdiction} {listing.list} {when}, "
+                         f"not in force on {on.isoformat()}")
+        if watch:
+            return "watch", watch, tuple(notes)
+        return "clear", (), tuple(notes)
+
+
+@cache
+def _default_checker() -> Checker:
+    from precursorwatch.controls.load import load_controls
+
+    return Checker(load_controls())

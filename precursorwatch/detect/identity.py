@@ -1,0 +1,83 @@
+"""Is this structure a listed substance, a salt or hydrate of one, or a stereoisomer of one?"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+from precursorwatch.chem.structure import Structure
+from precursorwatch.controls.model import Listing, Substance
+from precursorwatch.detect.lookup import ControlIndex
+from precursorwatch.detect.verdict import Basis, Match
+
+
+def wanted(listing_jurisdiction: str, jurisdictions: Collection[str] | None) -> bool:
+    return jurisdictions is None or listing_jurisdiction in jurisdictions
+
+
+def listing_match(sub: Substance, listing: Listing, basis: Basis, explanation: str) -> Match:
+    return Match(
+        substance=sub.name,
+        jurisdiction=listing.jurisdiction,
+        list=listing.list,
+        category=listing.category,
+        since=listing.since.isoformat(),
+        until=listing.until.isoformat() if listing.until else None,
+        basis=basis,
+        explanation=explanation,
+        source=listing.source,
+        legal_reference=listing.legal_reference,
+        effect=listing.effect,
+    )
+
+
+def _explain(sub: Substance, listing: Listing, basis: Basis, salt_words: tuple[str, ...]) -> str:
+    where = f"{listing.jurisdiction} {listing.list}"
+    since = f"since {listing.since.isoformat()}"
+    ref = f" ({listing.legal_reference})" if listing.legal_reference else ""
+    verb = "is listed" if listing.effect == "control" else "is on the watch list"
+    if basis == "salt":
+        words = ", ".join(salt_words) or "salt"
+        return (f"{words} form of {sub.name}, which {verb} in {where} {since}{ref}; "
+                "the listing extends to its salts and hydrates")
+    if basis == "stereoisomer":
+        return (f"a stereoisomer of {sub.name}, which {verb} in {where} {since}{ref}; "
+                "the listing covers its stereoisomers")
+    return f"{sub.name} {verb} in {where} {since}{ref}"
+
+
+def identity_matches(
+    structure: Structure,
+    index: ControlIndex,
+    *,
+    as_of: dt.date,
+    jurisdictions: Collection[str] | None = None,
+    salt_words: tuple[str, ...] = (),
+) -> list[Match]:
+    """Listings in force on `as_of` for the substance itself, its salts, or its stereoisomers."""
+    exact = index.by_inchikey.get(structure.inchikey, [])
+    stereo = [] if exact else index.by_skeleton.get(structure.skeleton_key, [])
+    is_salt = bool(salt_words) or structure.is_salt_or_hydrate
+    words = salt_words or structure.stripped
+    out: list[Match] = []
+    for subs, base in ((exact, "identity"), (stereo, "stereoisomer")):
+        for sub in subs:
+            basis: Basis = "salt" if (is_salt and base == "identity") else base  # type: ignore[assignment]
+            for listing in index.controls.listings_for(sub.id):
+                if listing.in_force(as_of) and wanted(listing.jurisdiction, jurisdictions):
+                    out.append(listing_match(sub, listing, basis, _explain(sub, listing, basis, words)))
+    return out
+
+
+def listed_later(
+    structure: Structure, index: ControlIndex, *, as_of: dt.date,
+    jurisdictions: Collection[str] | None = None,
+) -> list[Listing]:
+    """Listings of this substance that are not in force on `as_of` (before or after)."""
+    subs = index.by_inchikey.get(structure.inchikey) or index.by_skeleton.get(
+        structure.skeleton_key, []
+    )
+    return [
+        x for sub in subs for x in index.controls.listings_for(sub.id)
+        if not x.in_force(as_of) and wanted(x.jurisdiction, jurisdictions)
+    ]
