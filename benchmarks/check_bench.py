@@ -1,0 +1,73 @@
+"""Resolve and check 100,000 identifiers drawn from a realistic mix, with repeats.
+
+Prints identifiers per second (warm: after one pass has filled the caches, as in a long-running
+screening service) and peak memory. Usage: python benchmarks/check_bench.py [N]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import resource
+import sys
+import time
+
+from precursorwatch.detect.check import Checker
+
+# What manifests and order lines contain: listed precursors under every kind of name, salts,
+# everyday chemicals, SMILES, CAS numbers (some with wrong check digits), typos and junk.
+POOL = [
+    "39742-60-4", "NPP", "N-Phenethyl-4-piperidone", "1-phenethyl-4-piperidone", "ANPP",
+    "4-ANPP", "21409-26-7", "4-AP", "4-anilinopiperidine", "23056-29-3", "1-boc-4-AP",
+    "N-BOC-4-AP", "125541-22-2", "norfentanyl", "1609-66-1", "4-piperidone", "41661-47-6",
+    "4-Piperidone HCl H2O", "4-piperidone hydrochloride monohydrate", "N-Boc-4-piperidone",
+    "79099-07-3", "tert-butyl 4-oxopiperidine-1-carboxylate", "1609-66-5", "23056-29-9",
+    "acetone", "toluene", "67-64-1", "108-88-3", "ethanol", "water", "caffeine", "paracetamol",
+    "sodium chloride", "citric acid", "glycerol", "haloperidol", "loperamide", "4-aminopyridine",
+    "2-piperidone", "1-phenylpiperazine", "ephedrine", "pseudoephedrine hydrochloride",
+    "phenylacetone", "safrole", "piperonal", "acetic anhydride", "potassium permanganate",
+    "O=C1CCN(CCc2ccccc2)CC1", "CCC(=O)N(c1ccccc1)C1CCNCC1", "CC(=O)Nc1ccc(O)cc1", "CCO",
+    "N-phenethyl-4-piperidnone", "tert-butyl 4-anilinopiperidine-1-carboxylate",
+    "2-methylpropan-1-ol", "ethyl acetate", "propan-2-one", "benzaldehyde", "vanillin",
+    "chemical intermediate", "pharma raw material", "", "x" * 200,
+]
+
+
+def make_batch(n: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    # Zipf-like: a few identifiers dominate, as repeated descriptions do in trade data.
+    weights = [1.0 / (i + 1) ** 0.8 for i in range(len(POOL))]
+    batch = rng.choices(POOL, weights=weights, k=n)
+    # A long tail of unique structures (catalogue numbers, unusual SMILES).
+    for i in range(0, n, 50):
+        batch[i] = "C" * (1 + i % 12) + "O" + "C" * (i % 7) + "N"
+    return batch
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    batch = make_batch(n)
+    on = dt.date(2026, 11, 23)
+    t0 = time.perf_counter()
+    checker = Checker.default()
+    t_load = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    checker.check_batch(batch, as_of=on)
+    cold = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    verdicts = checker.check_batch(batch, as_of=on)
+    warm = time.perf_counter() - t2
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.verdict] = counts.get(v.verdict, 0) + 1
+    print(f"identifiers: {n:,} ({len(set(batch)):,} distinct)")
+    print(f"load lists + index: {t_load:.2f} s")
+    print(f"first pass (cold caches, OPSIN once): {n / cold:,.0f} identifiers/s ({cold:.2f} s)")
+    print(f"warm pass: {n / warm:,.0f} identifiers/s ({warm:.2f} s)")
+    print(f"peak memory (RSS): {peak_mb:,.0f} MB")
+    print(f"verdicts: {counts}")
+
+
+if __name__ == "__main__":
+    main()
