@@ -114,10 +114,11 @@ class Resolver:
             return self._from_structure(raw, text, "inchi", from_inchi)
         if _INCHIKEY_RE.match(text):
             return self._from_inchikey(raw, text)
+        base_key, salts = split_salt_words(text)
         hit = self.index.lookup(text)
         if hit is not None:
-            return self._from_name_hit(raw, hit, "synonym")
-        base_key, salts = split_salt_words(text)
+            # A salt form may itself be a listed synonym ("4-AP dihydrochloride"): still a salt.
+            return self._from_name_hit(raw, hit, "synonym", salt_words=salts)
         if salts and base_key:
             hit = self.index.lookup_key(base_key)
             if hit is not None:
