@@ -1,0 +1,210 @@
+"""Designer and masked precursors: what one (or two) known steps turn into a listed substance.
+
+A chemical that is not listed but becomes a listed precursor, a fentanyl or a member of a listed
+structural class after a deprotection, a ketal hydrolysis, a debenzylation, a reductive amination
+and the like is a *designer* precursor. `find_designer` applies the cited transformations
+(`transform.py`), standardises the products and compares them with the listings in force; each
+hit is a `Match` with basis "transformation", the steps as data, and a chemist's explanation:
+
+    tert-butyl 4-(N-phenylpropanamido)piperidine-1-carboxylate --[Boc deprotection]-->
+    norfentanyl (UN 1988 Convention Table I since 2022-...)
+
+Whether the input is itself controlled is the caller's decision; this module only finds routes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import lru_cache
+
+from precursorwatch.chem.structure import Structure, to_mol
+from precursorwatch.controls.model import ControlSet
+from precursorwatch.detect.classes import class_matches
+from precursorwatch.detect.identity import identity_matches
+from precursorwatch.detect.lookup import ControlIndex, control_index
+from precursorwatch.detect.transform import (
+    Product,
+    Transformation,
+    apply_transformations,
+    load_transformations,
+)
+from precursorwatch.detect.verdict import Match, Step
+
+MAX_DEPTH = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """The steps from the input to one product."""
+
+    products: tuple[Product, ...]
+
+    @property
+    def end(self) -> Structure:
+        return self.products[-1].structure
+
+
+def listed_product_matches(
+    structure: Structure,
+    index: ControlIndex,
+    *,
+    as_of: dt.date,
+    jurisdictions: Collection[str] | None = None,
+) -> list[Match]:
+    """Control listings (identity, stereoisomer, family or class) in force for a product."""
+    found = identity_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions)
+    found += class_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions,
+                           mol=to_mol(structure))
+    # A product that is only a watched reagent (aniline, propionic acid) makes nothing designer.
+    return [m for m in found if m.effect == "control"]
+
+
+def _describe_listing(match: Match) -> str:
+    """`UN 1988 Convention Table I since 2022-...` for identity; class label for class hits."""
+    return f"{match.jurisdiction} {match.list} since {match.since}"
+
+
+def _product_name(match: Match) -> str:
+    # Identity hits name the listed substance; class hits name the class rule's label.
+    return match.substance
+
+
+def _explain(start: str, path: _Path, match: Match) -> str:
+    text = start
+    for i, product in enumerate(path.products):
+        last = i == len(path.products) - 1
+        name = _product_name(match) if last else product.structure.smiles
+        if last and match.basis == "class":
+            name = f"{product.structure.smiles}, a member of \"{match.substance}\""
+        elif last and match.basis == "stereoisomer":
+            name = f"a stereoisomer of {match.substance}"
+        text += f" --[{product.transformation.name}]--> {name}"
+    return f"{text} ({_describe_listing(match)})"
+
+
+def _steps(start: Structure, path: _Path, match: Match) -> list[Step]:
+    steps: list[Step] = []
+    reactant = start.smiles
+    for i, product in enumerate(path.products):
+        last = i == len(path.products) - 1
+        steps.append(
+            Step(
+                transformation=product.transformation.name,
+                reactant_smiles=reactant,
+                product_smiles=product.structure.smiles,
+                product_name=_product_name(match) if last and match.basis != "class" else "",
+                product_inchikey=product.structure.inchikey,
+            )
+        )
+        reactant = product.structure.smiles
+    return steps
+
+
+def _to_designer_match(start: Structure, start_name: str, path: _Path, match: Match) -> Match:
+    source = "; ".join(
+        dict.fromkeys(
+            [match.source, *(f"step {p.transformation.name}: {p.transformation.source}"
+                             for p in path.products)]
+        )
+    )
+    return Match(
+        substance=match.substance,
+        jurisdiction=match.jurisdiction,
+        list=match.list,
+        category=match.category,
+        since=match.since,
+        until=match.until,
+        basis="transformation",
+        explanation=_explain(start_name, path, match),
+        source=source,
+        legal_reference=match.legal_reference,
+        effect="control",
+        rule=match.rule,
+        steps=_steps(start, path, match),
+    )
+
+
+def _search(
+    start: Structure,
+    index: ControlIndex,
+    as_of: dt.date,
+    jurisdictions: frozenset[str] | None,
+    depth: int,
+    transformations: tuple[Transformation, ...],
+) -> list[tuple[_Path, Match]]:
+    """Breadth-first over products; a route stops at its first listed product (shortest route)."""
+    seen: set[str] = {start.inchikey}
+    frontier: list[_Path] = [_Path(())]
+    hits: list[tuple[_Path, Match]] = []
+    for _ in range(depth):
+        next_frontier: list[_Path] = []
+        for path in frontier:
+            current = path.end if path.products else start
+            for product in apply_transformations(current, transformations):
+                key = product.structure.inchikey
+                if key in seen:
+                    continue
+                seen.add(key)
+                extended = _Path((*path.products, product))
+                matches = listed_product_matches(
+                    product.structure, index, as_of=as_of, jurisdictions=jurisdictions
+                )
+                if matches:
+                    hits.extend((extended, m) for m in matches)
+                else:
+                    next_frontier.append(extended)
+        frontier = next_frontier
+        if not frontier:
+            break
+    return hits
+
+
+@lru_cache(maxsize=50_000)
+def _find_cached(
+    structure: Structure,
+    index: ControlIndex,
+    as_of: dt.date,
+    jurisdictions: frozenset[str] | None,
+    depth: int,
+    name: str,
+    transformations: tuple[Transformation, ...],
+) -> tuple[Match, ...]:
+    hits = _search(structure, index, as_of, jurisdictions, depth, transformations)
+    out: dict[tuple[str, ...], Match] = {}
+    for path, match in hits:
+        key = (path.end.inchikey, match.jurisdiction, match.list, match.substance,
+               match.rule or "")
+        out.setdefault(key, _to_designer_match(structure, name, path, match))
+    return tuple(out.values())
+
+
+def find_designer(
+    structure: Structure,
+    controls: ControlSet,
+    *,
+    as_of: dt.date | None = None,
+    jurisdictions: Collection[str] | None = None,
+    depth: int = 1,
+    name: str | None = None,
+    transformations: tuple[Transformation, ...] | None = None,
+) -> list[Match]:
+    """Routes of `depth` known steps or fewer from `structure` to a listed substance or class.
+
+    One Match per (product, listing): basis "transformation", `steps` from the input to the
+    product, the listing the product falls under (substance or class label, jurisdiction, list,
+    since, source). `name` is how the explanation names the input (default: its SMILES).
+    An empty list means no known route; it says nothing about the input's own listing.
+    """
+    if depth < 0 or depth > MAX_DEPTH:
+        raise ValueError(f"depth must be between 0 and {MAX_DEPTH}, not {depth}")
+    if depth == 0:
+        return []
+    on = as_of or dt.date.today()
+    wanted = frozenset(jurisdictions) if jurisdictions else None
+    chosen = transformations if transformations is not None else load_transformations()
+    return list(
+        _find_cached(structure, control_index(controls), on, wanted, depth,
+                     name or structure.smiles, chosen)
+    )

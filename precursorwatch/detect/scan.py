@@ -1,0 +1,524 @@
+"""Screen a whole chemical catalogue (SMILES or SDF) for controlled, designer and watch compounds.
+
+Most of a vendor catalogue has nothing to do with fentanyl, so every record first passes cheap
+pre-screens on the parsed molecule, and only candidates get the full assessment:
+
+1. identity pre-screen: the molecular formula of the largest fragment equals that of a listed
+   substance (salts and stereoisomers share the parent's formula);
+2. substructure pre-screen: a non-aromatic piperidine ring (the core of every listed fentanyl
+   precursor and of the fentanyl class), or any structure rule's SMARTS (families, classes);
+3. fingerprint pre-screen: Morgan Tanimoto to any listed substance >= the similarity threshold.
+
+A candidate is standardised and assessed: identity, salt, stereoisomer and rule matches
+(`controlled`, or `watch` for watch-list entries), then one- or two-step routes to a listed
+substance (`designer`), then similarity (`watch`). Records are spread over processes in chunks;
+only controlled, designer and watch compounds are written, with their evidence. A record that
+does not parse is reported with its line (SMILES) or record number (SDF) and skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TextIO
+
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdMolDescriptors
+from rich.console import Console
+
+from precursorwatch.chem.structure import Structure, StructureError, from_smiles, standardise
+from precursorwatch.controls.model import ControlSet
+from precursorwatch.detect.classes import class_matches
+from precursorwatch.detect.designer import find_designer
+from precursorwatch.detect.identity import identity_matches
+from precursorwatch.detect.lookup import control_index
+from precursorwatch.detect.similarity import (
+    DEFAULT_THRESHOLD,
+    mol_fingerprint,
+    morgan_fingerprint,
+    nearest_listed,
+)
+from precursorwatch.detect.verdict import Match, VerdictName
+
+ScanFormat = Literal["csv", "jsonl"]
+CHUNK = 2000
+
+# Core of every listed fentanyl precursor and of the fentanyl class: a piperidine ring
+# (saturated or partly unsaturated, so enol ethers and ylidene amines pass too).
+PIPERIDINE = Chem.MolFromSmarts("[#7;!a;R]1[#6;!a;R][#6;!a;R][#6;!a;R][#6;!a;R][#6;!a;R]1")
+
+CSV_COLUMNS = (
+    "record", "name", "input", "smiles", "inchikey", "verdict", "basis", "substance",
+    "jurisdiction", "list", "since", "rule", "steps", "score", "explanation", "evidence",
+)
+
+
+class ScanError(ValueError):
+    """The catalogue cannot be scanned at all (missing file, bad option); the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One catalogue entry as read: where it was, its text (SMILES or molblock), its name."""
+
+    number: int  # line number (SMILES) or record number (SDF), from 1
+    text: str
+    name: str
+    kind: Literal["smiles", "molblock"]
+
+
+@dataclass(frozen=True, slots=True)
+class BadRecord:
+    number: int
+    reason: str
+    where: str = "line"  # "line" for SMILES files, "record" for SDF
+
+    def __str__(self) -> str:
+        return f"{self.where} {self.number}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The verdict for one structure and the evidence behind it."""
+
+    verdict: VerdictName
+    matches: tuple[Match, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    record: int
+    name: str
+    input: str
+    structure: Structure
+    assessment: Assessment
+
+
+@dataclass(slots=True)
+class ScanSummary:
+    """What a scan did: counts, the bad records, and the time taken."""
+
+    records: int = 0
+    candidates: int = 0
+    written: int = 0
+    verdicts: Counter[str] = field(default_factory=Counter)
+    bad: list[BadRecord] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+# -- assessment (pure) ------------------------------------------------------------------------
+
+def assess_structure(
+    structure: Structure,
+    controls: ControlSet,
+    *,
+    as_of: dt.date,
+    jurisdictions: Collection[str] | None = None,
+    depth: int = 1,
+    threshold: float = DEFAULT_THRESHOLD,
+    name: str | None = None,
+) -> Assessment:
+    """controlled > designer > watch > clear, with the evidence that decided it.
+
+    A substance that is itself controlled is never called designer; routes are looked for only
+    when nothing in force lists it. Similarity is the last resort and only gives `watch`.
+    """
+    index = control_index(controls)
+    found = identity_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions)
+    found += class_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions)
+    control = tuple(m for m in found if m.effect == "control")
+    watch = tuple(m for m in found if m.effect == "watch")
+    if control:
+        return Assessment("controlled", control + watch)
+    routes = find_designer(structure, controls, as_of=as_of, jurisdictions=jurisdictions,
+                           depth=depth, name=name)
+    if routes:
+        return Assessment("designer", tuple(routes) + watch)
+    if watch:
+        return Assessment("watch", watch)
+    near = nearest_listed(structure, controls, threshold=threshold, as_of=as_of,
+                          jurisdictions=jurisdictions)
+    if near is not None:
+        return Assessment("watch", (near,))
+    return Assessment("clear", ())
+
+
+# -- pre-screen ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Screen:
+    """What the pre-screen compares against, built once per process."""
+
+    formulas: frozenset[str]
+    patterns: tuple[Chem.Mol, ...]
+    fingerprints: tuple[DataStructs.ExplicitBitVect, ...]
+    threshold: float
+
+
+def build_screen(controls: ControlSet, threshold: float) -> _Screen:
+    index = control_index(controls)
+    formulas = frozenset(s.formula for s in index.structures.values())
+    patterns = (PIPERIDINE, *(c.pattern for c in index.rules))
+    fps = tuple(morgan_fingerprint(s) for s in index.structures.values())
+    return _Screen(formulas, patterns, fps, threshold)
+
+
+def _largest_fragment(mol: Chem.Mol) -> Chem.Mol:
+    frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)
+    return max(frags, key=lambda f: f.GetNumHeavyAtoms()) if len(frags) > 1 else mol
+
+
+def is_candidate(mol: Chem.Mol, screen: _Screen) -> bool:
+    """True when any pre-screen says the full assessment could find something."""
+    parent = _largest_fragment(mol)
+    if rdMolDescriptors.CalcMolFormula(parent) in screen.formulas:
+        return True
+    if any(parent.HasSubstructMatch(p) for p in screen.patterns):
+        return True
+    fp = mol_fingerprint(parent)
+    return any(
+        s >= screen.threshold for s in DataStructs.BulkTanimotoSimilarity(fp, screen.fingerprints)
+    )
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+def _looks_like_sdf(path: Path) -> bool:
+    return path.suffix.lower() in {".sdf", ".sd", ".mol"}
+
+
+def read_smiles(lines: Iterable[str]) -> Iterator[Record]:
+    """SMILES, optionally followed by a name (whitespace, comma or tab separated).
+
+    Blank lines and lines starting with '#' are skipped; a first line whose first field is
+    "smiles" is a header.
+    """
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        for sep in ("\t", ",", None):
+            parts = line.split(sep, 1)
+            if len(parts) == 2 or sep is None:
+                break
+        smiles = parts[0].strip()
+        name = parts[1].strip() if len(parts) > 1 else ""
+        if number == 1 and smiles.lower() in {"smiles", "canonical_smiles", "structure"}:
+            continue
+        yield Record(number, smiles, name, "smiles")
+
+
+def read_sdf(lines: Iterable[str]) -> Iterator[Record]:
+    """SDF records separated by '$$$$'; the name is the first line of the molblock."""
+    block: list[str] = []
+    number = 0
+    for raw in lines:
+        if raw.startswith("$$$$"):
+            number += 1
+            text = "".join(block)
+            if text.strip():
+                yield Record(number, text, block[0].strip() if block else "", "molblock")
+            block = []
+        else:
+            block.append(raw)
+    if "".join(block).strip():
+        number += 1
+        yield Record(number, "".join(block), block[0].strip(), "molblock")
+
+
+def read_catalogue(path: Path) -> Iterator[Record]:
+    """Records of a SMILES (.smi, .txt, .csv, ...) or SDF (.sdf, .sd) file."""
+    if not path.exists():
+        raise ScanError(f"{path}: no such file")
+    if path.is_dir():
+        raise ScanError(f"{path}: is a directory, not a catalogue file")
+    handle = path.open(encoding="utf-8", errors="replace")
+    with handle:
+        reader = read_sdf if _looks_like_sdf(path) else read_smiles
+        yield from reader(handle)
+
+
+# -- workers ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    as_of: dt.date
+    jurisdictions: frozenset[str] | None
+    depth: int
+    threshold: float
+
+
+_STATE: dict[str, object] = {}
+
+
+def _init_worker(controls: ControlSet, options: _Options) -> None:
+    _STATE["controls"] = controls
+    _STATE["options"] = options
+    _STATE["screen"] = build_screen(controls, options.threshold)
+
+
+def _parse(record: Record) -> Chem.Mol:
+    if record.kind == "smiles":
+        if not record.text:
+            raise StructureError("empty SMILES")
+        mol = Chem.MolFromSmiles(record.text)
+        if mol is None:
+            raise StructureError(f"unparsable SMILES: {record.text[:80]!r}")
+    else:
+        mol = Chem.MolFromMolBlock(record.text)
+        if mol is None:
+            raise StructureError("unparsable molblock")
+    if mol.GetNumAtoms() == 0:
+        raise StructureError("empty structure")
+    return mol
+
+
+def _screen_chunk(records: Sequence[Record]) -> tuple[int, int, list[Hit], list[BadRecord]]:
+    controls = _STATE["controls"]
+    options = _STATE["options"]
+    screen = _STATE["screen"]
+    assert isinstance(controls, ControlSet)
+    assert isinstance(options, _Options)
+    assert isinstance(screen, _Screen)
+    hits: list[Hit] = []
+    bad: list[BadRecord] = []
+    candidates = 0
+    for record in records:
+        where = "line" if record.kind == "smiles" else "record"
+        try:
+            mol = _parse(record)
+            if not is_candidate(mol, screen):
+                continue
+            candidates += 1
+            structure = (from_smiles(record.text) if record.kind == "smiles"
+                         else standardise(mol))
+        except (StructureError, ValueError, RuntimeError) as exc:
+            bad.append(BadRecord(record.number, str(exc) or type(exc).__name__, where))
+            continue
+        assessment = assess_structure(
+            structure, controls, as_of=options.as_of, jurisdictions=options.jurisdictions,
+            depth=options.depth, threshold=options.threshold, name=record.name or None,
+        )
+        if assessment.verdict != "clear":
+            text = record.text if record.kind == "smiles" else structure.smiles
+            hits.append(Hit(record.number, record.name, text, structure, assessment))
+    return len(records), candidates, hits, bad
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+def _steps_text(match: Match) -> str:
+    if not match.steps:
+        return ""
+    return " | ".join(f"{s.transformation}: {s.reactant_smiles} -> {s.product_smiles}"
+                      for s in match.steps)
+
+
+def hit_object(hit: Hit) -> dict[str, object]:
+    """The JSON object written for one hit (one line of JSONL)."""
+    return {
+        "record": hit.record,
+        "name": hit.name or None,
+        "input": hit.input,
+        "smiles": hit.structure.smiles,
+        "inchikey": hit.structure.inchikey,
+        "verdict": hit.assessment.verdict,
+        "matches": [m.model_dump(mode="json", exclude_none=True)
+                    for m in hit.assessment.matches],
+    }
+
+
+def hit_row(hit: Hit) -> dict[str, object]:
+    """The CSV row for one hit: the strongest match spelled out, all matches as JSON."""
+    top = hit.assessment.matches[0]
+    return {
+        "record": hit.record,
+        "name": hit.name,
+        "input": hit.input,
+        "smiles": hit.structure.smiles,
+        "inchikey": hit.structure.inchikey,
+        "verdict": hit.assessment.verdict,
+        "basis": top.basis,
+        "substance": top.substance,
+        "jurisdiction": top.jurisdiction,
+        "list": top.list,
+        "since": top.since,
+        "rule": top.rule or "",
+        "steps": _steps_text(top),
+        "score": "" if top.score is None else f"{top.score:.4f}",
+        "explanation": top.explanation,
+        "evidence": json.dumps([m.model_dump(mode="json", exclude_none=True)
+                                for m in hit.assessment.matches], ensure_ascii=False),
+    }
+
+
+class _Writer:
+    def __init__(self, stream: TextIO, fmt: ScanFormat) -> None:
+        self.stream = stream
+        self.fmt = fmt
+        self.csv: csv.DictWriter[str] | None = None
+        if fmt == "csv":
+            self.csv = csv.DictWriter(stream, fieldnames=list(CSV_COLUMNS))
+            self.csv.writeheader()
+
+    def write(self, hit: Hit) -> None:
+        if self.csv is not None:
+            self.csv.writerow(hit_row(hit))
+        else:
+            self.stream.write(json.dumps(hit_object(hit), ensure_ascii=False) + "\n")
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+def _default_controls() -> ControlSet:
+    from precursorwatch.controls.load import load_controls
+
+    return load_controls()
+
+
+def _count_records(path: Path) -> int | None:
+    """Rough total for the progress bar (lines or '$$$$' markers); None if unreadable."""
+    try:
+        with path.open("rb") as handle:
+            if _looks_like_sdf(path):
+                return sum(1 for line in handle if line.startswith(b"$$$$"))
+            return sum(1 for _ in handle)
+    except OSError:
+        return None
+
+
+def scan_catalogue(
+    path: Path | str,
+    *,
+    out: Path | str | TextIO | None = None,
+    format: ScanFormat = "csv",
+    as_of: dt.date | None = None,
+    jurisdictions: Collection[str] | None = None,
+    depth: int = 1,
+    processes: int | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    controls: ControlSet | None = None,
+    progress: bool = True,
+    chunk_size: int = CHUNK,
+) -> ScanSummary:
+    """Screen a SMILES or SDF catalogue; write controlled, designer and watch compounds.
+
+    `out` is a path, an open text stream, or None for standard output. `processes` defaults to
+    every core; 1 runs in this process. Bad records are collected in the summary (with their
+    line or record number) and skipped. Raises ScanError only when the scan cannot start.
+    """
+    if format not in ("csv", "jsonl"):
+        raise ScanError(f"unknown format {format!r}: use csv or jsonl")
+    if depth < 0 or depth > 3:
+        raise ScanError(f"depth must be between 0 and 3, not {depth}")
+    if processes is not None and processes < 1:
+        raise ScanError(f"processes must be at least 1, not {processes}")
+    source = Path(path)
+    records = read_catalogue(source)
+    chosen = controls if controls is not None else _default_controls()
+    options = _Options(as_of or dt.date.today(),
+                       frozenset(jurisdictions) if jurisdictions else None, depth, threshold)
+    workers = processes or os.cpu_count() or 1
+    summary = ScanSummary()
+    started = time.perf_counter()
+
+    with contextlib.ExitStack() as stack:
+        if out is None:
+            stream: TextIO = sys.stdout
+        elif isinstance(out, (str, Path)):
+            stream = stack.enter_context(Path(out).open("w", encoding="utf-8", newline=""))
+        else:
+            stream = out
+        writer = _Writer(stream, format)
+        results = _run(records, chosen, options, workers, chunk_size)
+        for done, candidates, hits, bad in _with_progress(results, source, progress):
+            summary.records += done
+            summary.candidates += candidates
+            summary.bad.extend(bad)
+            for hit in hits:
+                writer.write(hit)
+                summary.written += 1
+                summary.verdicts[hit.assessment.verdict] += 1
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+_Result = tuple[int, int, list[Hit], list[BadRecord]]
+
+
+def _run(records: Iterator[Record], controls: ControlSet, options: _Options, workers: int,
+         chunk_size: int) -> Iterator[_Result]:
+    chunks = _chunks(records, chunk_size)
+    if workers == 1:
+        _init_worker(controls, options)
+        yield from (_screen_chunk(c) for c in chunks)
+        return
+    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    with context.Pool(workers, initializer=_init_worker, initargs=(controls, options)) as pool:
+        yield from pool.imap(_screen_chunk, chunks)
+
+
+def _with_progress(results: Iterator[_Result], source: Path, show: bool) -> Iterator[_Result]:
+    if not show:
+        yield from results
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    total = _count_records(source)
+    columns = (TextColumn("[bold]scan[/bold] {task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=_stderr_console(), transient=False) as bar:
+        task = bar.add_task(source.name, total=total)
+        for result in results:
+            bar.advance(task, result[0])
+            yield result
+
+
+def _stderr_console() -> Console:
+    return Console(file=sys.stderr)
+
+
+def write_summary(summary: ScanSummary, stream: TextIO | None = None) -> None:
+    """A short human summary: counts, speed, and every bad record with its number."""
+    target = stream or sys.stderr
+    buf = io.StringIO()
+    verdicts = ", ".join(f"{k} {v}" for k, v in sorted(summary.verdicts.items())) or "none"
+    buf.write(f"{summary.records} records, {summary.candidates} candidates after pre-screen, "
+              f"{summary.written} written ({verdicts}), {len(summary.bad)} skipped, "
+              f"{summary.per_second:,.0f} records/s\n")
+    for bad in summary.bad:
+        buf.write(f"skipped {bad}\n")
+    target.write(buf.getvalue())

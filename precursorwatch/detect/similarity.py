@@ -1,0 +1,156 @@
+"""Last resort: Morgan-fingerprint similarity to the listed fentanyl precursors gives `watch`.
+
+Similarity never makes a substance `designer` or `controlled`: it only says "this looks like
+NPP (Tanimoto 0.71) and no known step explains it", so an analyst takes a look.
+
+Threshold: 0.45 (Morgan radius 2, 2048 bits, Tanimoto). Chosen on the case table in
+tests/detect/test_designer_cases.py: the ring-halogenated and N-substituted analogues of the
+listed precursors that no class or step covers score 0.47-0.80 to their nearest listed
+precursor, while every look-alike medicine and everyday piperidine there (haloperidol,
+loperamide, donepezil, risperidone, 4-methylpiperidine, isonipecotic acid, pethidine, ...)
+scores at most 0.36 (see `tests/detect/test_similarity.py`, which pins both sides).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+
+from precursorwatch.chem.structure import Structure, StructureError, from_smiles, to_mol
+from precursorwatch.controls.model import ControlSet, Listing, Substance
+from precursorwatch.detect.verdict import Match
+
+DEFAULT_THRESHOLD = 0.45
+RADIUS = 2
+N_BITS = 2048
+
+_generator = rdFingerprintGenerator.GetMorganGenerator(radius=RADIUS, fpSize=N_BITS)
+
+
+def morgan_fingerprint(structure: Structure) -> DataStructs.ExplicitBitVect:
+    """Morgan fingerprint (radius 2, 2048 bits) of the standardised parent."""
+    return _generator.GetFingerprint(to_mol(structure))
+
+
+def mol_fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
+    """The same fingerprint of an already parsed molecule (catalogue pre-screens)."""
+    return _generator.GetFingerprint(mol)
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A listed fentanyl precursor with its fingerprint and the listings that name it."""
+
+    substance: Substance
+    structure: Structure
+    fingerprint: DataStructs.ExplicitBitVect
+    listings: tuple[Listing, ...]
+
+
+def _is_fentanyl_related(substance: Substance) -> bool:
+    return "fentanyl" in substance.role.lower() or "fentanyl" in substance.name.lower()
+
+
+_REFERENCES: dict[int, tuple[ControlSet, tuple[Reference, ...]]] = {}
+
+
+def reference_set(controls: ControlSet) -> tuple[Reference, ...]:
+    """Listed (effect "control") fentanyl precursors and fentanyl itself, fingerprinted once."""
+    found = _REFERENCES.get(id(controls))
+    if found is not None and found[0] is controls:
+        return found[1]
+    refs = _build_references(controls)
+    _REFERENCES[id(controls)] = (controls, refs)
+    return refs
+
+
+def _build_references(controls: ControlSet) -> tuple[Reference, ...]:
+    out: list[Reference] = []
+    candidates = [s for s in controls.substances if _is_fentanyl_related(s)]
+    for substance in candidates:
+        listings = tuple(x for x in controls.listings_for(substance.id) if x.effect == "control")
+        if not listings:
+            continue
+        try:
+            structure = from_smiles(substance.smiles)
+        except StructureError:
+            continue  # the controls tests report an unparsable entry; similarity skips it
+        out.append(Reference(substance, structure, morgan_fingerprint(structure), listings))
+    return tuple(out)
+
+
+def _pick_listing(
+    listings: tuple[Listing, ...], as_of: dt.date, jurisdictions: Collection[str] | None
+) -> Listing | None:
+    usable = [
+        x for x in listings
+        if x.in_force(as_of) and (jurisdictions is None or x.jurisdiction in jurisdictions)
+    ]
+    # The earliest listing is the one analysts cite first ("UN Table I since 2017").
+    return min(usable, key=lambda x: (x.jurisdiction != "UN", x.since)) if usable else None
+
+
+def similarity_scores(
+    fingerprint: DataStructs.ExplicitBitVect, references: tuple[Reference, ...]
+) -> list[float]:
+    """Tanimoto of one fingerprint to every reference, in reference order."""
+    others = [r.fingerprint for r in references]
+    return list(DataStructs.BulkTanimotoSimilarity(fingerprint, others))
+
+
+def nearest_listed(
+    structure: Structure,
+    controls: ControlSet,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    as_of: dt.date | None = None,
+    jurisdictions: Collection[str] | None = None,
+    fingerprint: DataStructs.ExplicitBitVect | None = None,
+) -> Match | None:
+    """The nearest listed fentanyl precursor at Tanimoto >= `threshold`, as a `watch` Match.
+
+    Basis "similarity", effect "watch", `score` the Tanimoto, `substance` the nearest listed
+    substance and the listing it is on (in force on `as_of`, for `jurisdictions`). None when
+    nothing listed is that close. The structure itself being listed is the caller's concern.
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], not {threshold}")
+    on = as_of or dt.date.today()
+    references = [
+        r for r in reference_set(controls) if _pick_listing(r.listings, on, jurisdictions)
+    ]
+    if not references:
+        return None
+    fp = fingerprint if fingerprint is not None else morgan_fingerprint(structure)
+    scores = similarity_scores(fp, tuple(references))
+    best = max(range(len(references)), key=scores.__getitem__)
+    score = scores[best]
+    if score < threshold:
+        return None
+    ref = references[best]
+    listing = _pick_listing(ref.listings, on, jurisdictions)
+    assert listing is not None  # filtered above
+    name = ref.substance.name
+    return Match(
+        substance=name,
+        jurisdiction=listing.jurisdiction,
+        list=listing.list,
+        category=listing.category,
+        since=listing.since.isoformat(),
+        until=listing.until.isoformat() if listing.until else None,
+        basis="similarity",
+        explanation=(
+            f"structurally close to {name} (Morgan radius {RADIUS}, {N_BITS} bits, Tanimoto "
+            f"{score:.2f} >= {threshold:.2f}), which is listed in {listing.jurisdiction} "
+            f"{listing.list} since {listing.since.isoformat()}; no known one-step route: "
+            "kept under watch"
+        ),
+        source=listing.source,
+        legal_reference=listing.legal_reference,
+        effect="watch",
+        score=round(score, 4),
+    )
