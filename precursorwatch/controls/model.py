@@ -31,6 +31,7 @@ class Substance:
     role: str = ""  # e.g. "fentanyl precursor", "opioid", "methamphetamine precursor", "reagent"
     hs_code: str = ""  # six-digit HS code as "2933.37"; empty when none is dedicated
     sources: tuple[str, ...] = ()
+    systematic_name: str = ""  # IUPAC-style name the SMILES was derived from (with OPSIN)
 
 
 @dataclass(frozen=True, slots=True)

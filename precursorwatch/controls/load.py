@@ -1,0 +1,338 @@
+"""Load the cited control-list files into an immutable `ControlSet`.
+
+Files, under `precursorwatch/controls/data/` (or any folder passed as `data_dir`):
+- `substances.yaml`: one record per chemical identity;
+- `listings.yaml`: one record per (substance, jurisdiction, list) with dates and citation;
+- `rules/*.yaml`: structure rules (family and class listings written as SMARTS).
+
+Validation is strict and happens here, at the file edge: unknown fields, wrong types, bad CAS
+check digits, unparsable SMILES or SMARTS, `until` not after `since`, duplicate ids and
+references to unknown substances are all reported. Every problem in a load is collected and
+raised once as `ControlsDataError`, each naming the file, the record (position and id) and the
+field.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from rdkit import Chem
+
+from precursorwatch.chem.cas import CasError, parse_cas
+from precursorwatch.chem.structure import StructureError, from_smiles
+from precursorwatch.controls.model import ControlSet, Listing, StructureRule, Substance
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SUBSTANCES_FILE = "substances.yaml"
+LISTINGS_FILE = "listings.yaml"
+RULES_DIR = "rules"
+
+_SLUG = r"^[a-z0-9][a-z0-9-]*$"
+Text = Annotated[str, Field(min_length=1)]
+JurisdictionCode = Literal["UN", "US", "CN", "MX", "EU", "CA"]
+
+
+@dataclass(frozen=True, slots=True)
+class DataProblem:
+    """One thing wrong in one record of one file."""
+
+    file: str
+    message: str
+    record: int | None = None  # position in the file, counting from 1
+    record_id: str = ""
+    field: str = ""
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.record is not None:
+            where += f": record {self.record}"
+            if self.record_id:
+                where += f" (id {self.record_id!r})"
+        if self.field:
+            where += f", field {self.field!r}"
+        return f"{where}: {self.message}"
+
+
+class ControlsDataError(ValueError):
+    """The control-list files are invalid; `problems` lists every one found."""
+
+    def __init__(self, problems: Sequence[DataProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# --------------------------------------------------------------------------- file records
+
+
+class _Record(BaseModel):
+    # strict: a date must be a YAML date, a code a string ("2933.37" quoted, not a float)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _check_smiles(value: str) -> str:
+    try:
+        from_smiles(value)
+    except StructureError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _check_smarts(value: str) -> str:
+    if Chem.MolFromSmarts(value) is None:
+        raise ValueError(f"SMARTS does not compile: {value!r}")
+    return value
+
+
+class SubstanceRecord(_Record):
+    id: Annotated[str, Field(pattern=_SLUG)]
+    name: Text
+    systematic_name: str = ""
+    smiles: Text
+    cas: list[str] = []
+    abbreviations: list[Text] = []
+    synonyms: list[Text] = []
+    role: str = ""
+    hs_code: Annotated[str, Field(pattern=r"^(\d{4}\.\d{2})?$")] = ""
+    sources: Annotated[list[Text], Field(min_length=1)]
+
+    @field_validator("cas")
+    @classmethod
+    def _cas_valid(cls, values: list[str]) -> list[str]:
+        out = []
+        for i, text in enumerate(values):
+            try:
+                out.append(parse_cas(text).text)
+            except CasError as exc:
+                raise ValueError(f"item {i}: {exc}") from None
+        return out
+
+    @field_validator("smiles")
+    @classmethod
+    def _smiles_valid(cls, value: str) -> str:
+        return _check_smiles(value)
+
+    def to_model(self) -> Substance:
+        synonyms = list(self.synonyms)
+        # The systematic name is how OPSIN-style input finds the record by name.
+        if self.systematic_name and self.systematic_name.lower() not in {
+            s.lower() for s in (*synonyms, self.name)
+        }:
+            synonyms.append(self.systematic_name)
+        return Substance(
+            id=self.id, name=self.name, smiles=self.smiles, cas=tuple(self.cas),
+            abbreviations=tuple(self.abbreviations), synonyms=tuple(synonyms), role=self.role,
+            hs_code=self.hs_code, sources=tuple(self.sources),
+            systematic_name=self.systematic_name,
+        )
+
+
+class _Dated(_Record):
+    since: dt.date
+    until: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _until_after_since(self) -> _Dated:
+        if self.until is not None and self.until <= self.since:
+            raise ValueError(f"'until' {self.until} is not after 'since' {self.since}")
+        return self
+
+
+class ListingRecord(_Dated):
+    substance: Annotated[str, Field(pattern=_SLUG)]
+    jurisdiction: JurisdictionCode
+    list: Text
+    category: Text
+    legal_reference: Text
+    source: Text
+    effect: Literal["control", "watch"] = "control"
+    note: str = ""
+
+    def to_model(self) -> Listing:
+        return Listing(
+            substance=self.substance, jurisdiction=self.jurisdiction, list=self.list,
+            category=self.category, since=self.since, until=self.until,
+            legal_reference=self.legal_reference, source=self.source, effect=self.effect,
+            note=self.note,
+        )
+
+
+class RuleRecord(_Dated):
+    id: Annotated[str, Field(pattern=_SLUG)]
+    label: Text
+    jurisdiction: JurisdictionCode
+    list: Text
+    category: Text
+    smarts: Text
+    exclude: builtins.list[Text] = []  # `list` is a field name in this class
+    legal_reference: Text
+    source: Text
+    effect: Literal["control", "watch"] = "control"
+    parent: str = ""
+    kind: Literal["family", "class"] = "family"
+    note: str = ""
+
+    @field_validator("smarts")
+    @classmethod
+    def _smarts_valid(cls, value: str) -> str:
+        return _check_smarts(value)
+
+    @field_validator("exclude")
+    @classmethod
+    def _excludes_valid(cls, values: builtins.list[str]) -> builtins.list[str]:
+        for i, value in enumerate(values):
+            if Chem.MolFromSmarts(value) is None:
+                raise ValueError(f"item {i}: SMARTS does not compile: {value!r}")
+        return values
+
+    def to_model(self) -> StructureRule:
+        return StructureRule(
+            id=self.id, label=self.label, jurisdiction=self.jurisdiction, list=self.list,
+            category=self.category, since=self.since, until=self.until, smarts=self.smarts,
+            exclude=tuple(self.exclude), legal_reference=self.legal_reference,
+            source=self.source, effect=self.effect, parent=self.parent, kind=self.kind,
+            note=self.note,
+        )
+
+
+# --------------------------------------------------------------------------- reading
+
+R = TypeVar("R", bound=_Record)
+
+
+def _read_yaml_list(path: Path, name: str, problems: list[DataProblem]) -> list[Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.append(DataProblem(name, f"cannot read the file: {exc.strerror or exc}"))
+        return []
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(DataProblem(name, f"not valid YAML{at}: {reason}"))
+        return []
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        found = type(data).__name__
+        problems.append(DataProblem(name, f"expected a list of records, found {found}"))
+        return []
+    return data
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _parse_records(
+    model: type[R], raw: list[Any], name: str, problems: list[DataProblem]
+) -> list[tuple[int, R]]:
+    """Validate each raw record; return (position, record) for the valid ones."""
+    good: list[tuple[int, R]] = []
+    for pos, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            problems.append(DataProblem(name, f"expected a mapping, found {item!r:.60}", pos))
+            continue
+        rid = item.get("id") or item.get("substance") or ""
+        rid = rid if isinstance(rid, str) else str(rid)
+        try:
+            good.append((pos, model.model_validate(item)))
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                loc = tuple(err["loc"])
+                msg = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown field"
+                elif err["type"] == "missing":
+                    msg = "required field is missing"
+                elif "input" in err and err["type"] not in ("value_error",):
+                    msg += f" (got {err['input']!r:.60})"
+                problems.append(DataProblem(name, msg, pos, rid, _field_path(loc)))
+    return good
+
+
+def _duplicates(
+    items: Iterable[tuple[int, str]], name: str, what: str, problems: list[DataProblem]
+) -> None:
+    seen: dict[str, int] = {}
+    for pos, key in items:
+        if key in seen:
+            problems.append(DataProblem(
+                name, f"duplicate {what} {key!r} (first at record {seen[key]})", pos, key, "id"))
+        else:
+            seen[key] = pos
+
+
+def load_controls(data_dir: Path | None = None) -> ControlSet:
+    """Load and validate the control lists; the bundled set (data_dir None) is loaded once."""
+    if data_dir is None:
+        return _load_bundled()
+    return _load(Path(data_dir))
+
+
+@lru_cache(maxsize=1)
+def _load_bundled() -> ControlSet:
+    return _load(DATA_DIR)
+
+
+def _load(data_dir: Path) -> ControlSet:
+    problems: list[DataProblem] = []
+
+    subs = _parse_records(
+        SubstanceRecord, _read_yaml_list(data_dir / SUBSTANCES_FILE, SUBSTANCES_FILE, problems),
+        SUBSTANCES_FILE, problems)
+    _duplicates(((p, r.id) for p, r in subs), SUBSTANCES_FILE, "substance id", problems)
+    known = {r.id for _, r in subs}
+
+    listings = _parse_records(
+        ListingRecord, _read_yaml_list(data_dir / LISTINGS_FILE, LISTINGS_FILE, problems),
+        LISTINGS_FILE, problems)
+    for pos, rec in listings:
+        if rec.substance not in known:
+            problems.append(DataProblem(
+                LISTINGS_FILE, f"unknown substance {rec.substance!r} (not in {SUBSTANCES_FILE})",
+                pos, rec.substance, "substance"))
+    _duplicates(
+        ((p, f"{r.substance}/{r.jurisdiction}/{r.list}/{r.since}") for p, r in listings),
+        LISTINGS_FILE, "listing", problems)
+
+    rules: list[tuple[str, int, RuleRecord]] = []
+    rules_dir = data_dir / RULES_DIR
+    for path in sorted(rules_dir.glob("*.yaml")) if rules_dir.is_dir() else []:
+        name = f"{RULES_DIR}/{path.name}"
+        for pos, rule in _parse_records(
+                RuleRecord, _read_yaml_list(path, name, problems), name, problems):
+            rules.append((name, pos, rule))
+            if rule.parent and rule.parent not in known:
+                problems.append(DataProblem(
+                    name, f"unknown parent substance {rule.parent!r} (not in {SUBSTANCES_FILE})",
+                    pos, rule.id, "parent"))
+    seen_rules: dict[str, str] = {}
+    for name, pos, rule in rules:
+        if rule.id in seen_rules:
+            problems.append(DataProblem(
+                name, f"duplicate rule id {rule.id!r} (also in {seen_rules[rule.id]})",
+                pos, rule.id, "id"))
+        else:
+            seen_rules[rule.id] = name
+
+    if problems:
+        raise ControlsDataError(problems)
+    return ControlSet(
+        substances=tuple(r.to_model() for _, r in subs),
+        listings=tuple(r.to_model() for _, r in listings),
+        rules=tuple(r.to_model() for _, _, r in rules),
+    )
