@@ -1,0 +1,178 @@
+"""The exchange's FastAPI application: `create_app()` builds one service over one database."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from precursorwatch.exchange.db import make_engine, migrate
+from precursorwatch.exchange.errors import ExchangeError, RateLimited
+from precursorwatch.exchange.routers import authorities, incidents, notifications
+from precursorwatch.exchange.scope import RateLimiter
+from precursorwatch.exchange.service import Clock, Exchange, SubstanceChecker, system_clock
+from precursorwatch.exchange.settings import ExchangeSettings
+from precursorwatch.exchange.signing import KeyVault
+
+log = logging.getLogger("precursorwatch.exchange")
+
+DESCRIPTION = """
+Authorities exchange pre-export notifications (Art. 12(10)(a) of the 1988 Convention) and share
+seizures and stopped shipments. Every notified substance is resolved and checked against the
+control lists on receipt; every record is signed with the sending authority's Ed25519 key and
+logged in its hash-chained audit log. Each authority sees only the records it is party to.
+
+Authenticate with `Authorization: Bearer KEY` (keys come from `pwatch admin add-authority`).
+Errors are `{"error": {"code": "...", "message": "..."}}`.
+"""
+
+
+def error_response(status: int, code: str, message: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
+                        headers=headers)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+               413: "body_too_large", 415: "unsupported_media_type"}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    return ".".join(parts) if parts else "request"
+
+
+def validation_message(errors: list[Any]) -> str:
+    """One line per problem, each naming the field: `body.quantity: must be greater than 0`."""
+    lines = []
+    for err in errors[:10]:
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid":
+            lines.append(f"body is not valid JSON: {err.get('ctx', {}).get('error', '')}".strip())
+            continue
+        if err.get("type") == "missing" and loc == ("body",):
+            lines.append("body: a JSON object is required")
+            continue
+        msg = str(err.get("msg", "invalid"))
+        shown = err.get("input")
+        given = ""
+        if err.get("type") not in ("missing", "extra_forbidden") and not isinstance(
+                shown, dict | list) and shown is not None:
+            text = json.dumps(shown, ensure_ascii=False, default=str)
+            given = f" (got {text[:60]}{'…' if len(text) > 60 else ''})"
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field"
+        lines.append(f"{_field(loc)}: {msg}{given}")
+    if len(errors) > 10:
+        lines.append(f"… and {len(errors) - 10} more")
+    return "; ".join(lines)
+
+
+class BodyLimit:
+    """Refuses bodies over `limit` bytes with 413 before any route reads them, whether the
+    client declared Content-Length or streamed the body in chunks."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        too_large = error_response(413, "body_too_large",
+                                   f"request body over {self.limit} bytes")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def create_app(settings: ExchangeSettings | None = None, *,
+               checker: SubstanceChecker | None = None, clock: Clock = system_clock,
+               engine: Engine | None = None) -> FastAPI:
+    """The service over `settings.db_url`, migrated to the newest schema before it serves.
+
+    `checker` defaults to the bundled control lists (`Checker.default()`, loaded once);
+    `clock` decides deadlines (inject one to test expiry).
+    """
+    settings = settings or ExchangeSettings.from_env()
+    engine = engine or make_engine(settings.db_url, schema=settings.db_schema)
+    migrate(engine)
+    if checker is None:
+        from precursorwatch.detect.check import Checker
+
+        checker = Checker.default()
+    vault = KeyVault.open(settings.secret, settings.secret_file)
+
+    app = FastAPI(title="Precursor Watch exchange", version="1", description=DESCRIPTION,
+                  openapi_tags=[
+                      {"name": "notifications", "description": "Pre-export notifications."},
+                      {"name": "incidents", "description": "Seizures and stopped shipments."},
+                      {"name": "authorities", "description": "Who is on the exchange."},
+                      {"name": "audit", "description": "Integrity of the records."}])
+    app.state.exchange = Exchange(engine, settings, vault, checker, clock)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds)
+    app.include_router(notifications.router)
+    app.include_router(incidents.router)
+    app.include_router(authorities.router)
+
+    @app.get("/healthz", tags=["audit"], summary="Liveness",
+             responses={200: {"content": {"application/json": {"example": {"ok": True}}}}})
+    def healthz() -> dict[str, bool]:
+        """No authentication; says the process serves requests."""
+        return {"ok": True}
+
+    @app.exception_handler(ExchangeError)
+    async def _exchange_error(_request: Request, exc: ExchangeError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return error_response(exc.status, exc.code, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid_request", validation_message(list(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"),
+                              str(exc.detail), dict(exc.headers or {}) or None)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error_response(500, "internal_error", "the service failed; nothing was stored")
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

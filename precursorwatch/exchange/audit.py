@@ -1,0 +1,172 @@
+"""The hash-chained audit log: one chain per authority, one link per action.
+
+Each link holds who (the authority), what (action, record type and id, and the record's content
+hash) and when, plus the previous link's hash; its own hash covers all of that. Verification
+re-hashes every link and every record it names and checks each record's signature, so a row
+edited, inserted or deleted behind the service's back is found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from precursorwatch.exchange.models import (
+    AuditEntry,
+    Authority,
+    Incident,
+    IncidentShare,
+    Notification,
+    NotificationResponse,
+    NotificationTransit,
+)
+from precursorwatch.exchange.records import (
+    incident_document,
+    iso,
+    notification_document,
+    response_document,
+)
+from precursorwatch.exchange.signing import content_hash, verify_signature
+
+GENESIS = "0" * 64
+
+
+def entry_hash(entry: AuditEntry, authority_code: str) -> str:
+    return content_hash({
+        "authority": authority_code, "seq": entry.seq, "at": iso(entry.at), "actor": entry.actor,
+        "action": entry.action, "record_type": entry.record_type, "record_id": entry.record_id,
+        "record_hash": entry.record_hash, "prev_hash": entry.prev_hash,
+    })
+
+
+def append(session: Session, authority: Authority, *, action: str, record_type: str,
+           record_id: str, record_hash: str, at: dt.datetime) -> AuditEntry:
+    """Add a link to the authority's chain, inside the caller's transaction.
+
+    The authority row is locked first (PostgreSQL), so concurrent writes by one authority
+    queue up instead of forking the chain; the unique (authority, seq) key backs this up.
+    """
+    session.execute(select(Authority.id).where(Authority.id == authority.id).with_for_update())
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.entry_hash)
+        .where(AuditEntry.authority_id == authority.id)
+        .order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    entry = AuditEntry(authority_id=authority.id, seq=seq, at=at, actor=authority.code,
+                       action=action, record_type=record_type, record_id=record_id,
+                       record_hash=record_hash, prev_hash=prev, entry_hash="")
+    entry.entry_hash = entry_hash(entry, authority.code)
+    session.add(entry)
+    return entry
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int | None
+    record_type: str | None
+    record_id: str | None
+    problem: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    authority: str
+    entries: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _codes(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Authority.id, Authority.code)).tuples().all())
+
+
+def record_document(session: Session, record_type: str, record_id: str,
+                    codes: dict[int, str]) -> tuple[dict[str, Any], str] | None:
+    """(signed document, signature) of a stored record, or None if it is gone."""
+    if record_type == "notification":
+        n = session.get(Notification, record_id)
+        if n is None:
+            return None
+        transit = session.scalars(select(NotificationTransit.authority_id)
+                                  .where(NotificationTransit.notification_id == n.id)).all()
+        doc = notification_document(n, exporter=codes.get(n.exporter_id, "?"),
+                                    importer=codes.get(n.importer_id, "?"),
+                                    transit=[codes.get(t, "?") for t in transit])
+        return doc, n.signature
+    if record_type == "response":
+        r = session.get(NotificationResponse, record_id)
+        if r is None:
+            return None
+        return response_document(r, authority=codes.get(r.authority_id, "?")), r.signature
+    if record_type == "incident":
+        i = session.get(Incident, record_id)
+        if i is None:
+            return None
+        shares = session.scalars(select(IncidentShare.authority_id)
+                                 .where(IncidentShare.incident_id == i.id)).all()
+        doc = incident_document(i, reporter=codes.get(i.reporter_id, "?"),
+                                shared_with=[codes.get(s, "?") for s in shares])
+        return doc, i.signature
+    return None
+
+
+def _authored(session: Session, authority_id: int) -> set[tuple[str, str]]:
+    ids: set[tuple[str, str]] = set()
+    ids.update(("notification", i) for i in session.scalars(
+        select(Notification.id).where(Notification.exporter_id == authority_id)))
+    ids.update(("response", i) for i in session.scalars(
+        select(NotificationResponse.id).where(NotificationResponse.authority_id == authority_id)))
+    ids.update(("incident", i) for i in session.scalars(
+        select(Incident.id).where(Incident.reporter_id == authority_id)))
+    return ids
+
+
+def verify_chain(session: Session, authority: Authority) -> ChainReport:
+    """Re-check one authority's chain: link hashes, order, the records' hashes and signatures,
+    and that every record the authority signed is in its chain."""
+    codes = _codes(session)
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.authority_id == authority.id)
+                              .order_by(AuditEntry.seq)).all()
+    problems: list[Problem] = []
+    prev = GENESIS
+    logged: set[tuple[str, str]] = set()
+    for expected_seq, entry in enumerate(entries, start=1):
+        where = (entry.seq, entry.record_type, entry.record_id)
+        if entry.seq != expected_seq:
+            problems.append(Problem(*where, f"link {expected_seq} is missing"))
+        if entry.prev_hash != prev:
+            problems.append(Problem(*where, "link does not follow the previous one"))
+        if entry.actor != authority.code or entry.entry_hash != entry_hash(entry, authority.code):
+            problems.append(Problem(*where, "audit entry changed since it was written"))
+        prev = entry.entry_hash
+        logged.add((entry.record_type, entry.record_id))
+        found = record_document(session, entry.record_type, entry.record_id, codes)
+        if found is None:
+            problems.append(Problem(*where, "record is missing"))
+            continue
+        doc, signature = found
+        if content_hash(doc) != entry.record_hash:
+            problems.append(Problem(*where, "record content changed since it was logged"))
+        if not verify_signature(authority.public_key, signature, doc):
+            problems.append(Problem(*where, "record signature does not verify"))
+    for record_type, record_id in sorted(_authored(session, authority.id) - logged):
+        problems.append(Problem(None, record_type, record_id, "record is not in the audit chain"))
+    return ChainReport(authority.code, len(entries), tuple(problems))
+
+
+def verify_all(session: Session) -> list[ChainReport]:
+    authorities = session.scalars(select(Authority).order_by(Authority.code)).all()
+    return [verify_chain(session, a) for a in authorities]
+
+
+def chain_length(session: Session, authority_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEntry)
+                          .where(AuditEntry.authority_id == authority_id)) or 0

@@ -1,0 +1,57 @@
+"""FastAPI dependencies: the running Exchange and the authenticated, rate-limited caller."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from precursorwatch.exchange.schemas import ErrorBody
+from precursorwatch.exchange.scope import Caller, RateLimiter, authenticate
+from precursorwatch.exchange.service import Exchange
+from precursorwatch.exchange.signing import hash_api_key
+
+# Declared for the OpenAPI page; the header itself is checked in `current_caller` so that every
+# failure gets the service's JSON error.
+bearer = HTTPBearer(auto_error=False, description="The API key issued by "
+                    "`pwatch admin add-authority`, as `Authorization: Bearer KEY`.")
+
+
+def get_exchange(request: Request) -> Exchange:
+    exchange: Exchange = request.app.state.exchange
+    return exchange
+
+
+def current_caller(
+    request: Request,
+    exchange: Annotated[Exchange, Depends(get_exchange)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    header = request.headers.get("authorization")
+    if header:
+        # Limit before the database lookup, so guessing keys is throttled too.
+        limiter: RateLimiter = request.app.state.rate_limiter
+        limiter.hit(hash_api_key(header.partition(" ")[2].strip()))
+    with exchange.sessions() as session:
+        return authenticate(session, header)
+
+
+ExchangeDep = Annotated[Exchange, Depends(get_exchange)]
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def error_doc(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: error_doc("Missing, unknown or revoked API key."),
+    413: error_doc("Body larger than the service accepts."),
+    422: error_doc("Unknown field, wrong type or bad value; the message names the field."),
+    429: error_doc("Too many requests for this API key; see Retry-After."),
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: error_doc("No such record for the calling authority (records of others are never "
+                   "disclosed)."),
+}

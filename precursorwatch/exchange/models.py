@@ -1,0 +1,164 @@
+"""Tables of the exchange (SQLAlchemy 2).
+
+Signed records (notifications, responses, incidents) are never updated: a correction is a new
+notification version, an answer is a response row, and a notification's status is derived from
+its response and deadline when read. So every row keeps the exact content its signature covers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC in and out on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Authority(Base):
+    """A competent national authority (a tenant) with its API key hash and signing keys."""
+
+    __tablename__ = "authority"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    reply_days: Mapped[int] = mapped_column(Integer)
+    key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    key_revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    public_key: Mapped[str] = mapped_column(String(64))  # raw Ed25519, base64
+    private_key_enc: Mapped[str] = mapped_column(Text)  # Fernet token of the raw private key
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Notification(Base):
+    """One version of a pre-export notification, signed by the exporting authority."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # The first version's id: every correction of the same shipment shares it.
+    thread_id: Mapped[str] = mapped_column(String(36), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    supersedes_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("notification.id"), unique=True
+    )
+    exporter_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    importer_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    reply_deadline: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    verdict_name: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signature: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (UniqueConstraint("thread_id", "version"),
+                      Index("ix_notification_created", "created_at"))
+
+
+class NotificationTransit(Base):
+    """Transit authorities of a notification: they may read it, never answer it."""
+
+    __tablename__ = "notification_transit"
+
+    notification_id: Mapped[str] = mapped_column(ForeignKey("notification.id"), primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), primary_key=True,
+                                              index=True)
+
+
+class NotificationResponse(Base):
+    """The importing authority's answer, signed by it; at most one per notification version."""
+
+    __tablename__ = "notification_response"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    notification_id: Mapped[str] = mapped_column(ForeignKey("notification.id"), unique=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    signature: Mapped[str] = mapped_column(String(100))
+
+
+class Incident(Base):
+    """A seizure, stopped shipment or attempted diversion, signed by the reporting authority."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    shared_with_all: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    verdict_name: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signature: Mapped[str] = mapped_column(String(100))
+
+
+class IncidentShare(Base):
+    """An authority an incident was shared with by name."""
+
+    __tablename__ = "incident_share"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incident.id"), primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), primary_key=True,
+                                              index=True)
+
+
+class AuditEntry(Base):
+    """One link of an authority's hash chain: who did what to which record, when, and the
+    record's content hash at that moment."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40))
+    record_type: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[str] = mapped_column(String(36))
+    record_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+    # A fork of the chain (two writers appending after the same link) fails here.
+    __table_args__ = (UniqueConstraint("authority_id", "seq"),)

@@ -1,0 +1,46 @@
+"""Alerts and incidents: seizures, stopped shipments, attempted diversions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query
+
+from precursorwatch.exchange import service
+from precursorwatch.exchange.deps import COMMON_ERRORS, NOT_FOUND, CallerDep, ExchangeDep
+from precursorwatch.exchange.schemas import INCIDENT_EXAMPLE, IncidentIn, IncidentOut, IncidentPage
+
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=COMMON_ERRORS)
+
+
+@router.post("", status_code=201, response_model=IncidentOut, summary="Share an incident")
+def report(exchange: ExchangeDep, caller: CallerDep,
+           data: Annotated[IncidentIn, Body(openapi_examples={
+               "seizure shared with one authority": {"value": INCIDENT_EXAMPLE},
+               "alert to all": {"value": {**INCIDENT_EXAMPLE, "kind": "stopped_shipment",
+                                          "shared_with": "all"}}})],
+           ) -> IncidentOut:
+    """Shared with the authorities named in `shared_with`, or every authority (`"all"`). The
+    substance is checked like a notification's; `notification_ids` link notifications you are
+    party to. Signed with the caller's key."""
+    return service.report_incident(exchange, caller, data)
+
+
+@router.get("", response_model=IncidentPage, summary="List incidents shared with you")
+def list_(exchange: ExchangeDep, caller: CallerDep,
+          limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
+          offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
+          ) -> IncidentPage:
+    """Incidents you reported, shared with you by name, or shared with all; newest first."""
+    items = service.list_incidents(exchange, caller, limit=limit, offset=offset)
+    return IncidentPage(items=items, limit=limit, offset=offset)
+
+
+@router.get("/{incident_id}", response_model=IncidentOut, responses=NOT_FOUND,
+            summary="Read one incident")
+def read(exchange: ExchangeDep, caller: CallerDep,
+         incident_id: Annotated[str, Path(
+             pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+             examples=["7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6"])]) -> IncidentOut:
+    """404 unless you reported it or it was shared with you."""
+    return service.get_incident(exchange, caller, incident_id)

@@ -1,0 +1,110 @@
+"""Pre-export notifications: send, list, read, answer, correct."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query
+
+from precursorwatch.exchange import service
+from precursorwatch.exchange.deps import (
+    COMMON_ERRORS,
+    NOT_FOUND,
+    CallerDep,
+    ExchangeDep,
+    error_doc,
+)
+from precursorwatch.exchange.schemas import (
+    NOTIFICATION_EXAMPLE,
+    NotificationIn,
+    NotificationOut,
+    NotificationPage,
+    ResponseIn,
+    Status,
+)
+
+router = APIRouter(prefix="/v1/notifications", tags=["notifications"], responses=COMMON_ERRORS)
+
+RecordId = Annotated[str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                                       r"[0-9a-f]{12}$",
+                               examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
+                               description="The notification version's id (a UUID).")]
+
+_send_examples = {
+    "controlled precursor": {"summary": "4-piperidone salt hydrate to Mexico via the US",
+                             "value": NOTIFICATION_EXAMPLE},
+    "minimal": {"summary": "Only the required fields", "value": {
+        "substance": "110-89-4", "quantity": 200, "unit": "l",
+        "exporter": {"name": "Example Export Ltd", "address": "1 Port Rd, Ningbo",
+                     "country": "CN"},
+        "importer": {"name": "Example Import Inc", "address": "9 Main St, Vancouver",
+                     "country": "CA"},
+        "importing_authority": "CA", "planned_shipment_date": "2026-12-10",
+        "point_of_entry": "Vancouver"}},
+}
+
+
+@router.post("", status_code=201, response_model=NotificationOut,
+             summary="Notify a planned export",
+             responses={409: error_doc("The corrected notification can no longer change.")})
+def send(exchange: ExchangeDep, caller: CallerDep,
+         data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
+         ) -> NotificationOut:
+    """The calling authority notifies a shipment to the importing authority (and the transit
+    authorities, who may read it). The substance is resolved and checked on receipt; the
+    verdict and its evidence are stored with the record, which is signed with the caller's key.
+    The reply deadline is set by the importing authority's reply period."""
+    return service.send_notification(exchange, caller, data)
+
+
+@router.get("", response_model=NotificationPage, summary="List notifications you are party to")
+def list_(exchange: ExchangeDep, caller: CallerDep,
+          direction: Annotated[service.Direction | None, Query(
+              description="outgoing: you exported; incoming: you import; transit: you are a "
+                          "transit authority.", examples=["incoming"])] = None,
+          status: Annotated[Status | None, Query(examples=["sent"])] = None,
+          limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
+          offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
+          ) -> NotificationPage:
+    """Newest first. Deadlines are applied on read: an unanswered notification past its
+    deadline is listed as `expired`."""
+    items = service.list_notifications(exchange, caller, direction=direction, status=status,
+                                       limit=limit, offset=offset)
+    return NotificationPage(items=items, limit=limit, offset=offset)
+
+
+@router.get("/{notification_id}", response_model=NotificationOut, responses=NOT_FOUND,
+            summary="Read one notification")
+def read(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId) -> NotificationOut:
+    """Only for the exporting, importing and transit authorities; 404 for anyone else."""
+    return service.get_notification(exchange, caller, notification_id)
+
+
+@router.post("/{notification_id}/response", response_model=NotificationOut,
+             summary="Answer a notification (importing authority)",
+             responses={**NOT_FOUND,
+                        403: error_doc("The caller may read the notification but is not its "
+                                  "importing authority (exporter or transit)."),
+                        409: error_doc("Already answered, expired, or superseded.")})
+def respond(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
+            data: Annotated[ResponseIn, Body(openapi_examples={
+                "objection": {"value": {"decision": "objection",
+                                        "reason": "Importer holds no licence."}},
+                "no objection": {"value": {"decision": "no_objection"}}})],
+            ) -> NotificationOut:
+    """`no_objection` or `objection` (with a reason), signed with the caller's key. Only while
+    the notification is `sent`: not after its deadline, an answer, or a correction."""
+    return service.answer_notification(exchange, caller, notification_id, data)
+
+
+@router.post("/{notification_id}/corrections", status_code=201, response_model=NotificationOut,
+             summary="Correct a notification (exporting authority)",
+             responses={**NOT_FOUND,
+                        403: error_doc("Only the exporting authority can correct."),
+                        409: error_doc("Already answered, expired, or corrected before.")})
+def correct(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
+            data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
+            ) -> NotificationOut:
+    """Send the full corrected notification. It becomes a new version (same `thread_id`,
+    `version` + 1, a new deadline); the old version is kept unchanged as `superseded`."""
+    return service.send_notification(exchange, caller, data, corrects=notification_id)

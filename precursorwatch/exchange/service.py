@@ -1,0 +1,364 @@
+"""The exchange's operations over typed inputs: notify, answer, correct, share incidents, list.
+
+Routers only translate HTTP to these calls. Every read goes through a `Scope`; every write
+signs the record with the acting authority's key and appends to its audit chain in the same
+transaction, so a record never exists without its signature and audit link.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from precursorwatch.detect.verdict import Verdict
+from precursorwatch.exchange import audit
+from precursorwatch.exchange.db import session_factory
+from precursorwatch.exchange.errors import Conflict, Forbidden, Invalid
+from precursorwatch.exchange.models import (
+    Authority,
+    Incident,
+    IncidentShare,
+    Notification,
+    NotificationResponse,
+    NotificationTransit,
+)
+from precursorwatch.exchange.records import (
+    incident_document,
+    notification_document,
+    response_document,
+)
+from precursorwatch.exchange.schemas import (
+    IncidentIn,
+    IncidentOut,
+    NotificationIn,
+    NotificationOut,
+    ResponseIn,
+    ResponseOut,
+    Status,
+)
+from precursorwatch.exchange.scope import Caller, Scope
+from precursorwatch.exchange.settings import ExchangeSettings
+from precursorwatch.exchange.signing import KeyVault, content_hash
+
+log = logging.getLogger("precursorwatch.exchange")
+
+Clock = Callable[[], dt.datetime]
+Direction = Literal["incoming", "outgoing", "transit"]
+
+
+class SubstanceChecker(Protocol):
+    """What the exchange needs from the chemistry: one identifier in, a Contract 1 verdict out."""
+
+    def check(self, identifier: str) -> Verdict: ...
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Exchange:
+    """Everything one running service holds: database, signing keys, checker, clock."""
+
+    def __init__(self, engine: Engine, settings: ExchangeSettings, vault: KeyVault,
+                 checker: SubstanceChecker, clock: Clock = system_clock) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.vault = vault
+        self.checker = checker
+        self.clock = clock
+        self.sessions: sessionmaker[Session] = session_factory(engine)
+        self._check_lock = threading.Lock()
+        # SQLite allows one writer; queueing writers here avoids "database is locked" under load.
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+
+    def now(self) -> dt.datetime:
+        return self.clock().astimezone(dt.UTC)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Session]:
+        with self._write_lock:
+            try:
+                with self.sessions.begin() as session:
+                    yield session
+            except IntegrityError as exc:
+                # Two writers raced for the same answer or chain link: the loser is told so.
+                raise Conflict("the record was changed by another request at the same time; "
+                               "read it again and retry") from exc
+
+    def check_substance(self, identifier: str) -> dict[str, Any]:
+        """The Contract 1 verdict as stored JSON. The checker caches and runs OPSIN lazily; one
+        call at a time keeps that safe."""
+        with self._check_lock:
+            try:
+                verdict = self.checker.check(identifier)
+            except Exception as exc:  # the service must store the notification regardless
+                log.exception("substance check failed for %r", identifier)
+                verdict = Verdict(input=identifier, resolved_by="none", verdict="unresolved",
+                                  reason=f"the check failed: {type(exc).__name__}")
+        return verdict.model_dump(mode="json")
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def _codes(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Authority.id, Authority.code)).tuples().all())
+
+
+def _authority_by_code(session: Session, code: str, field: str) -> Authority:
+    found = session.scalar(select(Authority).where(Authority.code == code))
+    if found is None:
+        raise Invalid(f"{field}: {code!r} is not a registered authority "
+                      "(see GET /v1/authorities)")
+    return found
+
+
+def _transit_codes(session: Session, ids: Sequence[str], codes: dict[int, str]
+                   ) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {i: [] for i in ids}
+    if ids:
+        rows = session.execute(select(NotificationTransit.notification_id,
+                                      NotificationTransit.authority_id)
+                               .where(NotificationTransit.notification_id.in_(ids))).tuples()
+        for nid, aid in rows:
+            out[nid].append(codes[aid])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+_successor = aliased(Notification)
+
+
+def status_expression(now: dt.datetime) -> ColumnElement[str]:
+    """A notification's status, derived when read: the answer if any, `superseded` once
+    corrected, `expired` once the deadline has passed unanswered, else `sent`."""
+    return case(
+        (NotificationResponse.decision.is_not(None), NotificationResponse.decision),
+        (_successor.id.is_not(None), "superseded"),
+        (Notification.reply_deadline <= now, "expired"),
+        else_="sent",
+    )
+
+
+def _with_status(base: Select[Notification], now: dt.datetime
+                 ) -> Select[Notification, NotificationResponse | None, str | None, str]:
+    return (base.add_columns(NotificationResponse, _successor.id, status_expression(now))
+            .outerjoin(NotificationResponse,
+                       NotificationResponse.notification_id == Notification.id)
+            .outerjoin(_successor, _successor.supersedes_id == Notification.id))
+
+
+def _notification_out(n: Notification, response: NotificationResponse | None,
+                      successor: str | None, status: str, codes: dict[int, str],
+                      transit: list[str]) -> NotificationOut:
+    answer = None
+    if response is not None:
+        answer = ResponseOut(decision=response.decision,  # type: ignore[arg-type]
+                             reason=response.reason, by=codes[response.authority_id],
+                             at=response.created_at, signature=response.signature)
+    body = {k: v for k, v in n.body.items() if k not in ("importing_authority",
+                                                          "transit_authorities")}
+    return NotificationOut(
+        id=n.id, thread_id=n.thread_id, version=n.version, supersedes=n.supersedes_id,
+        superseded_by=successor, status=status,  # type: ignore[arg-type]
+        exporting_authority=codes[n.exporter_id], importing_authority=codes[n.importer_id],
+        transit_authorities=transit, created_at=n.created_at, reply_deadline=n.reply_deadline,
+        verdict=Verdict.model_validate(n.verdict), response=answer, signature=n.signature,
+        signed_by=codes[n.exporter_id], **body,
+    )
+
+
+# -- notifications ----------------------------------------------------------------------------
+def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
+                      corrects: str | None = None) -> NotificationOut:
+    """Store, check and sign a notification (or a corrected version of `corrects`)."""
+    verdict = ex.check_substance(data.substance)
+    with ex.writing() as session:
+        now = ex.now()
+        me = session.get_one(Authority, caller.id)
+        importer = _authority_by_code(session, data.importing_authority, "importing_authority")
+        if importer.id == me.id:
+            raise Invalid("importing_authority: an authority cannot notify itself")
+        transit = [_authority_by_code(session, code, f"transit_authorities[{i}]")
+                   for i, code in enumerate(data.transit_authorities)]
+        if any(t.id == me.id for t in transit):
+            raise Invalid("transit_authorities: the exporting authority cannot be in transit")
+        thread_id, version = None, 1
+        if corrects is not None:
+            previous, _, status = _one(session, Scope(caller), corrects, now)
+            if previous.exporter_id != me.id:
+                raise Forbidden("only the exporting authority can correct a notification")
+            if status != "sent":
+                raise Conflict(f"notification {corrects} is {status}; only a notification "
+                               "awaiting an answer can be corrected", code=f"notification_{status}")
+            thread_id, version = previous.thread_id, previous.version + 1
+        new_id = str(uuid.uuid4())
+        row = Notification(
+            id=new_id, thread_id=thread_id or new_id, version=version, supersedes_id=corrects,
+            exporter_id=me.id, importer_id=importer.id, created_at=now,
+            reply_deadline=now + dt.timedelta(days=importer.reply_days),
+            verdict_name=verdict["verdict"], body=data.model_dump(mode="json"), verdict=verdict,
+            signature="",
+        )
+        codes = [t.code for t in transit]
+        doc = notification_document(row, exporter=me.code, importer=importer.code, transit=codes)
+        row.signature = ex.vault.sign(me.private_key_enc, doc)
+        session.add(row)
+        session.flush()  # the notification row must exist before rows that refer to it
+        session.add_all(NotificationTransit(notification_id=new_id, authority_id=t.id)
+                        for t in transit)
+        audit.append(session, me, action="notification.correct" if corrects else
+                     "notification.send", record_type="notification", record_id=new_id,
+                     record_hash=content_hash(doc), at=now)
+        all_codes = {me.id: me.code, importer.id: importer.code, **{t.id: t.code for t in transit}}
+        return _notification_out(row, None, None, "sent", all_codes, sorted(codes))
+
+
+def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime
+         ) -> tuple[Notification, NotificationResponse | None, str]:
+    row = session.execute(_with_status(scope.notifications(), now)
+                          .where(Notification.id == notification_id)).first()
+    if row is None:
+        scope.notification(session, notification_id)  # raises the scoped 404
+        raise AssertionError("unreachable")
+    n, response, _successor_id, status = row
+    return n, response, status
+
+
+def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> NotificationOut:
+    with ex.sessions() as session:
+        row = session.execute(_with_status(Scope(caller).notifications(), ex.now())
+                              .where(Notification.id == notification_id)).first()
+        if row is None:
+            Scope(caller).notification(session, notification_id)
+            raise AssertionError("unreachable")
+        codes = _codes(session)
+        n, response, successor, status = row
+        transit = _transit_codes(session, [n.id], codes)[n.id]
+        return _notification_out(n, response, successor, status, codes, transit)
+
+
+def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
+                       status: Status | None = None, limit: int = 100, offset: int = 0
+                       ) -> list[NotificationOut]:
+    now = ex.now()
+    scope = Scope(caller)
+    query = _with_status(scope.notifications(), now)
+    if direction == "outgoing":
+        query = query.where(Notification.exporter_id == caller.id)
+    elif direction == "incoming":
+        query = query.where(Notification.importer_id == caller.id)
+    elif direction == "transit":
+        query = query.where(exists().where(and_(
+            NotificationTransit.notification_id == Notification.id,
+            NotificationTransit.authority_id == caller.id)))
+    if status is not None:
+        query = query.where(status_expression(now) == status)
+    query = query.order_by(Notification.created_at.desc(), Notification.id).limit(limit)
+    with ex.sessions() as session:
+        rows = session.execute(query.offset(offset)).all()
+        codes = _codes(session)
+        transit = _transit_codes(session, [r[0].id for r in rows], codes)
+        return [_notification_out(n, resp, succ, st, codes, transit[n.id])
+                for n, resp, succ, st in rows]
+
+
+def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data: ResponseIn
+                        ) -> NotificationOut:
+    """The importing authority's decision; only while the notification awaits an answer."""
+    with ex.writing() as session:
+        now = ex.now()
+        n, _, status = _one(session, Scope(caller), notification_id, now)
+        if n.importer_id != caller.id:
+            raise Forbidden("only the importing authority can answer this notification",
+                            code="not_importing_authority")
+        if status != "sent":
+            message = {
+                "expired": f"the reply deadline passed on {n.reply_deadline.isoformat()}",
+                "superseded": "a corrected version replaced it; answer the newest version",
+            }.get(status, f"it was already answered ({status})")
+            raise Conflict(f"notification {notification_id} cannot be answered: {message}",
+                           code=f"notification_{status}")
+        me = session.get_one(Authority, caller.id)
+        response = NotificationResponse(id=str(uuid.uuid4()), notification_id=n.id,
+                                        authority_id=me.id, decision=data.decision,
+                                        reason=data.reason, created_at=now, signature="")
+        doc = response_document(response, authority=me.code)
+        response.signature = ex.vault.sign(me.private_key_enc, doc)
+        session.add(response)
+        audit.append(session, me, action=f"notification.{data.decision}", record_type="response",
+                     record_id=response.id, record_hash=content_hash(doc), at=now)
+        session.flush()
+        codes = _codes(session)
+        transit = _transit_codes(session, [n.id], codes)[n.id]
+        return _notification_out(n, response, None, data.decision, codes, transit)
+
+
+# -- incidents --------------------------------------------------------------------------------
+def _incident_out(i: Incident, codes: dict[int, str]) -> IncidentOut:
+    return IncidentOut(id=i.id, reporter=codes[i.reporter_id], created_at=i.created_at,
+                       verdict=Verdict.model_validate(i.verdict), signature=i.signature, **i.body)
+
+
+def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> IncidentOut:
+    verdict = ex.check_substance(data.substance)
+    with ex.writing() as session:
+        now = ex.now()
+        me = session.get_one(Authority, caller.id)
+        scope = Scope(caller)
+        shared: list[Authority] = []
+        if data.shared_with != "all":
+            shared = [_authority_by_code(session, code, f"shared_with[{i}]")
+                      for i, code in enumerate(dict.fromkeys(data.shared_with))]
+        for i, nid in enumerate(data.notification_ids):
+            visible = session.scalar(select(Notification.id).where(
+                Notification.id == nid, scope.notification_visible()))
+            if visible is None:
+                raise Invalid(f"notification_ids[{i}]: no notification {nid!r} for this "
+                              "authority")
+        row = Incident(id=str(uuid.uuid4()), reporter_id=me.id,
+                       shared_with_all=data.shared_with == "all", created_at=now,
+                       verdict_name=verdict["verdict"], body=data.model_dump(mode="json"),
+                       verdict=verdict, signature="")
+        doc = incident_document(row, reporter=me.code,
+                                shared_with=[a.code for a in shared if a.id != me.id])
+        row.signature = ex.vault.sign(me.private_key_enc, doc)
+        session.add(row)
+        session.flush()
+        session.add_all(IncidentShare(incident_id=row.id, authority_id=a.id)
+                        for a in shared if a.id != me.id)
+        audit.append(session, me, action="incident.report", record_type="incident",
+                     record_id=row.id, record_hash=content_hash(doc), at=now)
+        return _incident_out(row, {me.id: me.code})
+
+
+def list_incidents(ex: Exchange, caller: Caller, *, limit: int = 100, offset: int = 0
+                   ) -> list[IncidentOut]:
+    query = (Scope(caller).incidents().order_by(Incident.created_at.desc(), Incident.id)
+             .limit(limit).offset(offset))
+    with ex.sessions() as session:
+        rows = session.scalars(query).all()
+        codes = _codes(session)
+        return [_incident_out(i, codes) for i in rows]
+
+
+def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> IncidentOut:
+    with ex.sessions() as session:
+        return _incident_out(Scope(caller).incident(session, incident_id), _codes(session))
+
+
+def verify_own_chain(ex: Exchange, caller: Caller) -> audit.ChainReport:
+    with ex.sessions() as session:
+        return audit.verify_chain(session, session.get_one(Authority, caller.id))
+
+
+def public_authorities(ex: Exchange) -> list[Authority]:
+    with ex.sessions() as session:
+        return list(session.scalars(select(Authority).order_by(Authority.code)))

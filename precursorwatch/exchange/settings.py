@@ -1,0 +1,56 @@
+"""Settings of the exchange service, from arguments or `PWATCH_EXCHANGE_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DB_URL = "sqlite:///pwatch-exchange.db"
+DEFAULT_SECRET_FILE = "pwatch-exchange.secret"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a whole number") from exc
+
+
+@dataclass(frozen=True)
+class ExchangeSettings:
+    """How the exchange runs.
+
+    `secret` encrypts the authorities' private signing keys at rest (a Fernet key); when absent it
+    is read from `secret_file`, which is created (mode 0600) on first use. Keep that file apart from
+    the database: whoever has both can sign as any authority.
+    """
+
+    db_url: str = DEFAULT_DB_URL
+    # PostgreSQL only: the schema holding the tables (search_path); None means the server default.
+    db_schema: str | None = None
+    secret: str | None = None
+    secret_file: Path = field(default_factory=lambda: Path(DEFAULT_SECRET_FILE))
+    max_body_bytes: int = 64 * 1024
+    # Requests per API key per rate window; a burst above this gets 429 with Retry-After.
+    rate_limit: int = 600
+    rate_window_seconds: int = 60
+    default_reply_days: int = 14
+    max_page: int = 500
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ExchangeSettings:
+        values: dict[str, object] = {
+            "db_url": os.environ.get("PWATCH_EXCHANGE_DB", DEFAULT_DB_URL),
+            "db_schema": os.environ.get("PWATCH_EXCHANGE_DB_SCHEMA") or None,
+            "secret": os.environ.get("PWATCH_EXCHANGE_SECRET") or None,
+            "secret_file": Path(os.environ.get("PWATCH_EXCHANGE_SECRET_FILE", DEFAULT_SECRET_FILE)),
+            "max_body_bytes": _env_int("PWATCH_EXCHANGE_MAX_BODY", 64 * 1024),
+            "rate_limit": _env_int("PWATCH_EXCHANGE_RATE_LIMIT", 600),
+            "rate_window_seconds": _env_int("PWATCH_EXCHANGE_RATE_WINDOW", 60),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

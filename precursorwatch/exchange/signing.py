@@ -1,0 +1,108 @@
+"""Ed25519 signing of records, canonical JSON, content hashes and API keys.
+
+A record is signed over its canonical JSON (sorted keys, no spaces, UTF-8), so any party holding
+the authority's published public key can check it without trusting the server's storage.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from precursorwatch.exchange.errors import AdminError
+
+API_KEY_PREFIX = "pwx_"
+
+
+def canonical_json(document: Any) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def content_hash(document: Any) -> str:
+    return hashlib.sha256(canonical_json(document)).hexdigest()
+
+
+def new_api_key() -> str:
+    """A random bearer key (256 bits); shown once, only its hash is kept."""
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    # Keys are long random strings, so a fast hash cannot be brute-forced; a slow one would
+    # only cost every request.
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+class KeyVault:
+    """Encrypts authorities' private signing keys at rest with a server secret kept outside the
+    database, and caches the decrypted keys in memory."""
+
+    def __init__(self, secret: str) -> None:
+        try:
+            self._fernet = Fernet(secret.encode("ascii"))
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise AdminError("the exchange secret is not a valid key (32 url-safe base64 bytes); "
+                             "generate one with `python -c \"from cryptography.fernet import "
+                             "Fernet; print(Fernet.generate_key().decode())\"`") from exc
+        self._cache: dict[str, Ed25519PrivateKey] = {}
+
+    @classmethod
+    def open(cls, secret: str | None, secret_file: Path) -> KeyVault:
+        """Use `secret`, else the file's content; create the file (mode 0600) if it is missing."""
+        if secret:
+            return cls(secret.strip())
+        if secret_file.exists():
+            return cls(secret_file.read_text("ascii").strip())
+        key = Fernet.generate_key().decode("ascii")
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return cls(key)
+
+    def new_signing_key(self) -> tuple[str, str]:
+        """(public key base64, encrypted private key) for a new authority."""
+        private = Ed25519PrivateKey.generate()
+        raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return _b64(public), self._fernet.encrypt(raw).decode("ascii")
+
+    def sign(self, private_key_enc: str, document: Any) -> str:
+        private = self._cache.get(private_key_enc)
+        if private is None:
+            try:
+                raw = self._fernet.decrypt(private_key_enc.encode("ascii"))
+            except InvalidToken as exc:
+                raise AdminError("cannot decrypt a signing key: the exchange secret is not the "
+                                 "one the keys were made with") from exc
+            private = Ed25519PrivateKey.from_private_bytes(raw)
+            self._cache[private_key_enc] = private
+        return _b64(private.sign(canonical_json(document)))
+
+
+def verify_signature(public_key_b64: str, signature_b64: str, document: Any) -> bool:
+    try:
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+        public.verify(base64.b64decode(signature_b64), canonical_json(document))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
