@@ -1,0 +1,482 @@
+"""Screening a manifest: the same pure steps on the local engine or on a Dask cluster.
+
+Per chunk of rows (on either engine): validate, find chemical mentions in each *unique*
+description and check them in one batch, match each *unique* party, run the shipment rules.
+Then, over the whole file: the file rules (split shipments, new consignee), the score and the
+level. Caches live per process, so text repeated across a million lines is worked out once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from precursorwatch.chem.cas import CasError, parse_cas
+from precursorwatch.screen.config import (
+    RuleConfig,
+    load_rule_config,
+    with_threshold,
+)
+from precursorwatch.screen.mentions import Mention, find_mentions
+from precursorwatch.screen.model import (
+    Flag,
+    PartyHit,
+    Problem,
+    RawRow,
+    Shipment,
+    ShipmentResult,
+)
+from precursorwatch.screen.names import normalise_name
+from precursorwatch.screen.readers import Manifest, open_manifest
+from precursorwatch.screen.rules import (
+    RULE_CODES,
+    ChemicalFinding,
+    Evidence,
+    FileFacts,
+    FileKey,
+    file_flags,
+    risk_score,
+    shipment_flags,
+)
+from precursorwatch.screen.validate import parse_row
+from precursorwatch.screen.watchlist import (
+    PartyMatcher,
+    WatchlistEntry,
+    bundled_watchlist_path,
+    load_watchlist,
+)
+
+if TYPE_CHECKING:
+    from precursorwatch.detect.check import Checker
+    from precursorwatch.detect.verdict import Verdict
+
+ENGINES = ("local", "dask")
+ROLES = (("shipper", "shipper_name", "shipper_country"),
+         ("consignee", "consignee_name", "consignee_country"),
+         ("notify_party", "notify_party", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenOptions:
+    """How to screen: dates and jurisdictions for the lists, watchlists, rules, engine.
+
+    `watchlists` empty means the bundled OFAC SDNTK excerpt. Hashable, so each worker process
+    builds one `Screener` per distinct set of options.
+    """
+
+    as_of: dt.date | None = None
+    jurisdictions: tuple[str, ...] | None = None
+    watchlists: tuple[str, ...] = ()
+    threshold: float | None = None
+    rules: str | None = None
+    column_map: tuple[tuple[str, str], ...] = ()
+    engine: str = "local"
+    scheduler: str | None = None
+    workers: int = 2
+    processes: bool = True  # for a local Dask cluster: worker processes (False: threads)
+    chunk_size: int = 20_000
+    progress: bool = False
+
+
+@dataclass(slots=True)
+class ScreenRun:
+    """The results of a run, in input order, with what is needed to report on it."""
+
+    path: Path
+    results: list[ShipmentResult]
+    rule_set: str
+    rule_set_version: str
+    watchlists: list[str]
+    engine: str
+    seconds: float
+    manifest_format: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[ShipmentResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+
+@dataclass(slots=True)
+class ChunkOutcome:
+    results: list[ShipmentResult]
+    keys: list[FileKey]
+
+
+def _fold_party(name: str) -> str:
+    return " ".join(normalise_name(name).tokens) if name else ""
+
+
+class Screener:
+    """Everything one process needs to screen rows: rules, watchlists, Checker, caches."""
+
+    def __init__(self, options: ScreenOptions, checker: Checker | None = None) -> None:
+        cfg = load_rule_config(options.rules, RULE_CODES)
+        if options.threshold is not None:
+            cfg = with_threshold(cfg, options.threshold)
+        self.cfg: RuleConfig = cfg
+        self.options = options
+        paths = options.watchlists or (str(bundled_watchlist_path()),)
+        entries: list[WatchlistEntry] = []
+        self.watchlist_notes: list[str] = []
+        for p in paths:
+            loaded = load_watchlist(p)
+            entries.extend(loaded)
+            lists = sorted({e.list for e in loaded})
+            self.watchlist_notes.append(f"{p} ({', '.join(lists) or 'empty'}: "
+                                        f"{len(loaded)} entries)")
+        self.matcher = PartyMatcher(entries)
+        if checker is None:
+            from precursorwatch.detect.check import Checker
+
+            checker = Checker.default()
+        self.checker = checker
+        self._hs = self._hs_codes(checker)
+        self._descriptions: dict[str, tuple[tuple[ChemicalFinding, ...], tuple[str, ...]]] = {}
+        self._declared: dict[str, tuple[ChemicalFinding | None, str]] = {}
+        self._parties: dict[tuple[str, str], tuple[tuple[str, str, str, tuple[str, ...],
+                                                         float, str], ...]] = {}
+        self._lock = threading.Lock()
+
+    def _hs_codes(self, checker: Checker) -> dict[str, str]:
+        """Listed substance name (any of its names) -> its dedicated HS subheading."""
+        out = {k.lower(): v for k, v in self.cfg.hs.subheadings}
+        controls = getattr(checker, "controls", None)
+        for s in getattr(controls, "substances", ()):
+            if s.hs_code:
+                for n in (s.name, s.id, *s.abbreviations):
+                    out[n.lower()] = s.hs_code
+        return out
+
+    # -- chemistry ------------------------------------------------------------------------------
+    def _check(self, texts: Sequence[str]) -> list[Verdict]:
+        o = self.options
+        return self.checker.check_batch(list(texts), as_of=o.as_of,
+                                        jurisdictions=list(o.jurisdictions or ()) or None)
+
+    def _finding(self, mention: str, found_by: str, v: Verdict) -> ChemicalFinding:
+        substances = tuple(dict.fromkeys(m.substance for m in v.matches))
+        hs = tuple((s, self._hs[s.lower()]) for s in substances if s.lower() in self._hs)
+        return ChemicalFinding(
+            mention=mention, found_by=found_by, verdict=v.verdict, name=v.name or "",
+            inchikey=v.inchikey or "", substances=substances, hs_codes=hs,
+            contract=v.model_dump(mode="json"),
+        )
+
+    def _learn_descriptions(self, descriptions: Sequence[str], declared: Sequence[str]) -> None:
+        new_desc = [d for d in dict.fromkeys(descriptions) if d not in self._descriptions]
+        new_cas: dict[str, str] = {}  # declared text -> normalised CAS
+        for text in dict.fromkeys(declared):
+            if not text or text in self._declared:
+                continue
+            try:
+                new_cas[text] = str(parse_cas(text))
+            except CasError as exc:
+                self._declared[text] = (None, f"declared {exc}")
+        mentions = {d: find_mentions(d) for d in new_desc}
+        texts = list(dict.fromkeys(
+            [m.text for ms in mentions.values() for m in ms.candidates] + list(new_cas.values())))
+        verdicts = dict(zip(texts, self._check(texts), strict=True)) if texts else {}
+        for d, ms in mentions.items():
+            self._descriptions[d] = (self._select(ms.candidates, verdicts), ms.bad_cas)
+        for text, cas in new_cas.items():
+            self._declared[text] = (self._finding(cas, "declared_cas", verdicts[cas]), "")
+
+    def _select(self, candidates: Sequence[Mention], verdicts: dict[str, Verdict]
+                ) -> tuple[ChemicalFinding, ...]:
+        """The chemicals a description names: every CAS number, and per segment the longest
+        resolved name candidates that do not overlap (so "4-piperidone HCl" is not also
+        reported as "4-piperidone")."""
+        chosen: list[ChemicalFinding] = []
+        taken: dict[int, list[tuple[int, int]]] = {}
+        for m in candidates:  # longest first within each segment
+            v = verdicts[m.text]
+            if m.kind == "cas":
+                chosen.append(self._finding(m.text, "cas", v))
+                continue
+            if v.verdict == "unresolved":
+                continue
+            spans = taken.setdefault(m.segment, [])
+            if any(m.start < e and s < m.end for s, e in spans):
+                continue
+            spans.append((m.start, m.end))
+            chosen.append(self._finding(m.text, "name", v))
+        seen: set[str] = set()
+        unique = []
+        for c in chosen:
+            key = c.inchikey or c.mention.lower()
+            if key not in seen:
+                seen.add(key)
+                unique.append(c)
+        return tuple(unique)
+
+    # -- parties --------------------------------------------------------------------------------
+    def _learn_parties(self, parties: Sequence[tuple[str, str]]) -> None:
+        new = [p for p in dict.fromkeys(parties) if p[0] and p not in self._parties]
+        if not new:
+            return
+        hits = self.matcher.match_many(new, self.cfg.party_match)
+        for p, found in zip(new, hits, strict=True):
+            self._parties[p] = tuple(
+                (h.entry.list, h.entry.name, h.entry.entry_id, h.entry.programmes, h.score,
+                 h.detail + (f"; matched alias {h.alias!r}" if h.alias != h.entry.name else ""))
+                for h in found[:3])
+
+    def _party_hits(self, s: Shipment) -> tuple[PartyHit, ...]:
+        out = []
+        for role, name_field, country_field in ROLES:
+            name = getattr(s, name_field)
+            if not name:
+                continue
+            country = getattr(s, country_field) if country_field else ""
+            for lst, entry, entry_id, programmes, score, detail in self._parties.get(
+                    (name, country), ()):
+                alias = detail.split("matched alias ", 1)[1].strip("'") \
+                    if "matched alias " in detail else entry
+                out.append(PartyHit(role, name, lst, entry, entry_id, alias, programmes, score,
+                                    detail))
+        return tuple(out)
+
+    # -- rows -----------------------------------------------------------------------------------
+    def screen_rows(self, rows: Sequence[tuple[int, RawRow | Problem | list[Problem]]]
+                    ) -> ChunkOutcome:
+        """Screen a chunk of rows: shipment rules only; file rules come in `finish`."""
+        with self._lock:
+            return self._screen_rows(rows)
+
+    def _screen_rows(self, rows: Sequence[tuple[int, RawRow | Problem | list[Problem]]]
+                     ) -> ChunkOutcome:
+        parsed: list[tuple[int, Shipment | list[Problem], str]] = []
+        for row_no, raw in rows:
+            if isinstance(raw, Problem):
+                parsed.append((row_no, [raw], ""))
+            elif isinstance(raw, list):
+                parsed.append((row_no, raw, ""))
+            else:
+                parsed.append((row_no, parse_row(row_no, raw), raw.get("shipment_id", "")))
+        shipments = [p for _, p, _ in parsed if isinstance(p, Shipment)]
+        self._learn_descriptions([s.description for s in shipments], [s.cas for s in shipments])
+        party_keys = []
+        for s in shipments:
+            for _, name_field, country_field in ROLES:
+                name = getattr(s, name_field)
+                if name:
+                    party_keys.append((name, getattr(s, country_field) if country_field else ""))
+        self._learn_parties(party_keys)
+        cfg = self.cfg
+        results: list[ShipmentResult] = []
+        keys: list[FileKey] = []
+        for row_no, item, raw_id in parsed:
+            if not isinstance(item, Shipment):
+                detail = "; ".join(str(p) for p in item)
+                bad = (Flag("BAD_ROW", cfg.weight("BAD_ROW"), detail),)
+                risk = risk_score(bad)
+                results.append(ShipmentResult(raw_id or f"row {row_no}", row_no, risk,
+                                              cfg.level(risk), (), bad, (), cfg.name,
+                                              cfg.version))
+                continue
+            s = item
+            chemicals, bad_cas = self._descriptions[s.description]
+            declared, declared_error = self._declared.get(s.cas, (None, "")) if s.cas \
+                else (None, "")
+            ev = Evidence(chemicals=chemicals, declared=declared,
+                          declared_cas_error=declared_error, bad_cas_in_text=bad_cas,
+                          parties=self._party_hits(s))
+            flags = tuple(shipment_flags(s, ev, cfg))
+            contracts = tuple(c.contract for c in chemicals)
+            if declared is not None and declared.verdict != "unresolved" and not any(
+                    c.inchikey and c.inchikey == declared.inchikey for c in chemicals):
+                contracts += (declared.contract,)
+            risk = risk_score(flags)
+            results.append(ShipmentResult(
+                s.shipment_id, row_no, risk, cfg.level(risk), contracts, flags, ev.parties,
+                cfg.name, cfg.version, consignee_country=s.consignee_country,
+                description=s.description,
+            ))
+            concern = tuple(dict.fromkeys(
+                (c.inchikey[:14] or c.label.lower(), c.label) for c in ev.concern))
+            keys.append(FileKey(row_no, _fold_party(s.shipper_name),
+                                _fold_party(s.consignee_name), concern, s.date, s.quantity_kg))
+        return ChunkOutcome(results, keys)
+
+
+def finish(results: list[ShipmentResult], keys: Sequence[FileKey], cfg: RuleConfig) -> None:
+    """Apply the file rules and settle every result's score and level (in place)."""
+    facts = FileFacts.build(keys, cfg)
+    by_row = {r.row: r for r in results} if (facts.split_groups or facts.new_consignee) else {}
+    for key in keys:
+        extra = file_flags(key, facts, cfg)
+        if extra:
+            r = by_row[key.index]
+            r.flags = (*r.flags, *extra)
+            r.risk = risk_score(r.flags)
+            r.level = cfg.level(r.risk)
+
+
+# -- engines --------------------------------------------------------------------------------
+_SCREENERS: dict[ScreenOptions, Screener] = {}
+_SCREENERS_LOCK = threading.Lock()
+
+
+def screener_for(options: ScreenOptions) -> Screener:
+    """The process's Screener for these options (built on first use: lists, Checker)."""
+    with _SCREENERS_LOCK:
+        s = _SCREENERS.get(options)
+        if s is None:
+            s = _SCREENERS[options] = Screener(options)
+        return s
+
+
+def _worker_options(options: ScreenOptions) -> ScreenOptions:
+    # What the workers build their Screener from; engine details do not change results.
+    from dataclasses import replace
+
+    return replace(options, engine="local", scheduler=None, progress=False)
+
+
+def _screen_chunk(options: ScreenOptions, rows: list[tuple[int, Any]]) -> ChunkOutcome:
+    return screener_for(options).screen_rows(rows)
+
+
+def _chunks(manifest: Manifest, size: int) -> Iterator[list[tuple[int, Any]]]:
+    chunk: list[tuple[int, Any]] = []
+    for item in manifest.rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _count_lines(path: Path) -> int | None:
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt", ".jsonl", ".ndjson"):
+        return None
+    n = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 22):
+            n += block.count(b"\n")
+    return max(n - (1 if path.suffix.lower() in (".csv", ".tsv", ".txt") else 0), 0)
+
+
+ProgressHook = Callable[[int], None]
+
+
+def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
+               ) -> tuple[list[ShipmentResult], list[FileKey], Screener]:
+    screener = screener_for(_worker_options(options))
+    results: list[ShipmentResult] = []
+    keys: list[FileKey] = []
+    for chunk in _chunks(manifest, options.chunk_size):
+        out = screener.screen_rows(chunk)
+        results.extend(out.results)
+        keys.extend(out.keys)
+        advance(len(chunk))
+    return results, keys, screener
+
+
+def _run_dask(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
+              ) -> tuple[list[ShipmentResult], list[FileKey]]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - dask is a dependency
+        raise RuntimeError("the dask engine needs dask[distributed]: pip install "
+                           "'dask[distributed]'") from exc
+    wopts = _worker_options(options)
+    cluster = None
+    if options.scheduler:
+        client = Client(options.scheduler, timeout="30s")
+    else:
+        cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1,
+                               processes=options.processes, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        pending: dict[Any, int] = {}
+        done: dict[int, ChunkOutcome] = {}
+        window = max(2, options.workers * 2)  # chunks in flight: bounds memory
+        chunks = enumerate(_chunks(manifest, options.chunk_size))
+        ac = as_completed()
+        for _ in range(window):
+            nxt = next(chunks, None)
+            if nxt is None:
+                break
+            fut = client.submit(_screen_chunk, wopts, nxt[1], pure=False)
+            pending[fut] = nxt[0]
+            ac.add(fut)
+        for fut in ac:
+            idx = pending.pop(fut)
+            outcome: ChunkOutcome = fut.result()
+            done[idx] = outcome
+            advance(len(outcome.results))
+            nxt = next(chunks, None)
+            if nxt is not None:
+                f2 = client.submit(_screen_chunk, wopts, nxt[1], pure=False)
+                pending[f2] = nxt[0]
+                ac.add(f2)
+        results: list[ShipmentResult] = []
+        keys: list[FileKey] = []
+        for idx in sorted(done):
+            results.extend(done[idx].results)
+            keys.extend(done[idx].keys)
+        return results, keys
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def screen_file(path: str | Path, *, options: ScreenOptions | None = None) -> ScreenRun:
+    """Screen every shipment of a manifest file; results in input order (Contract 2).
+
+    Raises ManifestError (file-level problems, all listed), RulesConfigError, WatchlistError,
+    UnknownJurisdiction; a bad row never raises: it becomes a BAD_ROW result.
+    """
+    options = options or ScreenOptions()
+    if options.engine not in ENGINES:
+        raise ValueError(f"unknown engine {options.engine!r}; use local or dask")
+    started = time.perf_counter()
+    p = Path(path)
+    manifest = open_manifest(p, dict(options.column_map))
+    # Built here on every engine: it validates the rules and watchlists before any work.
+    screener = screener_for(_worker_options(options))
+    progress = None
+    advance: ProgressHook = lambda n: None  # noqa: E731
+    if options.progress:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        progress = Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), transient=True)
+        task = progress.add_task("rows", total=_count_lines(p))
+        progress.start()
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+    try:
+        if options.engine == "dask":
+            results, keys = _run_dask(manifest, options, advance)
+        else:
+            results, keys, _ = _run_local(manifest, options, advance)
+    finally:
+        if progress is not None:
+            progress.stop()
+    finish(results, keys, screener.cfg)
+    return ScreenRun(
+        path=p, results=results, rule_set=screener.cfg.name,
+        rule_set_version=screener.cfg.version, watchlists=screener.watchlist_notes,
+        engine=options.engine, seconds=time.perf_counter() - started,
+        manifest_format=manifest.format,
+        notes=["columns: " + ", ".join(f"{k}<-{v!r}" for k, v in manifest.mapping.items())],
+    )

@@ -1,0 +1,302 @@
+"""Manifest readers: CSV (any delimiter, common encodings, BOM), XLSX, JSON/JSONL, Parquet.
+
+Each reader yields `(row_number, RawRow)` with canonical column names, or `(row_number,
+Problem)` for a row that cannot even be read (a broken JSON line, a ragged CSV line); row
+numbers count data rows from 1, so row 1 is the line under the header. File-level trouble
+(unreadable file, missing required column) raises `ManifestError` with every problem at once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from precursorwatch.screen.columns import match_headers
+from precursorwatch.screen.model import Problem, RawRow
+
+RowItem = tuple[int, RawRow | Problem]
+_SNIFF_BYTES = 1 << 16
+
+
+class ManifestError(ValueError):
+    """The manifest cannot be screened at all; `problems` lists every reason."""
+
+    def __init__(self, path: Path, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
+
+
+@dataclass(slots=True)
+class Manifest:
+    """An opened manifest: its headers, how they map to canonical columns, and its rows."""
+
+    path: Path
+    format: str
+    headers: list[str]
+    mapping: dict[str, str]  # canonical -> header
+    rows: Iterator[RowItem]
+    encoding: str = ""
+    delimiter: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The text encoding of a CSV from its first bytes: BOM first, then UTF-8, else cp1252.
+
+    cp1252 decodes what Excel on Windows writes; latin-1 bytes it cannot decode are rare.
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        # A multi-byte character cut at the end of the sample is not an error.
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 4:
+            try:
+                sample.decode("cp1252")
+            except UnicodeDecodeError:
+                return "latin-1"
+            return "cp1252"
+    return "utf-8"
+
+
+def detect_delimiter(text_sample: str) -> str:
+    """The delimiter that splits the header and first lines into the same number of fields."""
+    lines = [ln for ln in text_sample.splitlines()[:20] if ln.strip()]
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last line of a sample may be cut
+    best, best_fields = ",", 1
+    for delim in (",", ";", "\t", "|"):
+        counts = [len(next(csv.reader([ln], delimiter=delim))) for ln in lines] or [1]
+        if counts[0] > 1 and all(c == counts[0] for c in counts) and counts[0] > best_fields:
+            best, best_fields = delim, counts[0]
+    return best
+
+
+def _cell_text(value: Any) -> str:
+    """A cell from XLSX/JSON/Parquet as manifest text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ";".join(_cell_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value).strip()
+
+
+def _canonical_rows(
+    records: Iterator[tuple[int, list[str] | Problem]], headers: list[str],
+    mapping: Mapping[str, str]
+) -> Iterator[RowItem]:
+    index = {h: i for i, h in enumerate(headers)}
+    pairs = [(canon, index[h]) for canon, h in mapping.items()]
+    width = len(headers)
+    for row_no, cells in records:
+        if isinstance(cells, Problem):
+            yield row_no, cells
+            continue
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            yield row_no, Problem(row_no, "(line)", "", f"{len(cells)} fields, the header has "
+                                  f"{width}: a delimiter or quote inside a value?")
+            continue
+        n = len(cells)
+        yield row_no, {canon: (cells[i].strip() if i < n else "") for canon, i in pairs}
+
+
+def _open_csv(path: Path, overrides: Mapping[str, str]) -> Manifest:
+    with path.open("rb") as fh:
+        sample = fh.read(_SNIFF_BYTES)
+    encoding = detect_encoding(sample)
+    text_sample = sample.decode(encoding, errors="replace")
+    delimiter = detect_delimiter(text_sample)
+    fh_text = path.open("r", encoding=encoding, errors="replace", newline="")
+    reader = csv.reader(fh_text, delimiter=delimiter)
+    headers = next(reader, [])
+    headers = [h.strip().lstrip("\ufeff") for h in headers]
+    mapping, problems = match_headers(headers, overrides)
+    if problems:
+        fh_text.close()
+        raise ManifestError(path, problems)
+
+    def records() -> Iterator[tuple[int, list[str] | Problem]]:
+        with fh_text:
+            row_no = 0
+            for cells in reader:
+                if not cells or (len(cells) == 1 and not cells[0].strip()):
+                    continue  # blank line
+                row_no += 1
+                yield row_no, cells
+
+    return Manifest(path, "csv", headers, mapping, _canonical_rows(records(), headers, mapping),
+                    encoding=encoding, delimiter=delimiter)
+
+
+def _open_xlsx(path: Path, overrides: Mapping[str, str]) -> Manifest:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        raise ManifestError(path, [Problem(0, "(file)", "", f"not a readable .xlsx: {exc}")]) \
+            from exc
+    sheet = book.worksheets[0]
+    it = sheet.iter_rows(values_only=True)
+    first = next(it, ())
+    headers = [_cell_text(v) for v in first]
+    mapping, problems = match_headers(headers, overrides)
+    if problems:
+        book.close()
+        raise ManifestError(path, problems)
+
+    def records() -> Iterator[tuple[int, list[str] | Problem]]:
+        row_no = 0
+        try:
+            for values in it:
+                cells = [_cell_text(v) for v in values]
+                if not any(cells):
+                    continue
+                row_no += 1
+                yield row_no, cells
+        finally:
+            book.close()
+
+    return Manifest(path, "xlsx", headers, mapping, _canonical_rows(records(), headers, mapping),
+                    notes=[f"sheet {sheet.title!r}"])
+
+
+def _records_from_objects(
+    objects: Iterator[tuple[int, Any]], overrides: Mapping[str, str], path: Path, fmt: str,
+    first_keys: list[str]
+) -> Manifest:
+    mapping, problems = match_headers(first_keys, overrides)
+    if problems:
+        raise ManifestError(path, problems)
+
+    def rows() -> Iterator[RowItem]:
+        for row_no, obj in objects:
+            if isinstance(obj, Problem):
+                yield row_no, obj
+            elif not isinstance(obj, dict):
+                yield row_no, Problem(row_no, "(record)", _cell_text(obj)[:40],
+                                      "expected a JSON object with column names as keys")
+            else:
+                yield row_no, {canon: _cell_text(obj.get(h)) for canon, h in mapping.items()}
+
+    return Manifest(path, fmt, first_keys, mapping, rows())
+
+
+def _open_json(path: Path, overrides: Mapping[str, str]) -> Manifest:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(path, [Problem(0, "(file)", "", f"not valid JSON: {exc}")]) from exc
+    if isinstance(data, dict):
+        # {"shipments": [...]} or any single list-valued key
+        lists = [v for v in data.values() if isinstance(v, list)]
+        data = data.get("shipments", lists[0] if len(lists) == 1 else None)
+    if not isinstance(data, list):
+        raise ManifestError(path, [Problem(0, "(file)", "", "expected a list of shipment "
+                                           "objects, or {\"shipments\": [...]}")])
+    keys: list[str] = []
+    for obj in data:
+        if isinstance(obj, dict):
+            keys.extend(k for k in obj if k not in keys)
+    return _records_from_objects(iter(enumerate(data, start=1)), overrides, path, "json", keys)
+
+
+def _open_jsonl(path: Path, overrides: Mapping[str, str]) -> Manifest:
+    fh = path.open("r", encoding="utf-8-sig", errors="replace")
+
+    def parsed() -> Iterator[tuple[int, Any]]:
+        with fh:
+            row_no = 0
+            for line in fh:
+                if not line.strip():
+                    continue
+                row_no += 1
+                try:
+                    yield row_no, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield row_no, Problem(row_no, "(line)", line.strip()[:40],
+                                          f"not valid JSON: {exc.msg} at character {exc.pos}")
+
+    it = parsed()
+    head = [x for _, x in zip(range(1000), it, strict=False)]
+    keys: list[str] = []
+    for _, obj in head:
+        if isinstance(obj, dict):
+            keys.extend(k for k in obj if k not in keys)
+    import itertools
+
+    return _records_from_objects(itertools.chain(head, it), overrides, path, "jsonl", keys)
+
+
+def _open_parquet(path: Path, overrides: Mapping[str, str]) -> Manifest:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid and OSError subclasses
+        raise ManifestError(path, [Problem(0, "(file)", "", f"not a readable Parquet file: "
+                                           f"{exc}")]) from exc
+    names = list(pf.schema_arrow.names)
+
+    def objects() -> Iterator[tuple[int, Any]]:
+        row_no = 0
+        for batch in pf.iter_batches(batch_size=65536):
+            for obj in batch.to_pylist():
+                row_no += 1
+                yield row_no, obj
+
+    return _records_from_objects(objects(), overrides, path, "parquet", names)
+
+
+_OPENERS = {
+    ".csv": _open_csv, ".tsv": _open_csv, ".txt": _open_csv,
+    ".xlsx": _open_xlsx, ".xlsm": _open_xlsx,
+    ".json": _open_json, ".jsonl": _open_jsonl, ".ndjson": _open_jsonl,
+    ".parquet": _open_parquet, ".pq": _open_parquet,
+}
+
+
+def open_manifest(path: str | Path, column_map: Mapping[str, str] | None = None) -> Manifest:
+    """Open a manifest by its extension; raise ManifestError listing every file-level problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise ManifestError(p, [Problem(0, "(file)", str(p), "no such file")])
+    opener = _OPENERS.get(p.suffix.lower())
+    if opener is None:
+        raise ManifestError(p, [Problem(0, "(file)", p.suffix, "unknown manifest format; use "
+                                        ".csv, .tsv, .xlsx, .json, .jsonl or .parquet")])
+    return opener(p, column_map or {})
+
+
+def read_text_rows(text: str, column_map: Mapping[str, str] | None = None) -> list[RowItem]:
+    """Rows of a CSV given as text (small inputs, tests, the web upload)."""
+    delimiter = detect_delimiter(text[:_SNIFF_BYTES])
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    headers = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
+    mapping, problems = match_headers(headers, column_map)
+    if problems:
+        raise ManifestError(Path("<text>"), problems)
+    numbered = ((i, cells) for i, cells in enumerate((c for c in reader if c), start=1))
+    return list(_canonical_rows(iter(numbered), headers, mapping))

@@ -1,0 +1,426 @@
+"""Red-flag rules. Each rule is a function whose docstring is the explanation users read; it
+returns the detail of what it saw when it fires, or None. `RULES` is the table of rules; their
+weights come from the rule configuration (YAML), not from here.
+
+Shipment rules see one shipment and its evidence; file rules (`SPLIT_SHIPMENTS`,
+`NEW_CONSIGNEE`) see every shipment of the file through `FileFacts`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from precursorwatch.chem.cas import CAS_IN_TEXT
+from precursorwatch.screen.config import RuleConfig
+from precursorwatch.screen.model import Flag, PartyHit, Shipment
+
+CONCERN = ("controlled", "designer", "watch")
+
+
+@dataclass(frozen=True, slots=True)
+class ChemicalFinding:
+    """A chemical identified in a shipment, with what the rules need from its verdict."""
+
+    mention: str
+    found_by: str  # "name" | "cas" (in the description) | "declared_cas" (the CAS column)
+    verdict: str
+    name: str
+    inchikey: str
+    substances: tuple[str, ...]  # listed substances or classes that matched
+    hs_codes: tuple[tuple[str, str], ...]  # (substance, dedicated HS subheading)
+    contract: dict[str, Any]  # the Contract 1 object
+
+    @property
+    def label(self) -> str:
+        return self.name or self.mention
+
+    @property
+    def of_concern(self) -> bool:
+        return self.verdict in CONCERN
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What was established about a shipment before the rules run."""
+
+    chemicals: tuple[ChemicalFinding, ...]  # named in the description
+    declared: ChemicalFinding | None = None  # the declared CAS, resolved
+    declared_cas_error: str = ""
+    bad_cas_in_text: tuple[str, ...] = ()
+    parties: tuple[PartyHit, ...] = ()
+
+    @property
+    def concern(self) -> tuple[ChemicalFinding, ...]:
+        found = [c for c in self.chemicals if c.of_concern]
+        if self.declared is not None and self.declared.of_concern:
+            found.append(self.declared)
+        return tuple(found)
+
+
+ShipmentRule = Callable[[Shipment, Evidence, RuleConfig], str | None]
+
+
+def _names(chems: Sequence[ChemicalFinding]) -> str:
+    return ", ".join(dict.fromkeys(c.label for c in chems))
+
+
+def _listing(c: ChemicalFinding) -> str:
+    where = sorted({f"{m.get('jurisdiction')}" for m in c.contract.get("matches", [])})
+    return f"{c.label} ({'/'.join(where)})" if where else c.label
+
+
+@lru_cache(maxsize=4096)
+def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    alts = sorted((re.escape(w) for w in words), key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alts) + r")(?![a-z0-9])", re.IGNORECASE)
+
+
+def _find_words(text: str, words: tuple[str, ...]) -> str | None:
+    if not text or not words:
+        return None
+    m = _word_pattern(words).search(text)
+    return m.group(0) if m else None
+
+
+# -- shipment rules ---------------------------------------------------------------------------
+def controlled_chemical(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The shipment carries a chemical that is on a control list in force (the substance, a salt
+    or hydrate of it, or a member of a listed family), so it needs an authorisation and,
+    for export, a pre-export notification."""
+    found = [c for c in ev.concern if c.verdict == "controlled"]
+    return "controlled: " + "; ".join(dict.fromkeys(_listing(c) for c in found)) if found \
+        else None
+
+
+def designer_chemical(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The shipment carries an unlisted chemical that one known synthetic step turns into a
+    listed fentanyl precursor or a fentanyl: a designer precursor made to slip past the lists."""
+    found = [c for c in ev.concern if c.verdict == "designer"]
+    return "designer precursor: " + _names(found) if found else None
+
+
+def watch_chemical(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The shipment carries a reagent or pre-precursor kept under watch (for example aniline or
+    propionyl chloride), or a chemical close to a listed precursor."""
+    found = [c for c in ev.concern if c.verdict == "watch"]
+    return "under watch: " + _names(found) if found else None
+
+
+def watchlist_party(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """A shipper, consignee or notify party matches a sanctions or watchlist entry by name
+    (spelling variants and transliterations included); the country, when known, qualifies it."""
+    if not ev.parties:
+        return None
+    return "; ".join(f"{p.role} {p.name!r} ~ {p.list} {p.entry!r} [{', '.join(p.programmes)}]"
+                     f" score {p.score:.2f}" for p in ev.parties)
+
+
+def cas_check_digit(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """A CAS number on the shipment has a wrong check digit: a typo at best, at worst a number
+    altered so that list look-ups miss the chemical."""
+    bad = [ev.declared_cas_error] if ev.declared_cas_error else []
+    bad += [f"CAS {c} in the description has a wrong check digit" for c in ev.bad_cas_in_text]
+    return "; ".join(bad) if bad else None
+
+
+def _same_chemical(a: ChemicalFinding, b: ChemicalFinding) -> bool:
+    if a.inchikey and b.inchikey:
+        return a.inchikey[:14] == b.inchikey[:14]
+    return bool(set(a.substances) & set(b.substances)) or a.label.lower() == b.label.lower()
+
+
+def cas_contradicts_description(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The declared CAS number is a different chemical from the one the goods description
+    names, or it is a chemical of concern while the description names none (for example a
+    listed precursor's CAS on goods described as cosmetics)."""
+    d = ev.declared
+    if d is None or d.verdict == "unresolved":
+        return None
+    named = [c for c in ev.chemicals if c.verdict != "unresolved"]
+    if named:
+        if any(_same_chemical(d, c) for c in named):
+            return None
+        return f"declared CAS {s.cas} is {d.label}; the description names {_names(named)}"
+    if d.of_concern:
+        return (f"declared CAS {s.cas} is {d.label} ({d.verdict}); the description "
+                f"{s.description[:60]!r} names no chemical")
+    return None
+
+
+def _hs_display(digits: str) -> str:
+    return f"{digits[:4]}.{digits[4:]}" if len(digits) > 4 else digits
+
+
+def hs_mismatch(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The declared HS code does not fit the chemical found: listed precursors are organic
+    chemicals of HS chapter 29, and declaring one as animal feed, cosmetics, oils, nuts or a
+    mixed chemical product is a known disguise; a precursor with its own HS subheading declared
+    under another one is also flagged."""
+    if not s.hs_code or not ev.concern:
+        return None
+    hs = cfg.hs
+    label = _names(ev.concern)
+    heading = hs.inconsistent_heading(s.hs_code)
+    if heading is not None:
+        return (f"declared HS {_hs_display(s.hs_code)} ({heading.label}) for {label}; expected "
+                f"{hs.expected_label}")
+    if s.hs_code[:2] not in hs.expected_chapters:
+        return (f"declared HS {_hs_display(s.hs_code)} (chapter {s.hs_code[:2]}) for {label}; "
+                f"expected {hs.expected_label}")
+    if len(s.hs_code) >= 6:
+        for c in ev.concern:
+            if c.verdict != "controlled":
+                continue
+            for substance, code in c.hs_codes:
+                own = code.replace(".", "")
+                if own and s.hs_code[:6] != own[:6]:
+                    return (f"declared HS {_hs_display(s.hs_code[:6])} for {substance}, whose "
+                            f"own subheading is {code} (HS 2022)")
+    return None
+
+
+def vague_description(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The goods are described only vaguely ("chemical intermediate", "pharma raw material",
+    "sample") on a small express or postal consignment, where precursors are known to travel
+    under generic names."""
+    if any(c.verdict != "unresolved" for c in ev.chemicals):
+        return None
+    small = s.quantity_kg is not None and s.quantity_kg <= cfg.small_consignment_kg
+    if s.mode not in ("courier", "post") and not small:
+        return None
+    text = CAS_IN_TEXT.sub(" ", s.description.lower())
+    text = re.sub(r"[\d%.,/]+\s*(?:kgs?|g|mg|ml|l)?\b", " ", text)
+    text = " ".join(w for w in re.split(r"[^a-z-]+", text)
+                    if any(ch.isalpha() for ch in w) and w not in ("cas", "no"))
+    if text in cfg.vague_phrases or (
+        (hit := _find_words(text, cfg.vague_phrases)) is not None
+        and len(text.split()) <= len(hit.split()) + 2
+    ):
+        how = s.mode or f"{s.quantity_kg:g} kg"
+        return f"description {s.description[:60]!r} on a small {how} consignment"
+    return None
+
+
+def express_or_post(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """A chemical of concern travels by express courier or post, the channels used for
+    precursors in low-weight parcels with little advance data."""
+    if s.mode in ("courier", "post") and ev.concern:
+        return f"{_names(ev.concern)} sent by {s.mode}"
+    return None
+
+
+def forwarder_consignee(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The consignee is a freight forwarder, courier depot or mailbox rather than the end user,
+    which hides who receives the goods."""
+    for text in (s.consignee_name, s.consignee_address):
+        if word := _find_words(text, cfg.forwarder_words):
+            return f"consignee {s.consignee_name!r}: {word!r}"
+    return None
+
+
+def residential_consignee(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The consignee is a private person or a residential address (no business name, or an
+    apartment, house or interior number), an unlikely user of industrial chemicals."""
+    if not s.consignee_name and not s.consignee_address:
+        return None
+    word = _find_words(s.consignee_address, cfg.residential_words)
+    business = _find_words(s.consignee_name, cfg.business_words)
+    if word and not business:
+        return f"consignee {s.consignee_name!r} at a residential address ({word!r})"
+    if word and ev.concern:
+        return f"chemical delivered to a residential address ({word!r}): {s.consignee_address!r}"
+    return None
+
+
+def transit_third_country(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The goods transit through a third country, neither the shipper's nor the consignee's:
+    transshipment is used to break the trail between supplier and buyer."""
+    third = [c for c in s.transit_countries
+             if c and c not in (s.shipper_country, s.consignee_country)]
+    if third:
+        return (f"transit via {', '.join(dict.fromkeys(third))} "
+                f"({s.shipper_country or '?'} -> {s.consignee_country or '?'})")
+    return None
+
+
+def crypto_payment(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """Payment in cryptocurrency (bitcoin, USDT, ...), a FinCEN red flag for precursor
+    purchases from PRC-based suppliers."""
+    if word := _find_words(s.payment_method, cfg.crypto_words):
+        return f"payment method {s.payment_method!r} ({word})"
+    return None
+
+
+def low_declared_value(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The declared value is far below a normal price for a chemical of concern, which points
+    to under-declaration or a false description."""
+    if not ev.concern or s.declared_value is None or not s.quantity_kg:
+        return None
+    rate = cfg.usd_rate(s.currency or "USD")
+    if rate is None:
+        return None
+    per_kg = s.declared_value * rate / s.quantity_kg
+    # The dearest chemical of concern sets the floor: cheap reagents have their own prices.
+    floor, label = max((cfg.price_floor(c.label, c.substances), c.label) for c in ev.concern)
+    if per_kg < floor:
+        return (f"declared {s.declared_value:g} {s.currency or 'USD'} for {s.quantity_kg:g} kg "
+                f"= {per_kg:.2f} USD/kg, below {floor:g} USD/kg expected for {label}")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    code: str
+    func: Callable[..., str | None]
+    scope: str = "shipment"  # "shipment" | "file"
+
+    @property
+    def explanation(self) -> str:
+        return " ".join((inspect.getdoc(self.func) or "").split())
+
+
+# -- file rules -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FileKey:
+    """What the file rules need from one screened shipment (small: kept for every row)."""
+
+    index: int
+    shipper: str  # folded name
+    consignee: str
+    chemicals: tuple[tuple[str, str], ...]  # (key, label) of chemicals of concern
+    date: dt.date | None
+    quantity_kg: float | None
+
+
+@dataclass(slots=True)
+class FileFacts:
+    """Facts across the whole file, computed once from every shipment's FileKey."""
+
+    split_groups: dict[int, str]  # shipment index -> detail
+    new_consignee: dict[int, str]
+
+    @classmethod
+    def build(cls, keys: Sequence[FileKey], cfg: RuleConfig) -> FileFacts:
+        groups: dict[tuple[str, str, str, int, int], list[FileKey]] = defaultdict(list)
+        labels: dict[str, str] = {}
+        for k in keys:
+            if not k.date or not k.shipper or not k.consignee:
+                continue
+            year, week, _ = k.date.isocalendar()
+            for chem, label in k.chemicals:
+                labels[chem] = label
+                groups[(k.shipper, k.consignee, chem, year, week)].append(k)
+        split: dict[int, str] = {}
+        for (_, _, chem, year, week), members in groups.items():
+            small = [m for m in members
+                     if m.quantity_kg is not None and m.quantity_kg <= cfg.split_max_kg_each]
+            if len(small) >= cfg.split_min_shipments:
+                total = sum(m.quantity_kg or 0.0 for m in small)
+                detail = (f"{len(small)} shipments of {labels[chem]} between the same parties in "
+                          f"week {year}-W{week:02d}, each <= {cfg.split_max_kg_each:g} kg, "
+                          f"{total:g} kg together")
+                for m in small:
+                    split.setdefault(m.index, detail)
+        # First shipment from an established shipper to a consignee it never served before.
+        first: dict[tuple[str, str], FileKey] = {}
+        shipper_first: dict[str, dt.date] = {}
+        for k in keys:
+            if not k.date or not k.shipper or not k.consignee:
+                continue
+            pair = (k.shipper, k.consignee)
+            if pair not in first or (k.date, k.index) < (first[pair].date or k.date,
+                                                         first[pair].index):
+                first[pair] = k
+            if k.shipper not in shipper_first or k.date < shipper_first[k.shipper]:
+                shipper_first[k.shipper] = k.date
+        new: dict[int, str] = {}
+        for (shipper, _), k in first.items():
+            if k.chemicals and k.date and k.date > shipper_first[shipper]:
+                new[k.index] = (f"first shipment to this consignee; the shipper has shipped "
+                                f"since {shipper_first[shipper].isoformat()}")
+        return cls(split, new)
+
+
+def split_shipments(key: FileKey, facts: FileFacts, cfg: RuleConfig) -> str | None:
+    """The quantity is split across several small shipments between the same parties, of the
+    same chemical in the same week, a pattern used to stay under reporting thresholds."""
+    return facts.split_groups.get(key.index)
+
+
+def new_consignee(key: FileKey, facts: FileFacts, cfg: RuleConfig) -> str | None:
+    """First shipment of a chemical of concern from an established shipper to a consignee it
+    has not served before in this file: new trading relationships deserve a check of the
+    buyer."""
+    return facts.new_consignee.get(key.index)
+
+
+def bad_row(*_: object) -> str | None:
+    """The manifest line could not be read or validated, so it was not screened; the detail
+    names every problem (row and column)."""
+    return None
+
+
+RULES: tuple[RuleSpec, ...] = (
+    RuleSpec("CONTROLLED_CHEMICAL", controlled_chemical),
+    RuleSpec("DESIGNER_CHEMICAL", designer_chemical),
+    RuleSpec("WATCH_CHEMICAL", watch_chemical),
+    RuleSpec("WATCHLIST_PARTY", watchlist_party),
+    RuleSpec("CAS_CHECK_DIGIT", cas_check_digit),
+    RuleSpec("CAS_CONTRADICTS_DESCRIPTION", cas_contradicts_description),
+    RuleSpec("HS_MISMATCH", hs_mismatch),
+    RuleSpec("VAGUE_DESCRIPTION", vague_description),
+    RuleSpec("EXPRESS_OR_POST", express_or_post),
+    RuleSpec("FORWARDER_CONSIGNEE", forwarder_consignee),
+    RuleSpec("RESIDENTIAL_CONSIGNEE", residential_consignee),
+    RuleSpec("TRANSIT_THIRD_COUNTRY", transit_third_country),
+    RuleSpec("CRYPTO_PAYMENT", crypto_payment),
+    RuleSpec("LOW_DECLARED_VALUE", low_declared_value),
+    RuleSpec("SPLIT_SHIPMENTS", split_shipments, scope="file"),
+    RuleSpec("NEW_CONSIGNEE", new_consignee, scope="file"),
+    RuleSpec("BAD_ROW", bad_row, scope="row"),
+)
+RULE_CODES: tuple[str, ...] = tuple(r.code for r in RULES)
+SHIPMENT_RULES = tuple(r for r in RULES if r.scope == "shipment")
+FILE_RULES = tuple(r for r in RULES if r.scope == "file")
+
+
+def explanations() -> dict[str, str]:
+    """Rule code -> the explanation users read (the rule's docstring)."""
+    return {r.code: r.explanation for r in RULES}
+
+
+def shipment_flags(s: Shipment, ev: Evidence, cfg: RuleConfig) -> list[Flag]:
+    """The shipment rules that fire, with their weights (a weight of 0 switches a rule off)."""
+    flags = []
+    for rule in SHIPMENT_RULES:
+        w = cfg.weight(rule.code)
+        if w <= 0:
+            continue
+        detail = rule.func(s, ev, cfg)
+        if detail is not None:
+            flags.append(Flag(rule.code, w, detail))
+    return flags
+
+
+def file_flags(key: FileKey, facts: FileFacts, cfg: RuleConfig) -> list[Flag]:
+    flags = []
+    for rule in FILE_RULES:
+        w = cfg.weight(rule.code)
+        if w <= 0:
+            continue
+        detail = rule.func(key, facts, cfg)
+        if detail is not None:
+            flags.append(Flag(rule.code, w, detail))
+    return flags
+
+
+def risk_score(flags: Sequence[Flag]) -> int:
+    """The weighted flags summed and capped at 100."""
+    return min(100, sum(f.weight for f in flags))

@@ -1,0 +1,318 @@
+"""Watchlists (OFAC SDN CSV, UN consolidated XML, FollowTheMoney JSON) and party matching.
+
+Every list is read into the same `WatchlistEntry` records. `PartyMatcher` compares party names
+with `names.name_similarity` after a fast rapidfuzz pre-selection over all listed names and
+aliases, and uses the country as a qualifier: a known, different country lowers the score a
+little, and never creates a match on its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from precursorwatch.screen.countries import country_code
+from precursorwatch.screen.names import NormName, name_similarity, normalise_name
+
+COUNTRY_MISMATCH_FACTOR = 0.9
+_PRESELECT_CUTOFF = 65
+_PRESELECT_TOP = 40
+_COMMON_TOKEN = 200
+# Ships and aircraft are listed by name but are never a shipper or consignee.
+_NOT_PARTIES = frozenset({"vessel", "aircraft"})
+_PRESELECT_CHUNK = 256
+_EMPTY = "-0-"
+
+
+class WatchlistError(ValueError):
+    """A watchlist file cannot be read; the message names the file and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistEntry:
+    """One listed person, company, organisation or vessel, with every name it is known by."""
+
+    list: str  # e.g. "OFAC SDN", "UN Consolidated", "OpenSanctions"
+    entry_id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    programmes: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()  # ISO alpha-2 where recognised
+    kind: str = "entity"  # individual | entity | vessel | aircraft
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistHit:
+    entry: WatchlistEntry
+    alias: str
+    score: float
+    detail: str
+
+
+# -- OFAC SDN (legacy CSV: sdn.csv, add.csv, alt.csv) ----------------------------------------
+def _ofac_field(value: str) -> str:
+    v = value.strip()
+    return "" if v == _EMPTY else v
+
+
+def _read_ofac_csv(path: Path) -> Iterator[list[str]]:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    for row in csv.reader(io.StringIO(text)):
+        if len(row) >= 2 and row[0].strip().isdigit():
+            yield row  # the file ends with a control character (EOF marker): skip it
+
+
+def load_ofac_sdn(path: str | Path) -> list[WatchlistEntry]:
+    """The OFAC SDN list in its published CSV layout; `path` is sdn.csv or its folder.
+
+    add.csv (addresses, for countries) and alt.csv (aliases) are read when beside it.
+    """
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    sdn = p / "sdn.csv" if p.is_dir() else p
+    if not sdn.is_file():
+        raise WatchlistError(f"{sdn}: no OFAC sdn.csv here")
+    countries: dict[str, list[str]] = {}
+    if (folder / "add.csv").is_file():
+        for row in _read_ofac_csv(folder / "add.csv"):
+            if len(row) > 4 and (c := _ofac_field(row[4])):
+                countries.setdefault(row[0].strip(), []).append(country_code(c))
+    aliases: dict[str, list[str]] = {}
+    if (folder / "alt.csv").is_file():
+        for row in _read_ofac_csv(folder / "alt.csv"):
+            if len(row) > 3 and (a := _ofac_field(row[3])):
+                aliases.setdefault(row[0].strip(), []).append(a)
+    entries = []
+    for row in _read_ofac_csv(sdn):
+        if len(row) < 4:
+            raise WatchlistError(f"{sdn}: entry {row[0]} has {len(row)} fields, expected 12")
+        ent = row[0].strip()
+        name = _ofac_field(row[1])
+        kind = _ofac_field(row[2]).lower() or "entity"
+        programmes = tuple(p.strip() for p in re.split(r"\]\s*\[", _ofac_field(row[3]))
+                           if p.strip())
+        remarks = _ofac_field(row[11]) if len(row) > 11 else ""
+        extra = re.findall(r"a\.k\.a\. '([^']+)'", remarks)
+        cs = list(dict.fromkeys(countries.get(ent, [])))
+        for pob in re.findall(r"(?:POB|nationality|citizen) ([A-Za-z ,]+?)(?:;|\.|$)", remarks):
+            code = country_code(pob.split(",")[-1])
+            if len(code) == 2 and code not in cs:
+                cs.append(code)
+        entries.append(WatchlistEntry(
+            list="OFAC SDN", entry_id=ent, name=name,
+            aliases=tuple(dict.fromkeys([*aliases.get(ent, []), *extra])),
+            programmes=programmes, countries=tuple(cs), kind=kind,
+        ))
+    return entries
+
+
+# -- UN Security Council consolidated list (XML) ---------------------------------------------
+def load_un_consolidated(path: str | Path) -> list[WatchlistEntry]:
+    """The UN consolidated sanctions list XML (INDIVIDUALS and ENTITIES)."""
+    p = Path(path)
+    try:
+        root = ET.parse(p).getroot()
+    except (ET.ParseError, OSError) as exc:
+        raise WatchlistError(f"{p}: not a readable UN consolidated list XML: {exc}") from exc
+    entries = []
+    for kind, tag in (("individual", "INDIVIDUAL"), ("entity", "ENTITY")):
+        for node in root.iter(tag):
+            parts = [(node.findtext(f) or "").strip() for f in
+                     ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")]
+            name = " ".join(x for x in parts if x)
+            if not name:
+                continue
+            aliases = [(a.findtext("ALIAS_NAME") or "").strip()
+                       for a in node.iter(f"{tag}_ALIAS")]
+            if original := (node.findtext("NAME_ORIGINAL_SCRIPT") or "").strip():
+                aliases.append(original)
+            cs = [country_code(c.text or "") for c in node.iter("COUNTRY")
+                  if (c.text or "").strip()]
+            cs += [country_code(v.text or "") for n in node.iter("NATIONALITY")
+                   for v in n.iter("VALUE") if (v.text or "").strip()]
+            entries.append(WatchlistEntry(
+                list="UN Consolidated",
+                entry_id=(node.findtext("REFERENCE_NUMBER") or node.findtext("DATAID") or "")
+                .strip(),
+                name=name, aliases=tuple(dict.fromkeys(a for a in aliases if a)),
+                programmes=tuple(x for x in [(node.findtext("UN_LIST_TYPE") or "").strip()]
+                                 if x),
+                countries=tuple(dict.fromkeys(c for c in cs if c)), kind=kind,
+            ))
+    return entries
+
+
+# -- FollowTheMoney entities (OpenSanctions JSON / JSON lines) --------------------------------
+_FTM_KINDS = {"Person": "individual", "Vessel": "vessel", "Airplane": "aircraft"}
+_FTM_SCHEMATA = {"Person", "Company", "Organization", "LegalEntity", "Vessel", "Airplane",
+                 "PublicBody"}
+
+
+def _ftm_objects(path: Path) -> Iterator[dict[str, object]]:
+    text = path.read_text(encoding="utf-8-sig")
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        data = json.loads(text)
+        yield from (d for d in data if isinstance(d, dict))
+        return
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise WatchlistError(f"{path}: line {n} is not JSON: {exc.msg}") from exc
+            if isinstance(obj, dict):
+                yield obj
+
+
+def load_ftm(path: str | Path, list_name: str = "OpenSanctions") -> list[WatchlistEntry]:
+    """FollowTheMoney entities (one JSON object a line, or a JSON array), as OpenSanctions
+    publishes them: `{"id", "schema", "properties": {"name": [...], "alias": [...], ...}}`."""
+    p = Path(path)
+    entries = []
+    try:
+        objects = list(_ftm_objects(p))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WatchlistError(f"{p}: not readable FollowTheMoney JSON: {exc}") from exc
+    for obj in objects:
+        schema = str(obj.get("schema", ""))
+        props = obj.get("properties")
+        if schema not in _FTM_SCHEMATA or not isinstance(props, dict):
+            continue
+
+        def values(*keys: str, props: dict[str, object] = props) -> list[str]:
+            out: list[str] = []
+            for k in keys:
+                v = props.get(k)
+                if isinstance(v, list):
+                    out.extend(str(x) for x in v if str(x).strip())
+            return out
+
+        names = values("name")
+        if not names:
+            continue
+        datasets = obj.get("datasets")
+        programmes = values("program", "programId") or (
+            [str(d) for d in datasets] if isinstance(datasets, list) else [])
+        entries.append(WatchlistEntry(
+            list=list_name, entry_id=str(obj.get("id", "")), name=names[0],
+            aliases=tuple(dict.fromkeys([*names[1:], *values("alias", "previousName",
+                                                              "weakAlias")])),
+            programmes=tuple(dict.fromkeys(programmes)),
+            countries=tuple(dict.fromkeys(country_code(c) for c in values(
+                "country", "nationality", "jurisdiction", "citizenship"))),
+            kind=_FTM_KINDS.get(schema, "entity"),
+        ))
+    return entries
+
+
+def load_watchlist(path: str | Path) -> list[WatchlistEntry]:
+    """Any supported watchlist, told apart by name and extension."""
+    p = Path(path)
+    if p.is_dir() and (p / "sdn.csv").is_file():
+        return load_ofac_sdn(p)
+    if not p.is_file():
+        raise WatchlistError(f"{p}: no such watchlist file")
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        return load_ofac_sdn(p)
+    if suffix == ".xml":
+        return load_un_consolidated(p)
+    if suffix in (".json", ".jsonl", ".ndjson", ".ftm"):
+        return load_ftm(p)
+    raise WatchlistError(f"{p}: unknown watchlist format; use OFAC sdn.csv, UN consolidated "
+                         ".xml or FollowTheMoney .json/.jsonl")
+
+
+def bundled_watchlist_path() -> Path:
+    """The bundled excerpt of OFAC SDN (SDNTK entries of the July 2021 snapshot)."""
+    return Path(str(files("precursorwatch.screen") / "data" / "sdntk_excerpt" / "sdn.csv"))
+
+
+# -- matching ---------------------------------------------------------------------------------
+def _preselect_key(n: NormName) -> str:
+    strong = [t for t, w in zip(n.tokens, n.weights, strict=True) if w > 0.2]
+    return " ".join(strong or n.tokens)
+
+
+class PartyMatcher:
+    """Matches party names against watchlist entries (all names and aliases)."""
+
+    def __init__(self, entries: Iterable[WatchlistEntry]) -> None:
+        self.entries: list[WatchlistEntry] = list(entries)
+        self._names: list[NormName] = []
+        self._owner: list[int] = []
+        for i, e in enumerate(self.entries):
+            if e.kind in _NOT_PARTIES:
+                continue
+            for text in dict.fromkeys((e.name, *e.aliases)):
+                self._names.append(normalise_name(text))
+                self._owner.append(i)
+        self._keys = [_preselect_key(n) for n in self._names]
+        # Names sharing a distinctive word are candidates whatever the rest of the name says.
+        index: dict[str, list[int]] = {}
+        for j, n in enumerate(self._names):
+            for t in set(n.significant):
+                index.setdefault(t, []).append(j)
+        self._token_index = {t: js for t, js in index.items() if len(js) <= _COMMON_TOKEN}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def match_many(self, parties: Sequence[tuple[str, str]], threshold: float
+                   ) -> list[list[WatchlistHit]]:
+        """For each (name, country): the entries scoring at least `threshold`, best first."""
+        out: list[list[WatchlistHit]] = [[] for _ in parties]
+        if not self._keys:
+            return out
+        norms = [normalise_name(name) for name, _ in parties]
+        keys = [_preselect_key(n) for n in norms]
+        for lo in range(0, len(parties), _PRESELECT_CHUNK):
+            block = keys[lo:lo + _PRESELECT_CHUNK]
+            scores = process.cdist(block, self._keys, scorer=fuzz.token_sort_ratio,
+                                   score_cutoff=_PRESELECT_CUTOFF, dtype=np.uint8, workers=1)
+            for bi, row in enumerate(scores):
+                i = lo + bi
+                if not keys[i]:
+                    continue
+                found = np.nonzero(row)[0]
+                if len(found) > _PRESELECT_TOP:
+                    found = found[np.argsort(-row[found], kind="stable")[:_PRESELECT_TOP]]
+                shared = {j for t in norms[i].significant for j in self._token_index.get(t, ())}
+                candidates = sorted(shared.union(found.tolist()))
+                out[i] = self._rescore(norms[i], parties[i][1], candidates, threshold)
+        return out
+
+    def _rescore(self, query: NormName, country: str, candidates: list[int],
+                 threshold: float) -> list[WatchlistHit]:
+        best: dict[int, WatchlistHit] = {}
+        for c in candidates:
+            owner = self._owner[c]
+            listed = self._names[c]
+            score = name_similarity(query, listed)
+            entry = self.entries[owner]
+            detail = f"name {query.original!r} ~ {listed.original!r} ({score:.2f})"
+            if country and entry.countries:
+                if country in entry.countries:
+                    detail += f"; country agrees ({country})"
+                else:
+                    score = round(score * COUNTRY_MISMATCH_FACTOR, 4)
+                    detail += (f"; countries differ: {country} / "
+                               + "/".join(entry.countries[:4]))
+            if score >= threshold and (owner not in best or score > best[owner].score):
+                best[owner] = WatchlistHit(entry, listed.original, score, detail)
+        return sorted(best.values(), key=lambda h: (-h.score, h.entry.entry_id))
