@@ -291,11 +291,12 @@ def _load_bundled() -> ControlSet:
 def _load(data_dir: Path) -> ControlSet:
     problems: list[DataProblem] = []
 
-    subs = _parse_records(
-        SubstanceRecord, _read_yaml_list(data_dir / SUBSTANCES_FILE, SUBSTANCES_FILE, problems),
-        SUBSTANCES_FILE, problems)
+    raw_subs = _read_yaml_list(data_dir / SUBSTANCES_FILE, SUBSTANCES_FILE, problems)
+    subs = _parse_records(SubstanceRecord, raw_subs, SUBSTANCES_FILE, problems)
     _duplicates(((p, r.id) for p, r in subs), SUBSTANCES_FILE, "substance id", problems)
-    known = {r.id for _, r in subs}
+    # Ids of invalid records count as known, so one bad record is reported once, not again
+    # by every listing that names it.
+    known = {r.get("id") for r in raw_subs if isinstance(r, dict)} - {None}
 
     listings = _parse_records(
         ListingRecord, _read_yaml_list(data_dir / LISTINGS_FILE, LISTINGS_FILE, problems),

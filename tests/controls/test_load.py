@@ -1,0 +1,181 @@
+"""Loader errors name the file, the record (position and id) and the field."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from precursorwatch.controls.load import DATA_DIR, ControlsDataError, load_controls
+
+SUBSTANCE = """\
+- id: npp
+  name: N-phenethyl-4-piperidone
+  systematic_name: 1-(2-phenylethyl)piperidin-4-one
+  smiles: "O=C1CCN(CCc2ccccc2)CC1"
+  cas: ["39742-60-4"]
+  abbreviations: [NPP]
+  synonyms: []
+  role: fentanyl precursor
+  hs_code: "2933.37"
+  sources: [https://example.org/a]
+"""
+LISTING = """\
+- substance: npp
+  jurisdiction: UN
+  list: 1988 Convention Table I
+  category: Table I
+  since: 2017-10-18
+  legal_reference: CND 60
+  source: https://example.org/b
+"""
+RULE = """\
+- id: piperidones
+  label: 4-piperidones
+  jurisdiction: US
+  list: List I
+  category: List I
+  since: 2023-05-12
+  smarts: "O=C1CCNCC1"
+  legal_reference: 88 FR 21902
+  source: https://example.org/c
+"""
+
+
+def write(tmp_path: Path, substances: str = SUBSTANCE, listings: str = LISTING,
+          rules: str | None = RULE) -> Path:
+    (tmp_path / "substances.yaml").write_text(textwrap.dedent(substances), encoding="utf-8")
+    (tmp_path / "listings.yaml").write_text(textwrap.dedent(listings), encoding="utf-8")
+    if rules is not None:
+        (tmp_path / "rules").mkdir(exist_ok=True)
+        (tmp_path / "rules" / "families.yaml").write_text(rules, encoding="utf-8")
+    return tmp_path
+
+
+def load_error(path: Path) -> ControlsDataError:
+    with pytest.raises(ControlsDataError) as info:
+        load_controls(path)
+    return info.value
+
+
+def test_a_valid_folder_loads(tmp_path: Path) -> None:
+    controls = load_controls(write(tmp_path))
+    assert [s.id for s in controls.substances] == ["npp"]
+    assert controls.listings[0].since.isoformat() == "2017-10-18"
+    assert controls.rules[0].id == "piperidones"
+    # the systematic name becomes a searchable synonym
+    assert "1-(2-phenylethyl)piperidin-4-one" in controls.substance("npp").synonyms
+
+
+def test_wrong_cas_check_digit_names_file_record_and_field(tmp_path: Path) -> None:
+    bad = SUBSTANCE.replace("39742-60-4", "1609-66-5")
+    err = load_error(write(tmp_path, substances=bad))
+    assert str(err) == (
+        "substances.yaml: record 1 (id 'npp'), field 'cas': item 0: "
+        "CAS 1609-66-5 has a wrong check digit: 5 given, 1 expected")
+
+
+def test_unparsable_smiles_is_reported(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, substances=SUBSTANCE.replace("CCN(CC", "CCN((CC")))
+    (problem,) = err.problems
+    assert (problem.file, problem.record, problem.record_id, problem.field) == (
+        "substances.yaml", 1, "npp", "smiles")
+    assert "unparsable SMILES" in problem.message
+
+
+def test_unknown_field_and_missing_field(tmp_path: Path) -> None:
+    bad = SUBSTANCE.replace("  role: fentanyl precursor\n", "  rôle: fentanyl precursor\n")
+    bad = bad.replace("  sources: [https://example.org/a]\n", "")
+    err = load_error(write(tmp_path, substances=bad))
+    found = {(p.field, p.message) for p in err.problems}
+    assert ("rôle", "unknown field") in found
+    assert ("sources", "required field is missing") in found
+
+
+def test_unquoted_hs_code_is_a_type_error_not_a_silent_float(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, substances=SUBSTANCE.replace('"2933.37"', "2933.37")))
+    (problem,) = err.problems
+    assert problem.field == "hs_code"
+    assert "2933.37" in problem.message
+
+
+def test_listing_of_unknown_substance_is_an_error(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, listings=LISTING.replace("substance: npp", "substance: nppx")))
+    assert str(err) == ("listings.yaml: record 1 (id 'nppx'), field 'substance': "
+                        "unknown substance 'nppx' (not in substances.yaml)")
+
+
+def test_bad_date_and_order_of_dates(tmp_path: Path) -> None:
+    two = LISTING + LISTING.replace("since: 2017-10-18", "since: 2017-10-18\n  until: 2017-01-01")
+    two += LISTING.replace("since: 2017-10-18", 'since: "18 Oct 2017"')
+    err = load_error(write(tmp_path, listings=two))
+    by_record = {p.record: p for p in err.problems}
+    assert "'until' 2017-01-01 is not after 'since' 2017-10-18" in by_record[2].message
+    assert by_record[3].field == "since"
+
+
+def test_unknown_jurisdiction_names_the_value(tmp_path: Path) -> None:
+    bad = LISTING.replace("jurisdiction: UN", "jurisdiction: UK")
+    err = load_error(write(tmp_path, listings=bad))
+    (problem,) = err.problems
+    assert problem.field == "jurisdiction"
+    assert "'UK'" in problem.message
+
+
+def test_duplicate_substance_id(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, substances=SUBSTANCE + SUBSTANCE.replace(
+        "39742-60-4", "21409-26-7")))
+    assert str(err) == ("substances.yaml: record 2 (id 'npp'), field 'id': "
+                        "duplicate substance id 'npp' (first at record 1)")
+
+
+def test_bad_smarts_and_unknown_parent_in_a_rule_file(tmp_path: Path) -> None:
+    bad = RULE.replace('"O=C1CCNCC1"', '"O=C1CCN[CC1"') + "  parent: nosuch\n"
+    err = load_error(write(tmp_path, rules=bad))
+    fields = {p.field: p for p in err.problems}
+    assert fields["smarts"].file == "rules/families.yaml"
+    assert "does not compile" in fields["smarts"].message
+
+
+def test_unknown_parent_in_a_rule(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, rules=RULE + "  parent: nosuch\n"))
+    assert str(err) == ("rules/families.yaml: record 1 (id 'piperidones'), field 'parent': "
+                        "unknown parent substance 'nosuch' (not in substances.yaml)")
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, listings="- substance: [npp\n  since: 2017-10-18\n"))
+    (problem,) = err.problems
+    assert problem.file == "listings.yaml"
+    assert "not valid YAML at line" in problem.message
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    subs = SUBSTANCE.replace("39742-60-4", "39742-60-5")
+    listings = LISTING.replace("substance: npp", "substance: ghost")
+    err = load_error(write(tmp_path, substances=subs, listings=listings))
+    assert {p.file for p in err.problems} == {"substances.yaml", "listings.yaml"}
+    assert len(str(err).splitlines()) == len(err.problems) == 2
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    write(tmp_path)
+    (tmp_path / "listings.yaml").unlink()
+    (problem,) = load_error(tmp_path).problems
+    assert problem.file == "listings.yaml"
+    assert "cannot read" in problem.message
+
+
+def test_a_copy_of_the_bundled_data_loads_like_the_bundle(tmp_path: Path) -> None:
+    shutil.copytree(DATA_DIR, tmp_path / "data")
+    copy = load_controls(tmp_path / "data")
+    bundled = load_controls()
+    assert copy.substances == bundled.substances
+    assert copy.listings == bundled.listings
+    assert copy.rules == bundled.rules
+
+
+def test_bundled_set_is_loaded_once() -> None:
+    assert load_controls() is load_controls()
