@@ -3,7 +3,8 @@
 A chemical that is not listed but becomes a listed precursor, a fentanyl or a member of a listed
 structural class after a deprotection, a ketal hydrolysis, a debenzylation, a reductive amination
 and the like is a *designer* precursor. `find_designer` applies the cited transformations
-(`transform.py`), standardises the products and compares them with the listings in force; each
+(`transform.py`), standardises the products and compares them with the listed fentanyl
+precursors, the fentanyls and the fentanyl families and classes in force; each
 hit is a `Match` with basis "transformation", the steps as data, and a chemist's explanation:
 
     tert-butyl 4-(N-phenylpropanamido)piperidine-1-carboxylate --[Boc deprotection]-->
@@ -24,6 +25,7 @@ from precursorwatch.controls.model import ControlSet
 from precursorwatch.detect.classes import class_matches
 from precursorwatch.detect.identity import identity_matches
 from precursorwatch.detect.lookup import ControlIndex, control_index
+from precursorwatch.detect.similarity import is_fentanyl_related
 from precursorwatch.detect.transform import (
     Product,
     Transformation,
@@ -46,6 +48,38 @@ class _Path:
         return self.products[-1].structure
 
 
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """What a route must reach to make its start a designer precursor: the listed fentanyl
+    precursors and fentanyls (by substance name) and the fentanyl families and classes (by
+    rule id). Hydrolysing piperine to piperidine (UN Table II) is chemistry, not a designer
+    fentanyl precursor."""
+
+    substances: frozenset[str]
+    rules: frozenset[str]
+
+
+_TARGETS: dict[int, tuple[ControlSet, Targets]] = {}
+
+
+def fentanyl_targets(controls: ControlSet) -> Targets:
+    """The fentanyl-related substances and rules of a ControlSet (computed once per set)."""
+    found = _TARGETS.get(id(controls))
+    if found is not None and found[0] is controls:
+        return found[1]
+    related = {s.id for s in controls.substances if is_fentanyl_related(s)}
+    names = frozenset(s.name for s in controls.substances if s.id in related)
+    rules = frozenset(
+        r.id for r in controls.rules
+        if r.parent in related
+        or (not r.parent and r.kind == "class"
+            and any(w in r.label.lower() for w in ("fentanyl", "frs")))
+    )
+    targets = Targets(names, rules)
+    _TARGETS[id(controls)] = (controls, targets)
+    return targets
+
+
 def listed_product_matches(
     structure: Structure,
     index: ControlIndex,
@@ -53,10 +87,18 @@ def listed_product_matches(
     as_of: dt.date,
     jurisdictions: Collection[str] | None = None,
 ) -> list[Match]:
-    """Control listings (identity, stereoisomer, family or class) in force for a product."""
-    found = identity_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions)
-    found += class_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions,
-                           mol=to_mol(structure))
+    """Control listings in force for a product that name a fentanyl precursor, a fentanyl, or
+    a fentanyl family or class (identity, stereoisomer, family or class match)."""
+    targets = fentanyl_targets(index.controls)
+    found = [
+        m for m in identity_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions)
+        if m.substance in targets.substances
+    ]
+    found += [
+        m for m in class_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions,
+                                 mol=to_mol(structure))
+        if m.rule in targets.rules
+    ]
     # A product that is only a watched reagent (aniline, propionic acid) makes nothing designer.
     return [m for m in found if m.effect == "control"]
 

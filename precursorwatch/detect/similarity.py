@@ -52,8 +52,13 @@ class Reference:
     listings: tuple[Listing, ...]
 
 
-def _is_fentanyl_related(substance: Substance) -> bool:
-    return "fentanyl" in substance.role.lower() or "fentanyl" in substance.name.lower()
+def is_fentanyl_related(substance: Substance) -> bool:
+    """A fentanyl precursor or pre-precursor, or a fentanyl itself (by role or name)."""
+    # Precursors and pre-precursors of fentanyl, and the fentanyls themselves; not the
+    # acylating or alkylating reagents, whose small structures say little by similarity.
+    role = substance.role.lower()
+    return ("fentanyl" in role and "precursor" in role) or "fentanil" in substance.name.lower() \
+        or "fentanyl" in substance.name.lower()
 
 
 _REFERENCES: dict[int, tuple[ControlSet, tuple[Reference, ...]]] = {}
@@ -71,7 +76,7 @@ def reference_set(controls: ControlSet) -> tuple[Reference, ...]:
 
 def _build_references(controls: ControlSet) -> tuple[Reference, ...]:
     out: list[Reference] = []
-    candidates = [s for s in controls.substances if _is_fentanyl_related(s)]
+    candidates = [s for s in controls.substances if is_fentanyl_related(s)]
     for substance in candidates:
         listings = tuple(x for x in controls.listings_for(substance.id) if x.effect == "control")
         if not listings:

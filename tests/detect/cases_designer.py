@@ -5,7 +5,8 @@ A CAUGHT row: (name, SMILES, expected evidence label, jurisdictions, depth). Lab
   "transformation:<step name>[ > <step name>]"  a route of that many steps to a listed product
   "class:<rule id>"                             a class rule matches the structure itself
   "similarity:<listed substance>"               the nearest listed precursor by fingerprint
-A CLEAR row: (name, SMILES).
+A CLEAR row: (name, SMILES). Piperidine and acetone are not here: they are themselves on UN
+Table II. Piperine is, and stays clear: its hydrolysis gives piperidine, not a fentanyl precursor.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ CLEAR: list[tuple[str, str]] = [
     ("4-methylpiperidine", "CC1CCNCC1"),
     ("isonipecotic acid", "OC(=O)C1CCNCC1"),
     ("pethidine", "CCOC(=O)C1(CCN(C)CC1)c1ccccc1"),
-    ("piperidine", "C1CCNCC1"),
+    ("2-methylpiperidine", "CC1CCCCN1"),
     ("piperine", "O=C(/C=C/C=C/c1ccc2OCOc2c1)N1CCCCC1"),
     ("methylphenidate", "COC(=O)C(c1ccccc1)C1CCCCN1"),
     ("paroxetine", "Fc1ccc(cc1)[C@@H]1CCNC[C@H]1COc1ccc2OCOc2c1"),
@@ -184,6 +185,6 @@ CLEAR: list[tuple[str, str]] = [
     ("cyclohexanone", "O=C1CCCCC1"),
     ("tropinone", "CN1C2CCC1CC(=O)C2"),
     ("ethanol", "CCO"),
-    ("acetone", "CC(C)=O"),
+    ("pyridine", "c1ccncc1"),
     ("benzyl alcohol", "OCc1ccccc1"),
 ]

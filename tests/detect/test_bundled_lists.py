@@ -1,0 +1,51 @@
+"""The same case tables over the bundled control lists (load_controls): every masked or analogue
+structure is caught (the lists' family rules may make it `controlled` rather than `designer`),
+every look-alike stays clear."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from cases_designer import CAUGHT, CLEAR
+
+from precursorwatch.chem.structure import from_smiles
+from precursorwatch.controls.load import load_controls
+from precursorwatch.controls.model import ControlSet
+from precursorwatch.detect.designer import fentanyl_targets, find_designer
+from precursorwatch.detect.scan import assess_structure
+
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def controls() -> ControlSet:
+    return load_controls()
+
+
+@pytest.mark.parametrize(("name", "smiles", "expected", "jurisdictions", "depth"), CAUGHT,
+                         ids=[c[0] for c in CAUGHT])
+def test_caught_over_bundled_lists(controls: ControlSet, name: str, smiles: str, expected: str,
+                                   jurisdictions: tuple[str, ...] | None, depth: int) -> None:
+    assessment = assess_structure(from_smiles(smiles), controls, as_of=TODAY,
+                                  jurisdictions=jurisdictions, depth=depth)
+    assert assessment.verdict in ("controlled", "designer", "watch"), name
+    if expected.startswith("class:"):
+        assert expected.removeprefix("class:") in {m.rule for m in assessment.matches}
+
+
+@pytest.mark.parametrize(("name", "smiles"), CLEAR, ids=[c[0] for c in CLEAR])
+def test_look_alikes_clear_over_bundled_lists(controls: ControlSet, name: str,
+                                              smiles: str) -> None:
+    assessment = assess_structure(from_smiles(smiles), controls, as_of=TODAY, depth=2)
+    assert assessment.verdict == "clear", [m.explanation for m in assessment.matches]
+
+
+def test_routes_only_to_fentanyl_targets(controls: ControlSet) -> None:
+    targets = fentanyl_targets(controls)
+    assert {"N-phenethyl-4-piperidone", "4-anilinopiperidine", "4-piperidone"} <= targets.substances
+    assert "piperidine" not in targets.substances
+    assert "us-frs-e-acyl" in targets.rules and "un-bmk-glycidates" not in targets.rules
+    # Piperine hydrolyses to piperidine (UN Table II): chemistry, but no fentanyl route.
+    piperine = from_smiles("O=C(/C=C/C=C/c1ccc2OCOc2c1)N1CCCCC1")
+    assert find_designer(piperine, controls, as_of=TODAY) == []
