@@ -1,0 +1,126 @@
+"""What was in force on a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from precursorwatch.controls.load import load_controls
+from precursorwatch.controls.model import JURISDICTIONS
+from precursorwatch.controls.summary import (
+    listings_in_force,
+    parse_jurisdictions,
+    rules_in_force,
+    summarise_lists,
+)
+
+CONTROLS = load_controls()
+TABLE_I = "1988 Convention Table I"
+
+
+def table_i(on: dt.date) -> set[str]:
+    return {x.substance for x in listings_in_force(CONTROLS, on, ["UN"]) if x.list == TABLE_I}
+
+
+def test_un_table_i_on_2021_01_01_has_npp_anpp_not_4ap() -> None:
+    on = table_i(dt.date(2021, 1, 1))
+    assert {"npp", "anpp"} <= on
+    assert not on & {"4-ap", "1-boc-4-ap", "norfentanyl", "4-piperidone", "1-boc-4-piperidone"}
+
+
+def test_un_table_i_on_2022_12_31_has_the_2022_fentanyl_precursors() -> None:
+    on = table_i(dt.date(2022, 12, 31))
+    assert {"4-ap", "1-boc-4-ap", "norfentanyl", "npp", "anpp"} <= on
+    assert "4-piperidone" not in on
+
+
+def test_4_piperidone_only_from_its_date() -> None:
+    (listing,) = [x for x in CONTROLS.listings_for("4-piperidone") if x.jurisdiction == "UN"]
+    assert "4-piperidone" not in table_i(listing.since - dt.timedelta(days=1))
+    assert "4-piperidone" in table_i(listing.since)
+
+
+def test_npp_before_its_un_date_is_not_on_table_i() -> None:
+    assert "npp" not in table_i(dt.date(2017, 10, 17))
+    assert "npp" in table_i(dt.date(2017, 10, 18))
+
+
+def test_moved_between_tables_is_on_one_table_at_a_time() -> None:
+    for on in (dt.date(1995, 1, 1), dt.date(2005, 1, 1)):
+        lists = {x.list for x in listings_in_force(CONTROLS, on, ["UN"])
+                 if x.substance == "acetic-anhydride"}
+        assert len(lists) == 1
+    assert "acetic-anhydride" in table_i(dt.date(2005, 1, 1))
+    assert "acetic-anhydride" not in table_i(dt.date(1995, 1, 1))
+
+
+def test_summary_rows_for_one_date() -> None:
+    rows = summarise_lists(CONTROLS, dt.date(2026, 11, 23), ["UN", "US"])
+    assert [r.jurisdiction for r in rows] == sorted(
+        (r.jurisdiction for r in rows), key=JURISDICTIONS.index)
+    by_list = {(r.jurisdiction, r.list): r for r in rows}
+    t1 = by_list[("UN", TABLE_I)]
+    assert t1.substances == len(table_i(dt.date(2026, 11, 23)))
+    assert t1.rules == 2  # the glycidate ester families
+    assert t1.earliest == dt.date(1990, 11, 11)
+    assert t1.latest == dt.date(2024, 12, 3)
+    ssl = by_list[("US", "Special Surveillance List (21 U.S.C. 842(a)(11))")]
+    assert ssl.effects == ("watch",)
+    assert all(r.jurisdiction in ("UN", "US") for r in rows)
+
+
+def test_us_list_i_rules_change_with_the_date() -> None:
+    def us_list_i_rules(on: dt.date) -> set[str]:
+        return {r.id for r in rules_in_force(CONTROLS, on, ["US"])
+                if r.list == "List I (21 CFR 1310.02)"}
+
+    assert us_list_i_rules(dt.date(2020, 5, 14)) == set()
+    assert us_list_i_rules(dt.date(2021, 1, 1)) == {"us-4ap-amides-carbamates"}
+    assert us_list_i_rules(dt.date(2024, 1, 1)) == {
+        "us-4ap-amides-carbamates-halides", "us-4-piperidone-family"}
+
+
+def test_lists_with_nothing_in_force_are_left_out() -> None:
+    rows = summarise_lists(CONTROLS, dt.date(1980, 1, 1))
+    assert rows == []
+
+
+def test_jurisdiction_codes_are_checked() -> None:
+    assert parse_jurisdictions(["us", "UN,cn"]) == ("US", "UN", "CN")
+    assert parse_jurisdictions(None) == JURISDICTIONS
+    with pytest.raises(ValueError, match="unknown jurisdiction 'UK'; expected one of UN, US"):
+        parse_jurisdictions(["UN", "UK"])
+
+
+DATES = st.dates(min_value=dt.date(1985, 1, 1), max_value=dt.date(2030, 12, 31))
+SUBSETS = st.lists(st.sampled_from(JURISDICTIONS), min_size=1, max_size=6, unique=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(on=DATES, wanted=SUBSETS)
+def test_summary_counts_equal_a_direct_count(on: dt.date, wanted: list[str]) -> None:
+    rows = summarise_lists(CONTROLS, on, wanted)
+    for row in rows:
+        subs = {x.substance for x in CONTROLS.listings
+                if x.jurisdiction == row.jurisdiction and x.list == row.list
+                and x.since <= on and (x.until is None or on < x.until)}
+        assert row.substances == len(subs)
+        assert row.earliest <= row.latest <= on
+        assert row.jurisdiction in wanted
+    total = sum(r.substances for r in rows)
+    pairs = {(x.jurisdiction, x.list, x.substance)
+             for x in listings_in_force(CONTROLS, on, wanted)}
+    assert total == len(pairs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=DATES, b=DATES)
+def test_a_listing_without_end_stays_in_force(a: dt.date, b: dt.date) -> None:
+    early, late = min(a, b), max(a, b)
+    before = {(x.jurisdiction, x.list, x.substance) for x in listings_in_force(CONTROLS, early)
+              if x.until is None}
+    after = {(x.jurisdiction, x.list, x.substance) for x in listings_in_force(CONTROLS, late)}
+    assert before <= after
