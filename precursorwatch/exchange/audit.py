@@ -85,7 +85,7 @@ class ChainReport:
 
 
 def _codes(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Authority.id, Authority.code)).tuples().all())
+    return dict(session.execute(select(Authority.id, Authority.code)).all())
 
 
 def record_document(session: Session, record_type: str, record_id: str,

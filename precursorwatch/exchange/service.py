@@ -110,7 +110,7 @@ class Exchange:
 
 # -- helpers --------------------------------------------------------------------------------------
 def _codes(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Authority.id, Authority.code)).tuples().all())
+    return dict(session.execute(select(Authority.id, Authority.code)).all())
 
 
 def _authority_by_code(session: Session, code: str, field: str) -> Authority:
@@ -127,7 +127,7 @@ def _transit_codes(session: Session, ids: Sequence[str], codes: dict[int, str]
     if ids:
         rows = session.execute(select(NotificationTransit.notification_id,
                                       NotificationTransit.authority_id)
-                               .where(NotificationTransit.notification_id.in_(ids))).tuples()
+                               .where(NotificationTransit.notification_id.in_(ids)))
         for nid, aid in rows:
             out[nid].append(codes[aid])
     return {k: sorted(v) for k, v in out.items()}
@@ -183,13 +183,6 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
     with ex.writing() as session:
         now = ex.now()
         me = session.get_one(Authority, caller.id)
-        importer = _authority_by_code(session, data.importing_authority, "importing_authority")
-        if importer.id == me.id:
-            raise Invalid("importing_authority: an authority cannot notify itself")
-        transit = [_authority_by_code(session, code, f"transit_authorities[{i}]")
-                   for i, code in enumerate(data.transit_authorities)]
-        if any(t.id == me.id for t in transit):
-            raise Invalid("transit_authorities: the exporting authority cannot be in transit")
         thread_id, version = None, 1
         if corrects is not None:
             previous, _, status = _one(session, Scope(caller), corrects, now)
@@ -199,6 +192,13 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
                 raise Conflict(f"notification {corrects} is {status}; only a notification "
                                "awaiting an answer can be corrected", code=f"notification_{status}")
             thread_id, version = previous.thread_id, previous.version + 1
+        importer = _authority_by_code(session, data.importing_authority, "importing_authority")
+        if importer.id == me.id:
+            raise Invalid("importing_authority: an authority cannot notify itself")
+        transit = [_authority_by_code(session, code, f"transit_authorities[{i}]")
+                   for i, code in enumerate(data.transit_authorities)]
+        if any(t.id == me.id for t in transit):
+            raise Invalid("transit_authorities: the exporting authority cannot be in transit")
         new_id = str(uuid.uuid4())
         row = Notification(
             id=new_id, thread_id=thread_id or new_id, version=version, supersedes_id=corrects,

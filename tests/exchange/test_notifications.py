@@ -1,0 +1,205 @@
+"""Pre-export notifications: checked on receipt, signed, answered, expired, corrected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exchange_helpers import START, Clock, notification
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from precursorwatch.exchange.audit import record_document
+from precursorwatch.exchange.service import _codes
+from precursorwatch.exchange.signing import verify_signature
+
+
+def send(client: TestClient, authorities: Any, code: str = "CN", **changes: Any
+         ) -> dict[str, Any]:
+    response = client.post("/v1/notifications", json=notification(**changes),
+                           headers=authorities.headers(code))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_send_checks_the_substance_and_stores_the_verdict(client: TestClient,
+                                                         authorities: Any) -> None:
+    sent = send(client, authorities)
+    assert sent["status"] == "sent"
+    assert sent["exporting_authority"] == "CN" and sent["importing_authority"] == "MX"
+    assert sent["transit_authorities"] == ["US"]
+    verdict = sent["verdict"]
+    assert verdict["input"] == "4-piperidone hydrochloride monohydrate"
+    assert verdict["verdict"] == "controlled"
+    assert verdict["smiles"] and verdict["matches"]
+    # The stored copy reads back the same verdict and evidence.
+    again = client.get(f"/v1/notifications/{sent['id']}", headers=authorities.headers("MX"))
+    assert again.json()["verdict"] == verdict
+
+
+def test_unresolvable_substance_is_stored_as_unresolved_with_reason(
+        client: TestClient, authorities: Any) -> None:
+    sent = send(client, authorities, substance="zzq-unknown-reagent-77")
+    assert sent["verdict"]["verdict"] == "unresolved"
+    assert sent["verdict"]["reason"]
+
+
+def test_signature_verifies_with_the_published_public_key(
+        client: TestClient, authorities: Any, app: FastAPI) -> None:
+    sent = send(client, authorities)
+    keys = {a["code"]: a["public_key"]
+            for a in client.get("/v1/authorities", headers=authorities.headers("US")).json()}
+    assert set(keys) == {"CA", "CN", "MX", "US"}
+    with app.state.exchange.sessions() as session:
+        found = record_document(session, "notification", sent["id"], _codes(session))
+    assert found is not None
+    document, signature = found
+    assert signature == sent["signature"]
+    assert verify_signature(keys["CN"], signature, document)
+    assert not verify_signature(keys["MX"], signature, document)
+
+
+def test_deadline_is_set_by_the_importing_authority(client: TestClient,
+                                                    authorities: Any) -> None:
+    to_mx = send(client, authorities)
+    to_ca = send(client, authorities, importing_authority="CA", transit_authorities=[])
+    assert to_mx["reply_deadline"].startswith("2026-11-30T09:00")  # MX: 7 days
+    assert to_ca["reply_deadline"].startswith("2026-12-23T09:00")  # CA: 30 days
+
+
+def test_importing_authority_objects_once(client: TestClient, authorities: Any) -> None:
+    sent = send(client, authorities)
+    url = f"/v1/notifications/{sent['id']}/response"
+    answer = client.post(url, json={"decision": "objection", "reason": "no import licence"},
+                         headers=authorities.headers("MX"))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "objection"
+    assert body["response"]["by"] == "MX" and body["response"]["reason"] == "no import licence"
+    again = client.post(url, json={"decision": "no_objection"}, headers=authorities.headers("MX"))
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "notification_objection"
+    for code in ("CN", "US", "MX"):
+        seen = client.get(f"/v1/notifications/{sent['id']}", headers=authorities.headers(code))
+        assert seen.json()["status"] == "objection"
+
+
+def test_objection_without_reason_is_refused(client: TestClient, authorities: Any) -> None:
+    sent = send(client, authorities)
+    answer = client.post(f"/v1/notifications/{sent['id']}/response",
+                         json={"decision": "objection"}, headers=authorities.headers("MX"))
+    assert answer.status_code == 422
+    assert "objection needs a reason" in answer.json()["error"]["message"]
+
+
+def test_transit_and_exporting_authorities_cannot_answer(client: TestClient,
+                                                         authorities: Any) -> None:
+    sent = send(client, authorities)
+    url = f"/v1/notifications/{sent['id']}/response"
+    for code in ("US", "CN"):
+        answer = client.post(url, json={"decision": "no_objection"},
+                             headers=authorities.headers(code))
+        assert answer.status_code == 403
+        assert answer.json()["error"]["code"] == "not_importing_authority"
+    assert client.get(f"/v1/notifications/{sent['id']}",
+                      headers=authorities.headers("US")).json()["status"] == "sent"
+
+
+def test_unanswered_notification_expires_at_its_deadline(
+        client: TestClient, authorities: Any, clock: Clock) -> None:
+    sent = send(client, authorities)
+    url = f"/v1/notifications/{sent['id']}"
+    clock.advance(days=7, seconds=-1)
+    assert client.get(url, headers=authorities.headers("MX")).json()["status"] == "sent"
+    clock.advance(seconds=1)
+    assert client.get(url, headers=authorities.headers("MX")).json()["status"] == "expired"
+    listed = client.get("/v1/notifications?status=expired", headers=authorities.headers("CN"))
+    assert [n["id"] for n in listed.json()["items"]] == [sent["id"]]
+    late = client.post(f"{url}/response", json={"decision": "no_objection"},
+                       headers=authorities.headers("MX"))
+    assert late.status_code == 409
+    assert late.json()["error"]["code"] == "notification_expired"
+
+
+def test_answer_before_deadline_never_expires(client: TestClient, authorities: Any,
+                                              clock: Clock) -> None:
+    sent = send(client, authorities)
+    client.post(f"/v1/notifications/{sent['id']}/response", json={"decision": "no_objection"},
+                headers=authorities.headers("MX"))
+    clock.advance(days=60)
+    got = client.get(f"/v1/notifications/{sent['id']}", headers=authorities.headers("CN"))
+    assert got.json()["status"] == "no_objection"
+
+
+def test_correction_is_a_new_version_and_the_old_one_stays(
+        client: TestClient, authorities: Any, clock: Clock) -> None:
+    first = send(client, authorities)
+    clock.advance(days=2)
+    corrected = client.post(f"/v1/notifications/{first['id']}/corrections",
+                            json=notification(quantity=20), headers=authorities.headers("CN"))
+    assert corrected.status_code == 201, corrected.text
+    second = corrected.json()
+    assert second["id"] != first["id"]
+    assert second["thread_id"] == first["id"] and second["version"] == 2
+    assert second["supersedes"] == first["id"] and second["quantity"] == 20
+    assert second["reply_deadline"] > first["reply_deadline"]
+    old = client.get(f"/v1/notifications/{first['id']}", headers=authorities.headers("MX")).json()
+    assert old["status"] == "superseded" and old["superseded_by"] == second["id"]
+    assert old["quantity"] == 25 and old["signature"] == first["signature"]
+    stale = client.post(f"/v1/notifications/{first['id']}/response",
+                        json={"decision": "no_objection"}, headers=authorities.headers("MX"))
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "notification_superseded"
+    twice = client.post(f"/v1/notifications/{first['id']}/corrections",
+                        json=notification(quantity=10), headers=authorities.headers("CN"))
+    assert twice.status_code == 409
+
+
+def test_only_the_exporter_corrects_and_not_after_an_answer(client: TestClient,
+                                                            authorities: Any) -> None:
+    sent = send(client, authorities)
+    url = f"/v1/notifications/{sent['id']}/corrections"
+    for code in ("MX", "US"):
+        assert client.post(url, json=notification(),
+                           headers=authorities.headers(code)).status_code == 403
+    client.post(f"/v1/notifications/{sent['id']}/response", json={"decision": "no_objection"},
+                headers=authorities.headers("MX"))
+    late = client.post(url, json=notification(), headers=authorities.headers("CN"))
+    assert late.status_code == 409
+    assert late.json()["error"]["code"] == "notification_no_objection"
+
+
+def test_list_by_direction_and_status(client: TestClient, authorities: Any) -> None:
+    to_mx = send(client, authorities)
+    from_mx = send(client, authorities, "MX", importing_authority="CN", transit_authorities=[])
+    client.post(f"/v1/notifications/{from_mx['id']}/response",
+                json={"decision": "no_objection"}, headers=authorities.headers("CN"))
+
+    def ids(code: str, query: str) -> list[str]:
+        got = client.get(f"/v1/notifications{query}", headers=authorities.headers(code))
+        assert got.status_code == 200, got.text
+        return [n["id"] for n in got.json()["items"]]
+
+    assert ids("CN", "?direction=outgoing") == [to_mx["id"]]
+    assert ids("CN", "?direction=incoming") == [from_mx["id"]]
+    assert set(ids("CN", "")) == {to_mx["id"], from_mx["id"]}
+    assert ids("US", "?direction=transit") == [to_mx["id"]]
+    assert ids("US", "?direction=incoming") == []
+    assert ids("CN", "?status=no_objection") == [from_mx["id"]]
+    assert ids("CN", "?status=sent") == [to_mx["id"]]
+    assert ids("CN", "?limit=1&offset=1") == [to_mx["id"]]  # newest first
+    assert START.isoformat()[:10] in client.get(
+        "/v1/notifications", headers=authorities.headers("CN")).json()["items"][0]["created_at"]
+
+
+def test_unknown_or_own_importing_authority_is_refused(client: TestClient,
+                                                       authorities: Any) -> None:
+    for changes, words in [({"importing_authority": "ZZ"}, "'ZZ' is not a registered"),
+                           ({"importing_authority": "CN"}, "cannot notify itself"),
+                           ({"transit_authorities": ["QQ"]}, "transit_authorities[0]"),
+                           ({"transit_authorities": ["MX"]}, "also be a transit")]:
+        got = client.post("/v1/notifications", json=notification(**changes),
+                          headers=authorities.headers("CN"))
+        assert got.status_code == 422, changes
+        assert words in got.json()["error"]["message"]
+    listed = client.get("/v1/notifications", headers=authorities.headers("CN")).json()
+    assert listed["items"] == []
