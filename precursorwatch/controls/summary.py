@@ -24,6 +24,16 @@ class ListSummary:
     latest: dt.date  # latest `since` among the entries in force (the last change by addition)
     as_of: dt.date
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form (dates as ISO strings), for `pwatch lists --format json`."""
+        return {
+            "jurisdiction": self.jurisdiction, "list": self.list,
+            "categories": list(self.categories), "effects": list(self.effects),
+            "substances": self.substances, "rules": self.rules,
+            "earliest": self.earliest.isoformat(), "latest": self.latest.isoformat(),
+            "as_of": self.as_of.isoformat(),
+        }
+
 
 def parse_jurisdictions(codes: Sequence[str] | None) -> tuple[str, ...]:
     """Normalise jurisdiction codes (case-insensitive; comma lists allowed); None means all.

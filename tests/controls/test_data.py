@@ -153,7 +153,8 @@ def test_no_name_points_to_two_substances() -> None:
 UN_TABLE_I = {
     "acetic-anhydride", "n-acetylanthranilic-acid", "ephedrine", "pseudoephedrine",
     "norephedrine", "ergometrine", "ergotamine", "lysergic-acid", "p2p", "phenylacetic-acid",
-    "apaan", "apaa", "mapa", "bmk-glycidic-acid", "bmk-methyl-glycidate", "bmk-ethyl-glycidate", "isosafrole", "safrole",
+    "apaan", "apaa", "mapa", "bmk-glycidic-acid", "bmk-methyl-glycidate", "bmk-ethyl-glycidate",
+    "isosafrole", "safrole",
     "piperonal", "pmk", "pmk-glycidic-acid", "pmk-methyl-glycidate", "anpp", "npp", "4-ap",
     "1-boc-4-ap", "norfentanyl", "4-piperidone", "1-boc-4-piperidone", "potassium-permanganate",
 }

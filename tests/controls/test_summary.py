@@ -124,3 +124,16 @@ def test_a_listing_without_end_stays_in_force(a: dt.date, b: dt.date) -> None:
               if x.until is None}
     after = {(x.jurisdiction, x.list, x.substance) for x in listings_in_force(CONTROLS, late)}
     assert before <= after
+
+
+def test_summary_rows_serialise_to_json() -> None:
+    import json
+
+    (row,) = [r for r in summarise_lists(CONTROLS, dt.date(2018, 1, 1), ["MX"])]
+    data = json.loads(json.dumps(row.as_dict()))
+    assert data == {
+        "jurisdiction": "MX",
+        "list": "Ley Federal para el Control de Precursores Químicos, art. 4 fr. I",
+        "categories": ["precursor químico"], "effects": ["control"], "substances": 2, "rules": 0,
+        "earliest": "2017-07-18", "latest": "2017-07-18", "as_of": "2018-01-01",
+    }
