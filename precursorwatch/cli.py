@@ -189,6 +189,11 @@ def check(
         raise typer.Exit(1)
 
 
+from precursorwatch.screen.command import screen as _screen  # noqa: E402
+
+app.command(name="screen")(_screen)
+
+
 def main() -> None:
     app()
 

@@ -96,6 +96,7 @@ class ScreenRun:
     seconds: float
     manifest_format: str = ""
     notes: list[str] = field(default_factory=list)
+    config: RuleConfig | None = None
 
     def __iter__(self) -> Iterator[ShipmentResult]:
         return iter(self.results)
@@ -477,6 +478,6 @@ def screen_file(path: str | Path, *, options: ScreenOptions | None = None) -> Sc
         path=p, results=results, rule_set=screener.cfg.name,
         rule_set_version=screener.cfg.version, watchlists=screener.watchlist_notes,
         engine=options.engine, seconds=time.perf_counter() - started,
-        manifest_format=manifest.format,
+        manifest_format=manifest.format, config=screener.cfg,
         notes=["columns: " + ", ".join(f"{k}<-{v!r}" for k, v in manifest.mapping.items())],
     )

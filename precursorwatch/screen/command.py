@@ -1,0 +1,127 @@
+"""`pwatch screen`: the command, registered on the main `pwatch` app.
+
+Heavy imports (RDKit, rapidfuzz, Dask) wait until the command runs, so `pwatch --help` stays
+fast. User mistakes (unreadable manifest, bad option, bad rules or watchlist file) print every
+problem and exit 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections import Counter
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class ScreenFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+    html = "html"
+
+
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+def _fail(message: str) -> NoReturn:
+    _err.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(2)
+
+
+def screen(
+    file: Annotated[str, typer.Argument(
+        help="Manifest: .csv/.tsv (any delimiter and common encoding), .xlsx, .json, "
+             ".jsonl or .parquet.", show_default=False)],
+    fmt: Annotated[ScreenFormat, typer.Option("--format", help="Output format.")] = (
+        ScreenFormat.jsonl),
+    out: Annotated[str | None, typer.Option(
+        "--out", "-o", help="Write here instead of standard output.")] = None,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="local, or dask for a Dask cluster (local cluster unless "
+                         "--scheduler).")] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", help="Workers of the local Dask cluster.")] = 2,
+    watchlist: Annotated[list[str] | None, typer.Option(
+        "--watchlist", "-w",
+        help="OFAC sdn.csv (or its folder), UN consolidated .xml, or FollowTheMoney "
+             ".json/.jsonl; repeat for several. Default: the bundled SDNTK excerpt.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Judge chemicals by the lists in force on this date (YYYY-MM-DD).")
+    ] = None,
+    jurisdiction: Annotated[list[str] | None, typer.Option(
+        "--jurisdiction", "-j", help="Only these jurisdictions' lists (UN, US, CN, MX, EU, CA).")
+    ] = None,
+    column_map: Annotated[list[str] | None, typer.Option(
+        "--map", help="canonical=Header for a column the file names differently, e.g. "
+                      "--map description='Item text'; repeat.")] = None,
+    threshold: Annotated[float | None, typer.Option(
+        "--threshold", help="Watchlist name score (0-1) from which a party is a hit "
+                            "(default from the rules file, 0.80).")] = None,
+    rules: Annotated[str | None, typer.Option(
+        "--rules", help="YAML file overriding rule weights, levels and thresholds.")] = None,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Progress bar (default: when stderr is a terminal).")
+    ] = None,
+) -> None:
+    """Screen every shipment of a manifest: chemicals in the goods text, declared CAS and HS
+    codes, parties against watchlists, and red flags, each with its reasons (Contract 2).
+
+    Example: pwatch screen precursorwatch/samples/manifest.csv --format html --out report.html
+    """
+    from precursorwatch.detect.check import UnknownJurisdiction
+    from precursorwatch.screen.columns import parse_map_options
+    from precursorwatch.screen.config import RulesConfigError
+    from precursorwatch.screen.engine import ScreenOptions, screen_file
+    from precursorwatch.screen.readers import ManifestError
+    from precursorwatch.screen.report import write_results
+    from precursorwatch.screen.watchlist import WatchlistError
+
+    on = None
+    if as_of is not None:
+        try:
+            on = dt.date.fromisoformat(as_of.strip())
+        except ValueError:
+            _fail(f"--as-of: {as_of!r} is not a date in YYYY-MM-DD form")
+    mapping, problems = parse_map_options(column_map or [])
+    if problems:
+        _fail("\n".join(str(p) for p in problems))
+    if workers < 1:
+        _fail("--workers must be at least 1")
+    if scheduler and engine is not Engine.dask:
+        _fail("--scheduler needs --engine dask")
+    options = ScreenOptions(
+        as_of=on, jurisdictions=tuple(jurisdiction) if jurisdiction else None,
+        watchlists=tuple(watchlist or ()), threshold=threshold, rules=rules,
+        column_map=tuple(mapping.items()), engine=engine.value, scheduler=scheduler,
+        workers=workers, progress=sys.stderr.isatty() if progress is None else progress,
+    )
+    try:
+        run = screen_file(file, options=options)
+    except ManifestError as exc:
+        _fail(f"{exc.path}: the manifest cannot be screened:\n"
+              + "\n".join(f"  {p}" for p in exc.problems))
+    except (RulesConfigError, WatchlistError) as exc:
+        _fail(str(exc))
+    except UnknownJurisdiction as exc:
+        _fail(f"--jurisdiction: {exc}")
+    except OSError as exc:
+        _fail(f"{exc}")
+    try:
+        write_results(run, fmt.value, out if out else sys.stdout)
+    except OSError as exc:
+        _fail(f"--out: cannot write {out}: {exc}")
+    levels = Counter(r.level for r in run.results)
+    bad = sum(1 for r in run.results if any(f.code == "BAD_ROW" for f in r.flags))
+    _err.print(f"screened {len(run.results)} shipments in {run.seconds:.1f} s: "
+               f"{levels['high']} high, {levels['medium']} medium, {levels['low']} low, "
+               f"{levels['none']} none; {bad} bad rows"
+               + (f" -> {out}" if out else ""), markup=False)

@@ -1,0 +1,156 @@
+"""Writing screening results: JSON lines (Contract 2), CSV, and a self-contained HTML report.
+
+The HTML report has no external assets: styles, the sort script and the chart (inline SVG) are
+in the file, so it can be mailed or archived as is.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from importlib.resources import files
+from pathlib import Path
+from typing import IO, Any
+
+import jinja2
+
+from precursorwatch.screen.config import RuleConfig
+from precursorwatch.screen.engine import ScreenRun
+from precursorwatch.screen.model import ShipmentResult
+from precursorwatch.screen.rules import CONCERN, explanations
+
+FORMATS = ("jsonl", "csv", "html")
+HTML_MAX_ROWS = 5000
+CSV_COLUMNS = ("shipment_id", "row", "risk", "level", "flags", "reasons", "chemicals",
+               "parties", "rule_set", "rule_set_version")
+_LEVEL_COLOURS = (("high", "#d64541"), ("medium", "#f0a430"), ("low", "#5b8def"),
+                  ("none", "#8fbf8f"))
+
+
+def write_jsonl(results: Iterable[ShipmentResult], out: IO[str]) -> None:
+    """One Contract 2 object a line, in input order."""
+    for r in results:
+        out.write(json.dumps(r.to_dict(), ensure_ascii=False))
+        out.write("\n")
+
+
+def _chemical_label(c: dict[str, Any]) -> str:
+    return f"{c.get('name') or c.get('input')} ({c.get('verdict')})"
+
+
+def csv_row(r: ShipmentResult) -> list[str]:
+    return [
+        r.shipment_id, str(r.row), str(r.risk), r.level,
+        ";".join(f.code for f in r.flags),
+        " | ".join(f"{f.code}: {f.detail}" for f in r.flags),
+        "; ".join(_chemical_label(c) for c in r.chemicals),
+        "; ".join(f"{p.role}: {p.entry} ({p.list} {', '.join(p.programmes)}, {p.score:.2f})"
+                  for p in r.parties),
+        r.rule_set, r.rule_set_version,
+    ]
+
+
+def write_csv(results: Iterable[ShipmentResult], out: IO[str]) -> None:
+    """One row per shipment: flag codes, every reason, chemicals and party hits as text."""
+    w = csv.writer(out)
+    w.writerow(CSV_COLUMNS)
+    for r in results:
+        w.writerow(csv_row(r))
+
+
+def risk_chart_svg(results: Iterable[ShipmentResult], top: int = 15) -> str:
+    """Stacked bars: shipments per consignee country by risk level (inline SVG)."""
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in results:
+        per[r.consignee_country or "unknown"][r.level] += 1
+    countries = sorted(per, key=lambda c: (-(per[c]["high"] * 1000 + per[c]["medium"]),
+                                           -sum(per[c].values()), c))[:top]
+    if not countries:
+        return "<p>No shipments.</p>"
+    width, bar_h, gap, left = 720, 22, 8, 90
+    height = len(countries) * (bar_h + gap) + 40
+    most = max(sum(per[c].values()) for c in countries)
+    scale = (width - left - 60) / most
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'role="img" aria-label="Shipments by consignee country and risk level" '
+             f'font-family="system-ui,sans-serif" font-size="12">']
+    for i, c in enumerate(countries):
+        y = 10 + i * (bar_h + gap)
+        parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">'
+                     f'{html.escape(c)}</text>')
+        x = float(left)
+        for level, colour in _LEVEL_COLOURS:
+            n = per[c][level]
+            if n:
+                w = n * scale
+                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                             f'fill="{colour}"><title>{html.escape(c)}: {n} {level}</title>'
+                             f'</rect>')
+                x += w
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 15}">{sum(per[c].values())}</text>')
+    ly = height - 14
+    for j, (level, colour) in enumerate(_LEVEL_COLOURS):
+        lx = left + j * 110
+        parts.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{lx + 16}" y="{ly}">{level}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(run: ScreenRun, cfg: RuleConfig | None = None) -> str:
+    """The self-contained HTML report of a run."""
+    results = run.results
+    cfg = cfg or run.config
+    counts = Counter(r.level for r in results)
+    flag_counts = Counter(f.code for r in results for f in r.flags)
+    weights = dict(cfg.weights) if cfg else {}
+    texts = explanations()
+    flag_rows = [(code, n, weights.get(code, next(f.weight for r in results for f in r.flags
+                                                    if f.code == code)), texts.get(code, ""))
+                 for code, n in flag_counts.most_common()]
+    ranked = sorted(results, key=lambda r: (-r.risk, r.row))
+    shown = ranked[:HTML_MAX_ROWS]
+    rows = [{
+        "risk": r.risk, "level": r.level, "shipment_id": r.shipment_id, "row": r.row,
+        "description": r.description, "country": r.consignee_country,
+        "chemicals": [_chemical_label(c) for c in r.chemicals],
+        "flags": r.flags, "parties": r.parties,
+        "codes": ", ".join(f.code for f in r.flags),
+    } for r in shown]
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = env.from_string((files("precursorwatch.screen") / "data" / "report.html")
+                               .read_text(encoding="utf-8"))
+    return template.render(
+        source=str(run.path), total=len(results), rule_set=run.rule_set,
+        rule_set_version=run.rule_set_version, engine=run.engine,
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        seconds=f"{run.seconds:.1f}", watchlists=run.watchlists,
+        counts={k: counts.get(k, 0) for k in ("high", "medium", "low", "none")},
+        bad_rows=flag_counts.get("BAD_ROW", 0),
+        with_chemicals=sum(1 for r in results
+                           if any(c.get("verdict") in CONCERN for c in r.chemicals)),
+        with_parties=sum(1 for r in results if r.parties),
+        chart=risk_chart_svg(results), flag_rows=flag_rows, rows=rows,
+        truncated=len(results) > len(shown), shown=len(shown),
+    )
+
+
+def write_results(run: ScreenRun, fmt: str, out: str | Path | IO[str],
+                  cfg: RuleConfig | None = None) -> None:
+    """Write a run as jsonl, csv or html to a path or an open text stream."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use jsonl, csv or html")
+    if isinstance(out, str | Path):
+        with Path(out).open("w", encoding="utf-8", newline="") as fh:
+            write_results(run, fmt, fh, cfg)
+        return
+    if fmt == "jsonl":
+        write_jsonl(run.results, out)
+    elif fmt == "csv":
+        write_csv(run.results, out)
+    else:
+        out.write(render_html(run, cfg))
