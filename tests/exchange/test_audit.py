@@ -1,0 +1,122 @@
+"""The audit chain finds changes made behind the service's back, straight in the database."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from exchange_helpers import incident, notification
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from precursorwatch.exchange.admin import verify_audit
+
+
+@pytest.fixture
+def history(client: TestClient, authorities: Any) -> dict[str, str]:
+    """CN sends two notifications, MX answers one, US reports an incident."""
+    first = client.post("/v1/notifications", json=notification(),
+                        headers=authorities.headers("CN")).json()
+    second = client.post("/v1/notifications", json=notification(quantity=5),
+                         headers=authorities.headers("CN")).json()
+    answer = client.post(f"/v1/notifications/{first['id']}/response",
+                         json={"decision": "objection", "reason": "no licence"},
+                         headers=authorities.headers("MX"))
+    assert answer.status_code == 200
+    seized = client.post("/v1/incidents", json=incident(),
+                         headers=authorities.headers("US")).json()
+    return {"first": first["id"], "second": second["id"], "answered": first["id"],
+            "incident": seized["id"]}
+
+
+def problems(client: TestClient, authorities: Any, code: str) -> list[str]:
+    report = client.get("/v1/audit/verify", headers=authorities.headers(code))
+    assert report.status_code == 200
+    body = report.json()
+    assert body["ok"] == (not body["problems"])
+    return [p["problem"] for p in body["problems"]]
+
+
+def tamper(app: FastAPI, sql: str, **params: Any) -> None:
+    with app.state.exchange.engine.begin() as conn:
+        assert conn.execute(text(sql), params).rowcount >= 1
+
+
+def test_untouched_chains_verify(client: TestClient, authorities: Any, app: FastAPI,
+                                 history: dict[str, str]) -> None:
+    for code in ("CN", "MX", "US", "CA"):
+        assert problems(client, authorities, code) == []
+    reports = {r.authority: r for r in verify_audit(app.state.exchange.engine)}
+    assert {c: r.entries for c, r in reports.items()} == {"CA": 0, "CN": 2, "MX": 1, "US": 1}
+    assert all(r.ok for r in reports.values())
+
+
+# (case, who's chain breaks, SQL run straight on the database, expected problem)
+TAMPERING = [
+    ("quantity lowered in the stored body", "CN",
+     "UPDATE notification SET body = :body WHERE id = :second", "record content changed"),
+    ("importing authority swapped", "CN",
+     "UPDATE notification SET importer_id = (SELECT id FROM authority WHERE code = 'CA') "
+     "WHERE id = :second", "record content changed"),
+    ("deadline pushed back", "CN",
+     "UPDATE notification SET reply_deadline = reply_deadline + INTERVAL '30 days' "
+     "WHERE id = :second", "record content changed"),
+    ("transit authority added", "CN",
+     "INSERT INTO notification_transit (notification_id, authority_id) SELECT :second, id "
+     "FROM authority WHERE code = 'CA'", "record content changed"),
+    ("verdict downgraded", "CN",
+     "UPDATE notification SET verdict_name = 'clear' WHERE id = :first",
+     "record content changed"),
+    ("objection turned into consent", "MX",
+     "UPDATE notification_response SET decision = 'no_objection' WHERE notification_id = :answered",
+     "record content changed"),
+    ("incident shared wider", "US",
+     "UPDATE incident SET shared_with_all = TRUE WHERE id = :incident",
+     "record content changed"),
+    ("audit entry back-dated", "CN",
+     "UPDATE audit_entry SET at = at - INTERVAL '1 day' WHERE record_id = :second",
+     "audit entry changed"),
+    ("audit entry deleted", "CN",
+     "DELETE FROM audit_entry WHERE record_id = :first", "link 1 is missing"),
+    ("answer deleted", "MX",
+     "DELETE FROM notification_response WHERE notification_id = :answered", "record is missing"),
+    ("signature swapped", "CN",
+     "UPDATE notification SET signature = (SELECT signature FROM notification WHERE id = :first)"
+     " WHERE id = :second", "signature does not verify"),
+]
+
+
+@pytest.mark.parametrize(("case", "victim", "sql", "expected"), TAMPERING,
+                         ids=[t[0] for t in TAMPERING])
+def test_direct_database_edit_is_detected(client: TestClient, authorities: Any, app: FastAPI,
+                                          database: Any, history: dict[str, str], case: str,
+                                          victim: str, sql: str, expected: str) -> None:
+    if database.kind == "sqlite":
+        sql = (sql.replace("reply_deadline + INTERVAL '30 days'",
+                           "datetime(reply_deadline, '+30 days')")
+               .replace("at - INTERVAL '1 day'", "datetime(at, '-1 day')")
+               .replace("TRUE", "1"))
+    body = notification(quantity=0.5)
+    params = {k: v for k, v in history.items() if f":{k}" in sql}
+    if ":body" in sql:
+        params["body"] = json.dumps(body)
+    tamper(app, sql, **params)
+    found = problems(client, authorities, victim)
+    assert any(expected in p for p in found), found
+    reports = {r.authority: r for r in verify_audit(app.state.exchange.engine)}
+    assert not reports[victim].ok
+    assert any(expected in p.problem for p in reports[victim].problems)
+
+
+def test_record_slipped_in_without_the_service_is_detected(
+        client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str]) -> None:
+    columns = ("thread_id, version, supersedes_id, exporter_id, importer_id, created_at, "
+               "reply_deadline, verdict_name, body, verdict, signature")
+    tamper(app, f"INSERT INTO notification (id, {columns}) SELECT "
+                "'00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001',"
+                " 1, NULL, exporter_id, importer_id, created_at, reply_deadline, verdict_name,"
+                " body, verdict, signature FROM notification WHERE id = :second",
+           second=history["second"])
+    assert "record is not in the audit chain" in problems(client, authorities, "CN")

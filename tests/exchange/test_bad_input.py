@@ -1,0 +1,154 @@
+"""Bad input gets a JSON error naming the field, and nothing is written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from exchange_helpers import incident, notification
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from precursorwatch.exchange.models import AuditEntry, Incident, Notification
+
+PARTY = {"name": "X", "address": "Y", "country": "CN"}
+
+# (case, body, words the error message must contain)
+BAD_NOTIFICATIONS: list[tuple[str, Any, str]] = [
+    ("unknown field", notification(colour="red"), "body.colour: unknown field"),
+    ("unknown nested field", notification(exporter={**PARTY, "phone": "1"}),
+     "body.exporter.phone: unknown field"),
+    ("quantity as text", notification(quantity="25"), "body.quantity"),
+    ("quantity as boolean", notification(quantity=True), "body.quantity"),
+    ("negative quantity", notification(quantity=-1), "greater than 0"),
+    ("unknown unit", notification(unit="barrel"), "body.unit"),
+    ("missing substance", {k: v for k, v in notification().items() if k != "substance"},
+     "body.substance: Field required"),
+    ("empty substance", notification(substance=""), "body.substance"),
+    ("substance too long", notification(substance="x" * 201), "body.substance"),
+    ("NUL in a name", notification(point_of_entry="Manz\x00anillo"), "NUL"),
+    ("country not ISO", notification(importer={**PARTY, "country": "Mexico"}),
+     "body.importer.country"),
+    ("date as number", notification(planned_shipment_date=20261201),
+     "body.planned_shipment_date"),
+    ("impossible date", notification(planned_shipment_date="2026-02-30"),
+     "body.planned_shipment_date"),
+    ("arrival before dispatch", notification(planned_arrival_date="2026-11-01"),
+     "planned_arrival_date is before"),
+    ("authority in lower case", notification(importing_authority="mx"),
+     "body.importing_authority"),
+    ("transit as a string", notification(transit_authorities="US"), "body.transit_authorities"),
+    ("array body", [notification()], "body"),
+    ("null body", None, "body"),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "words"), BAD_NOTIFICATIONS,
+                         ids=[c[0] for c in BAD_NOTIFICATIONS])
+def test_bad_notification_is_refused_with_the_field_named(
+        client: TestClient, authorities: Any, app: FastAPI, case: str, body: Any,
+        words: str) -> None:
+    got = client.post("/v1/notifications", json=body, headers=authorities.headers("CN"))
+    assert got.status_code == 422, got.text
+    error = got.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert words in error["message"], error["message"]
+    assert_nothing_written(app)
+
+
+def assert_nothing_written(app: FastAPI) -> None:
+    with app.state.exchange.sessions() as session:
+        for table in (Notification, Incident, AuditEntry):
+            assert session.scalar(select(func.count()).select_from(table)) == 0, table
+
+
+@pytest.mark.parametrize("raw", [b"{", b'{"quantity": NaN}', b"\xff\xfe", b""],
+                         ids=["truncated", "NaN", "not UTF-8", "empty"])
+def test_malformed_json_is_refused(client: TestClient, authorities: Any, app: FastAPI,
+                                   raw: bytes) -> None:
+    got = client.post("/v1/notifications", content=raw,
+                      headers={**authorities.headers("CN"), "Content-Type": "application/json"})
+    assert got.status_code == 422, got.text
+    assert got.json()["error"]["code"] == "invalid_request"
+    assert_nothing_written(app)
+
+
+BAD_INCIDENTS: list[tuple[str, Any, str]] = [
+    ("shared with nobody known", incident(shared_with=["ZZ"]), "shared_with[0]: 'ZZ'"),
+    ("shared_with a word", incident(shared_with="everyone"), "body.shared_with"),
+    ("quantity without unit", incident(unit=None), "quantity and unit go together"),
+    ("unknown kind", incident(kind="rumour"), "body.kind"),
+    ("party role unknown", incident(parties=[{**PARTY, "role": "cousin"}]),
+     "body.parties.0.role"),
+    ("too many parties", incident(parties=[{**PARTY, "role": "other"}] * 21), "body.parties"),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "words"), BAD_INCIDENTS,
+                         ids=[c[0] for c in BAD_INCIDENTS])
+def test_bad_incident_is_refused(client: TestClient, authorities: Any, app: FastAPI, case: str,
+                                 body: Any, words: str) -> None:
+    got = client.post("/v1/incidents", json=body, headers=authorities.headers("US"))
+    assert got.status_code == 422, got.text
+    assert words in got.json()["error"]["message"], got.json()
+    assert_nothing_written(app)
+
+
+def test_bad_answers_are_refused(client: TestClient, authorities: Any) -> None:
+    sent = client.post("/v1/notifications", json=notification(),
+                       headers=authorities.headers("CN")).json()
+    url = f"/v1/notifications/{sent['id']}/response"
+    for body, words in [({"decision": "maybe"}, "body.decision"),
+                        ({"decision": "no_objection", "signed": True}, "body.signed"),
+                        ({}, "body.decision: Field required")]:
+        got = client.post(url, json=body, headers=authorities.headers("MX"))
+        assert got.status_code == 422 and words in got.json()["error"]["message"]
+    assert client.get(f"/v1/notifications/{sent['id']}",
+                      headers=authorities.headers("MX")).json()["status"] == "sent"
+
+
+@pytest.mark.parametrize("path", ["/v1/notifications/1", "/v1/notifications/..%2F..%2Fetc",
+                                  "/v1/incidents/'%20OR%201=1--",
+                                  "/v1/notifications/2F1C6A55-8D0E-4C8E-9D1A-6A0B9E1F2A3B"])
+def test_bad_record_ids_are_refused(client: TestClient, authorities: Any, path: str) -> None:
+    got = client.get(path, headers=authorities.headers("CN"))
+    assert got.status_code in (404, 422)
+    assert got.json()["error"]["code"] in ("invalid_request", "not_found")
+
+
+@pytest.mark.parametrize("query", ["?limit=0", "?limit=501", "?offset=-1", "?status=lost",
+                                   "?direction=sideways", "?limit=ten"])
+def test_bad_list_queries_are_refused(client: TestClient, authorities: Any, query: str) -> None:
+    got = client.get(f"/v1/notifications{query}", headers=authorities.headers("CN"))
+    assert got.status_code == 422
+    assert got.json()["error"]["message"].startswith("query.")
+
+
+def test_oversize_body_is_refused_before_reading_it(client: TestClient, authorities: Any,
+                                                    app: FastAPI) -> None:
+    limit = app.state.exchange.settings.max_body_bytes
+    big = notification(other_information="x" * 4000)
+    big["exporter_reference"] = "y" * 200
+    padded = {**big, "padding": "z" * limit}
+    got = client.post("/v1/notifications", json=padded, headers=authorities.headers("CN"))
+    assert got.status_code == 413
+    assert got.json()["error"]["code"] == "body_too_large"
+
+    def chunks() -> Any:  # no Content-Length: the body arrives in pieces
+        for _ in range(limit // 1000 + 2):
+            yield b" " * 1000
+
+    streamed = client.post("/v1/notifications", content=chunks(),
+                           headers={**authorities.headers("CN"),
+                                    "Content-Type": "application/json"})
+    assert streamed.status_code == 413
+    assert_nothing_written(app)
+
+
+def test_unknown_route_and_method_get_json_errors(client: TestClient, authorities: Any) -> None:
+    missing = client.get("/v1/shipments", headers=authorities.headers("CN"))
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    wrong = client.delete("/v1/notifications", headers=authorities.headers("CN"))
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
