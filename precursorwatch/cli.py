@@ -36,6 +36,14 @@ VERDICT_STYLE = {
 }
 
 
+def out_console() -> Console:
+    """Standard output; tables get room to breathe when written to a file or pipe."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    return console
+
+
 def usage_error(message: str) -> NoReturn:
     """A user mistake: say what was wrong, exit 2."""
     _err.print(f"[bold red]error:[/] {message}")
@@ -127,7 +135,7 @@ def render_table(verdicts: Sequence[Verdict], console: Console) -> None:
 
 def emit(verdicts: Iterable[Verdict], fmt: OutputFormat) -> None:
     if fmt is OutputFormat.table:
-        render_table(list(verdicts), Console(highlight=False))
+        render_table(list(verdicts), out_console())
     elif fmt is OutputFormat.json:
         sys.stdout.write(json.dumps([v.model_dump(mode="json") for v in verdicts], indent=2,
                                     ensure_ascii=False) + "\n")
@@ -187,6 +195,52 @@ def check(
     emit(verdicts, fmt)
     if fail_set and any(v.verdict in fail_set for v in verdicts):
         raise typer.Exit(1)
+
+
+class ListsFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.command(name="lists")
+def lists_command(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Show what was in force on this date (YYYY-MM-DD); default today.")
+    ] = None,
+    jurisdiction: Annotated[list[str] | None, typer.Option(
+        "--jurisdiction", "-j", help="Only these jurisdictions; repeat or comma-separate.")
+    ] = None,
+    fmt: Annotated[ListsFormat, typer.Option("--format", help="Output format.")] = (
+        ListsFormat.table),
+) -> None:
+    """Show the control lists, how many substances and structure rules each has in force, and
+    the dates of their first and latest entries.
+
+    Example: pwatch lists --as-of 2021-01-01 -j UN,US
+    """
+    from precursorwatch.controls.load import load_controls
+    from precursorwatch.controls.summary import summarise_lists
+
+    on = parse_date(as_of, "--as-of") or dt.date.today()
+    try:
+        rows = summarise_lists(load_controls(), on, jurisdiction)
+    except ValueError as exc:
+        usage_error(f"--jurisdiction: {exc}")
+    if fmt is ListsFormat.json:
+        sys.stdout.write(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
+        return
+    table = Table(title=f"Control lists in force on {on.isoformat()}")
+    for col in ("Jurisdiction", "List", "Categories", "Substances", "Rules", "First entry",
+                "Latest entry"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        kind = " (watch)" if r.effects == ("watch",) else ""
+        table.add_row(r.jurisdiction, r.list + kind, ", ".join(r.categories), str(r.substances),
+                      str(r.rules), r.earliest.isoformat(), r.latest.isoformat())
+    console = out_console()
+    console.print(table)
+    if not rows:
+        console.print("nothing was in force on that date")
 
 
 from precursorwatch.screen.command import screen as _screen  # noqa: E402

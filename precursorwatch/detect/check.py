@@ -16,7 +16,8 @@ from importlib.resources import files
 from precursorwatch.chem.names import NameEntry
 from precursorwatch.chem.resolve import Resolution, Resolver
 from precursorwatch.chem.structure import Structure, to_mol
-from precursorwatch.controls.model import JURISDICTIONS, ControlSet
+from precursorwatch.controls.model import ControlSet
+from precursorwatch.controls.summary import parse_jurisdictions
 from precursorwatch.detect.classes import class_matches
 from precursorwatch.detect.identity import identity_matches, listed_later
 from precursorwatch.detect.lookup import ControlIndex, control_index
@@ -31,18 +32,10 @@ def normalise_jurisdictions(codes: Sequence[str] | None) -> frozenset[str] | Non
     """Upper-case, split on commas, and check each code; None means every jurisdiction."""
     if not codes:
         return None
-    out: set[str] = set()
-    for code in codes:
-        for part in code.split(","):
-            part = part.strip().upper()
-            if not part:
-                continue
-            if part not in JURISDICTIONS:
-                raise UnknownJurisdiction(
-                    f"unknown jurisdiction {part!r}: use one of {', '.join(JURISDICTIONS)}"
-                )
-            out.add(part)
-    return frozenset(out) or None
+    try:
+        return frozenset(parse_jurisdictions(codes))
+    except ValueError as exc:
+        raise UnknownJurisdiction(str(exc)) from None
 
 
 def common_chemicals() -> list[NameEntry]:
