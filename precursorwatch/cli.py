@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -59,7 +59,7 @@ def parse_date(value: str | None, option: str) -> dt.date | None:
         usage_error(f"{option}: {value!r} is not a date in YYYY-MM-DD form (e.g. 2024-03-31)")
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
@@ -197,7 +197,7 @@ def check(
         raise typer.Exit(1)
 
 
-class ListsFormat(str, Enum):
+class ListsFormat(StrEnum):
     table = "table"
     json = "json"
 

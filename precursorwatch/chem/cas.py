@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_CAS_RE = re.compile(r"^\s*(?:CAS(?:\s*(?:No\.?|RN|Number|#))?\s*[:#]?\s*)?(\d{2,7})-(\d{2})-(\d)\s*$",
-                     re.IGNORECASE)
+_CAS_RE = re.compile(
+    r"^\s*(?:CAS(?:\s*(?:No\.?|RN|Number|#))?\s*[:#]?\s*)?(\d{2,7})-(\d{2})-(\d)\s*$",
+    re.IGNORECASE,
+)
 # Loose form seen in manifests: digits without hyphens are too ambiguous to accept here.
 CAS_IN_TEXT = re.compile(r"(?<![\d-])(\d{2,7})-(\d{2})-(\d)(?![\d-])")
 

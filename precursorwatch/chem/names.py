@@ -52,6 +52,7 @@ SALT_WORDS: dict[str, str] = {
 }
 # Salt words that are also ordinary parts of names ("ethyl acetate"): only stripped when the
 # rest of the name is known.
+_BOC_TAILS = {"butoxycarbonyl", "butyloxycarbonyl", "boc"}
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 
 
@@ -68,7 +69,7 @@ def tokens(text: str) -> list[str]:
     # Join "tert butoxycarbonyl" / "t butoxycarbonyl" before unifying.
     joined: list[str] = []
     for tok in toks:
-        if joined and joined[-1] in {"tert", "t"} and tok in {"butoxycarbonyl", "butyloxycarbonyl", "boc"}:
+        if joined and joined[-1] in {"tert", "t"} and tok in _BOC_TAILS:
             joined[-1] = joined[-1] + tok
         else:
             joined.append(tok)

@@ -100,13 +100,16 @@ class Resolver:
     # -- steps ------------------------------------------------------------------------------
     def _resolve_without_opsin(self, raw: str) -> Resolution | _Pending:
         if _CONTROL_CHARS.search(raw):
-            return _unresolved(raw, "contains control characters or undecodable bytes (binary data?)")
+            return _unresolved(
+                raw, "contains control characters or undecodable bytes (binary data?)"
+            )
         text = raw.strip()
         if not text:
             return _unresolved(raw, "empty identifier")
         if len(text) > MAX_IDENTIFIER_LENGTH:
             return _unresolved(
-                raw, f"identifier too long ({len(text)} characters; at most {MAX_IDENTIFIER_LENGTH})"
+                raw,
+                f"identifier too long ({len(text)} characters; at most {MAX_IDENTIFIER_LENGTH})",
             )
         if looks_like_cas(text):
             return self._from_cas(raw, text)

@@ -15,7 +15,7 @@ from rdkit.Chem import rdMolDescriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 # RDKit writes parse warnings to stderr; the reasons are returned as data instead.
-RDLogger.DisableLog("rdApp.*")
+RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
 
 # Fragments that are counter-ions or solvent of crystallisation, by canonical SMILES -> word.
 _FRAGMENT_WORDS: dict[str, str] = {
@@ -55,7 +55,8 @@ class Structure:
     smiles: str  # canonical SMILES of the parent, stereo kept
     inchikey: str  # InChIKey of the parent
     formula: str
-    stripped: tuple[str, ...] = field(default=())  # words for removed fragments, e.g. "hydrochloride"
+    # words for removed fragments, e.g. "hydrochloride"
+    stripped: tuple[str, ...] = field(default=())
     neutralised: bool = False
 
     @property

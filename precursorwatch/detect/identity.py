@@ -65,7 +65,8 @@ def identity_matches(
             basis: Basis = "salt" if (is_salt and base == "identity") else base  # type: ignore[assignment]
             for listing in index.controls.listings_for(sub.id):
                 if listing.in_force(as_of) and wanted(listing.jurisdiction, jurisdictions):
-                    out.append(listing_match(sub, listing, basis, _explain(sub, listing, basis, words)))
+                    why = _explain(sub, listing, basis, words)
+                    out.append(listing_match(sub, listing, basis, why))
     return out
 
 

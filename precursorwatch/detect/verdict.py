@@ -5,6 +5,7 @@ Every verdict carries the evidence as data, so the CLI, API and UI explain witho
 
 from __future__ import annotations
 
+import builtins
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,7 +47,7 @@ class Match(BaseModel):
     legal_reference: str = ""
     effect: Literal["control", "watch"] = "control"
     rule: str | None = None  # StructureRule.id for class/family matches
-    steps: list[Step] | None = None  # for basis "transformation"
+    steps: builtins.list[Step] | None = None  # for basis "transformation"
     score: float | None = None  # for basis "similarity"
 
 

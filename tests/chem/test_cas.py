@@ -1,7 +1,6 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import pytest
 
 from precursorwatch.chem.cas import CasError, check_digit, is_valid_cas, parse_cas
 
