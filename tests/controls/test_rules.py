@@ -74,6 +74,7 @@ S = {
     "3-methyl-4-piperidone": "CC1CNCCC1=O",
     "4-piperidinol": "OC1CCNCC1",
     "cyclohexanone": "O=C1CCCCC1",
+    "tropinone (bridged)": "CN1C2CCC1CC(=O)C2",
     "BMK glycidic acid": "CC1(C(=O)O)OC1c1ccccc1",
     "BMK ethyl glycidate": "CCOC(=O)C1(C)OC1c1ccccc1",
     "BMK tert-butyl glycidate": "CC(C)(C)OC(=O)C1(C)OC1c1ccccc1",
@@ -117,6 +118,13 @@ CASES: list[tuple[str, str, bool]] = [
       [*_4AP_FAMILY, *_4AP_HALIDES, "ANPP", "benzylfentanyl", "4-methyl-4-AP (not a halide)"]],
     *[("ca-item-31-4ap-derivatives", n, False) for n in
       [*_UNRELATED, "fentanyl", "para-fluorofentanyl", "thiofentanyl", "4-piperidone", "NPP"]],
+    # Canada item 28 (2024): derivatives and analogues of 4-piperidone
+    *[("ca-item-28-4-piperidone-derivatives", n, True) for n in
+      ["4-piperidone", "4-piperidone hydrochloride monohydrate (gem-diol)", "1-boc-4-piperidone",
+       "1-benzyl-4-piperidone", "3-methyl-4-piperidone", "NPP", "4-piperidone ethylene ketal",
+       "1-boc-4-piperidone ethylene ketal"]],
+    *[("ca-item-28-4-piperidone-derivatives", n, False) for n in
+      [*_UNRELATED, "4-piperidinol", "tropinone (bridged)", "4-AP", "1-boc-4-AP"]],
     # UN Table I glycidates
     *[("un-bmk-glycidates", n, True) for n in
       ["BMK glycidic acid", "BMK ethyl glycidate", "BMK tert-butyl glycidate"]],
