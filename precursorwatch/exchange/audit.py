@@ -43,14 +43,23 @@ def entry_hash(entry: AuditEntry, authority_code: str) -> str:
     })
 
 
+def lock_chain(session: Session, authority_id: int) -> Authority:
+    """Lock the authority's row (PostgreSQL) for the rest of the transaction, so that its writes
+    queue up instead of forking its chain. Taken first in every write: FOR NO KEY UPDATE does
+    not clash with the key-share locks that inserts referring to the authority take, so two
+    writers cannot deadlock on it."""
+    return session.execute(select(Authority).where(Authority.id == authority_id)
+                           .with_for_update(key_share=True)).scalar_one()
+
+
 def append(session: Session, authority: Authority, *, action: str, record_type: str,
            record_id: str, record_hash: str, at: dt.datetime) -> AuditEntry:
     """Add a link to the authority's chain, inside the caller's transaction.
 
-    The authority row is locked first (PostgreSQL), so concurrent writes by one authority
-    queue up instead of forking the chain; the unique (authority, seq) key backs this up.
+    The chain is locked (`lock_chain`), so concurrent writes by one authority queue up instead
+    of forking it; the unique (authority, seq) key backs this up.
     """
-    session.execute(select(Authority.id).where(Authority.id == authority.id).with_for_update())
+    lock_chain(session, authority.id)
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.entry_hash)
         .where(AuditEntry.authority_id == authority.id)

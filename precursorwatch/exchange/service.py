@@ -182,7 +182,7 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
     verdict = ex.check_substance(data.substance)
     with ex.writing() as session:
         now = ex.now()
-        me = session.get_one(Authority, caller.id)
+        me = audit.lock_chain(session, caller.id)
         thread_id, version = None, 1
         if corrects is not None:
             previous, _, status = _one(session, Scope(caller), corrects, now)
@@ -274,6 +274,7 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
                         ) -> NotificationOut:
     """The importing authority's decision; only while the notification awaits an answer."""
     with ex.writing() as session:
+        me = audit.lock_chain(session, caller.id)
         now = ex.now()
         n, _, status = _one(session, Scope(caller), notification_id, now)
         if n.importer_id != caller.id:
@@ -286,7 +287,6 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
             }.get(status, f"it was already answered ({status})")
             raise Conflict(f"notification {notification_id} cannot be answered: {message}",
                            code=f"notification_{status}")
-        me = session.get_one(Authority, caller.id)
         response = NotificationResponse(id=str(uuid.uuid4()), notification_id=n.id,
                                         authority_id=me.id, decision=data.decision,
                                         reason=data.reason, created_at=now, signature="")
@@ -311,7 +311,7 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> IncidentO
     verdict = ex.check_substance(data.substance)
     with ex.writing() as session:
         now = ex.now()
-        me = session.get_one(Authority, caller.id)
+        me = audit.lock_chain(session, caller.id)
         scope = Scope(caller)
         shared: list[Authority] = []
         if data.shared_with != "all":

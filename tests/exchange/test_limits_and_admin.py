@@ -1,0 +1,131 @@
+"""Rate limits per key, administration of authorities and keys, migrations, concurrent writers."""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from exchange_helpers import Clock, notification
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select, text
+
+from precursorwatch.exchange import service
+from precursorwatch.exchange.admin import add_authority, open_database, revoke_key, rotate_key
+from precursorwatch.exchange.app import create_app
+from precursorwatch.exchange.errors import AdminError
+from precursorwatch.exchange.models import AuditEntry, Authority
+from precursorwatch.exchange.schemas import NotificationIn
+from precursorwatch.exchange.scope import Caller, RateLimiter
+from precursorwatch.exchange.settings import ExchangeSettings
+from precursorwatch.exchange.signing import KeyVault, hash_api_key
+
+
+def test_rate_limit_per_key_answers_429_with_retry_after(
+        settings: ExchangeSettings, engine: Engine, clock: Clock) -> None:
+    app = create_app(dataclasses.replace(settings, rate_limit=3), engine=engine, clock=clock)
+    ex = app.state.exchange
+    cn = add_authority(ex.engine, ex.vault, "CN", "NNCC")
+    mx = add_authority(ex.engine, ex.vault, "MX", "COFEPRIS")
+    with TestClient(app) as client:
+        for _ in range(3):
+            assert client.get("/v1/notifications",
+                              headers={"Authorization": f"Bearer {cn.api_key}"}).status_code == 200
+        over = client.get("/v1/notifications", headers={"Authorization": f"Bearer {cn.api_key}"})
+        assert over.status_code == 429
+        assert over.json()["error"]["code"] == "rate_limited"
+        assert "more than 3 requests" in over.json()["error"]["message"]
+        assert 1 <= int(over.headers["Retry-After"]) <= 60
+        other = client.get("/v1/notifications", headers={"Authorization": f"Bearer {mx.api_key}"})
+        assert other.status_code == 200
+
+
+def test_rate_window_reopens() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, 10, clock=lambda: now[0])
+    limiter.hit("k")
+    limiter.hit("k")
+    with pytest.raises(Exception, match="retry after 10 s"):
+        limiter.hit("k")
+    now[0] = 10.0
+    limiter.hit("k")
+
+
+def test_add_authority_keeps_only_the_key_hash(engine: Engine, settings: ExchangeSettings,
+                                               database: Any) -> None:
+    migrated = open_database(settings)
+    vault = KeyVault.open(None, settings.secret_file)
+    issued = add_authority(migrated, vault, "mx", " COFEPRIS ", reply_days=10)
+    assert issued.code == "MX" and issued.api_key.startswith("pwx_")
+    with migrated.connect() as conn:
+        dump = " ".join(str(v) for row in conn.execute(text("SELECT * FROM authority"))
+                        for v in row)
+    assert issued.api_key not in dump
+    assert hash_api_key(issued.api_key) in dump
+    with pytest.raises(AdminError, match="exists already"):
+        add_authority(migrated, vault, "MX", "again")
+    for code, name, days, words in [("m", "x", 7, "CODE"), ("MX1", "", 7, "NAME"),
+                                    ("MX2", "x", 0, "reply-days")]:
+        with pytest.raises(AdminError, match=words):
+            add_authority(migrated, vault, code, name, reply_days=days)
+    with pytest.raises(AdminError, match="no authority with code 'ZZ'"):
+        rotate_key(migrated, "ZZ")
+    with pytest.raises(AdminError, match="no authority"):
+        revoke_key(migrated, "ZZ")
+    migrated.dispose()
+
+
+def test_private_keys_need_the_exchange_secret(engine: Engine, settings: ExchangeSettings,
+                                               tmp_path: Path) -> None:
+    migrated = open_database(settings)
+    vault = KeyVault.open(None, settings.secret_file)
+    assert settings.secret_file.stat().st_mode & 0o077 == 0  # readable by the owner only
+    add_authority(migrated, vault, "CN", "NNCC")
+    with migrated.connect() as conn:
+        stored = conn.execute(select(Authority.private_key_enc)).scalar_one()
+    other = KeyVault.open(None, tmp_path / "other.secret")
+    with pytest.raises(AdminError, match="not the one the keys were made with"):
+        other.sign(stored, {"x": 1})
+    assert vault.sign(stored, {"x": 1})
+    with pytest.raises(AdminError, match="not a valid key"):
+        KeyVault("short")
+    migrated.dispose()
+
+
+def test_migrations_run_twice_without_harm(settings: ExchangeSettings) -> None:
+    first = open_database(settings)
+    second = open_database(settings)
+    with second.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    first.dispose()
+    second.dispose()
+
+
+def test_bad_database_url_is_said_plainly() -> None:
+    for url, words in [("nonsense", "not a database URL"), ("mysql://x/y", "not supported")]:
+        with pytest.raises(AdminError, match=words):
+            open_database(ExchangeSettings(db_url=url))
+
+
+def test_concurrent_writes_by_one_authority_keep_one_chain(app: Any, authorities: Any) -> None:
+    ex = app.state.exchange
+    with ex.sessions() as session:
+        cn = session.scalars(select(Authority).where(Authority.code == "CN")).one()
+    caller = Caller(cn.id, cn.code, cn.name)
+    data = NotificationIn.model_validate(notification(), strict=False)
+
+    def send(_: int) -> str:
+        return service.send_notification(ex, caller, data).id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(send, range(24)))
+    assert len(set(ids)) == 24
+    report = service.verify_own_chain(ex, caller)
+    assert report.ok and report.entries == 24, report.problems
+    with ex.sessions() as session:
+        seqs = session.scalars(select(AuditEntry.seq).where(AuditEntry.authority_id == cn.id)
+                               .order_by(AuditEntry.seq)).all()
+        assert seqs == list(range(1, 25))
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 24
