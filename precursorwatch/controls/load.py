@@ -296,7 +296,7 @@ def _load(data_dir: Path) -> ControlSet:
     _duplicates(((p, r.id) for p, r in subs), SUBSTANCES_FILE, "substance id", problems)
     # Ids of invalid records count as known, so one bad record is reported once, not again
     # by every listing that names it.
-    known = {r.get("id") for r in raw_subs if isinstance(r, dict)} - {None}
+    known = {r["id"] for r in raw_subs if isinstance(r, dict) and isinstance(r.get("id"), str)}
 
     listings = _parse_records(
         ListingRecord, _read_yaml_list(data_dir / LISTINGS_FILE, LISTINGS_FILE, problems),

@@ -179,3 +179,59 @@ def test_a_copy_of_the_bundled_data_loads_like_the_bundle(tmp_path: Path) -> Non
 
 def test_bundled_set_is_loaded_once() -> None:
     assert load_controls() is load_controls()
+
+
+# ---------------------------------------------------------------- properties
+
+import datetime as dt  # noqa: E402
+
+import yaml  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from precursorwatch.chem.cas import CasError, parse_cas  # noqa: E402
+
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False, width=32),
+    st.text(max_size=12), st.dates(min_value=dt.date(1900, 1, 1)),
+)
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+FIELDS = st.sampled_from(["id", "name", "smiles", "cas", "sources", "hs_code", "synonyms",
+                          "substance", "jurisdiction", "since", "until", "list", "x"])
+RECORDS = st.lists(st.dictionaries(FIELDS, VALUES, max_size=6), max_size=3)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=RECORDS)
+def test_any_malformed_substance_file_gives_a_data_error_never_a_crash(
+        tmp_path: Path, records: list[dict[str, object]]) -> None:
+    write(tmp_path, substances=yaml.safe_dump(records, allow_unicode=True), listings="[]\n",
+          rules=None)
+    try:
+        load_controls(tmp_path)
+    except ControlsDataError as err:
+        assert all(p.file == "substances.yaml" and p.message for p in err.problems)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(listings=RECORDS, rules=RECORDS)
+def test_any_malformed_listing_or_rule_file_gives_a_data_error_never_a_crash(
+        tmp_path: Path, listings: list[dict[str, object]], rules: list[dict[str, object]]) -> None:
+    write(tmp_path, listings=yaml.safe_dump(listings, allow_unicode=True),
+          rules=yaml.safe_dump(rules, allow_unicode=True))
+    try:
+        load_controls(tmp_path)
+    except ControlsDataError as err:
+        assert {p.file for p in err.problems} <= {"listings.yaml", "rules/families.yaml"}
+
+
+@given(digit=st.integers(0, 9))
+def test_a_stored_cas_with_any_other_check_digit_is_rejected(digit: int) -> None:
+    for sub in load_controls().substances:
+        for cas in sub.cas:
+            body, check = cas[:-1], int(cas[-1])
+            if digit != check:
+                with pytest.raises(CasError):
+                    parse_cas(f"{body}{digit}")
