@@ -1,7 +1,8 @@
 """`check`: any identifier in, a Contract 1 verdict with its evidence out.
 
 The Checker joins the chemistry layer (resolution to a standardised parent structure) with the
-control lists (identity, salt, stereoisomer, family and class listings) and decides the verdict,
+control lists (identity, salt, stereoisomer, family and class listings, one- or two-step routes to a
+listed substance, similarity) and decides the verdict,
 strongest first: controlled, designer, watch, clear; unresolved when there is no structure.
 """
 
@@ -19,8 +20,10 @@ from precursorwatch.chem.structure import Structure, to_mol
 from precursorwatch.controls.model import ControlSet
 from precursorwatch.controls.summary import parse_jurisdictions
 from precursorwatch.detect.classes import class_matches
+from precursorwatch.detect.designer import find_designer
 from precursorwatch.detect.identity import identity_matches, listed_later
 from precursorwatch.detect.lookup import ControlIndex, control_index
+from precursorwatch.detect.similarity import nearest_listed
 from precursorwatch.detect.verdict import Match, Verdict, VerdictName
 
 
@@ -144,6 +147,17 @@ class Checker:
                     else f"until {listing.until.isoformat() if listing.until else ''}")
             notes.append(f"listed in {listing.jurisdiction} {listing.list} {when}, "
                          f"not in force on {on.isoformat()}")
+        known = self.resolver.known_name(structure)
+        routes = find_designer(structure, self.controls, as_of=on, jurisdictions=wanted,
+                               depth=depth, name=known.name if known else None)
+        designer = tuple(m for m in routes if m.effect == "control")
+        if designer:
+            return "designer", designer + watch, tuple(notes)
+        watch += tuple(m for m in routes if m.effect == "watch")
+        if not watch:
+            near = nearest_listed(structure, self.controls, as_of=on, jurisdictions=wanted)
+            if near is not None:
+                watch = (near,)
         if watch:
             return "watch", watch, tuple(notes)
         return "clear", (), tuple(notes)
