@@ -247,6 +247,12 @@ from precursorwatch.screen.command import screen as _screen  # noqa: E402
 
 app.command(name="screen")(_screen)
 
+# The exchange's commands live beside the service and import it only when they run.
+from precursorwatch.exchange.commands import admin_app, serve  # noqa: E402
+
+app.command(name="serve")(serve)
+app.add_typer(admin_app, name="admin")
+
 
 def main() -> None:
     app()

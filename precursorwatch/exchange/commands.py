@@ -1,0 +1,176 @@
+"""`pwatch serve` and `pwatch admin ...`: the exchange's commands.
+
+Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside the commands, so the rest of the
+CLI starts fast. Mistakes (bad URL, unknown authority, unreachable database) exit 2 with one
+line saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from precursorwatch.exchange.settings import ExchangeSettings
+
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+_out = Console(highlight=False, soft_wrap=True)
+
+DbOption = Annotated[str | None, typer.Option(
+    "--db", help="Database URL: sqlite:///FILE (default sqlite:///pwatch-exchange.db in the "
+                 "working directory) or postgresql+psycopg://USER@HOST/DB. "
+                 "Env: PWATCH_EXCHANGE_DB.", show_default=False)]
+
+admin_app = typer.Typer(name="admin", help="Administer the exchange: database, authorities, "
+                        "API keys, audit.", no_args_is_help=True)
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> NoReturn:
+    _err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _plain_errors() -> Iterator[None]:
+    """Admin mistakes and database trouble as one line, not a traceback."""
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    from precursorwatch.exchange.errors import AdminError
+
+    try:
+        yield
+    except AdminError as exc:
+        _fail(str(exc))
+    except OperationalError as exc:
+        _fail(f"cannot use the database: {str(exc.orig).strip().splitlines()[0]}")
+    except SQLAlchemyError as exc:
+        _fail(f"database error: {str(exc).splitlines()[0]}")
+
+
+def _settings(db: str | None) -> ExchangeSettings:
+    from precursorwatch.exchange.settings import ExchangeSettings
+
+    try:
+        return ExchangeSettings.from_env(db_url=db)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _with_engine(db: str | None, action: Callable[[Engine, ExchangeSettings], T]) -> T:
+    from precursorwatch.exchange.admin import open_database
+
+    settings = _settings(db)
+    with _plain_errors():
+        engine = open_database(settings)
+        try:
+            return action(engine, settings)
+        finally:
+            engine.dispose()
+
+
+@admin_app.command("migrate")
+def migrate_command(db: DbOption = None) -> None:
+    """Create or upgrade the exchange's tables (the server also does this on start)."""
+    _with_engine(db, lambda engine, settings: None)
+    _out.print("database is at the newest schema")
+
+
+@admin_app.command("add-authority")
+def add_authority_command(
+    code: Annotated[str, typer.Argument(help="Short code, e.g. MX or US-DEA.")],
+    name: Annotated[str, typer.Argument(help="The authority's name.")],
+    reply_days: Annotated[int, typer.Option(
+        "--reply-days", help="Days this authority has to answer notifications it imports.")
+    ] = 14,
+    db: DbOption = None,
+) -> None:
+    """Register an authority; prints its API key once (only a hash is kept) and its public
+    signing key."""
+    from precursorwatch.exchange.admin import add_authority
+    from precursorwatch.exchange.signing import KeyVault
+
+    def run(engine: Engine, settings: ExchangeSettings) -> None:
+        vault = KeyVault.open(settings.secret, settings.secret_file)
+        issued = add_authority(engine, vault, code, name, reply_days=reply_days)
+        _out.print(f"authority {issued.code} ({issued.name}) added")
+        _out.print(f"public key: {issued.public_key}")
+        _out.print("API key (shown only now, store it safely):")
+        print(issued.api_key)
+
+    _with_engine(db, run)
+
+
+@admin_app.command("rotate-key")
+def rotate_key_command(code: Annotated[str, typer.Argument(help="Authority code.")],
+                       db: DbOption = None) -> None:
+    """Issue a new API key; the old one stops working at once."""
+    from precursorwatch.exchange.admin import rotate_key
+
+    issued = _with_engine(db, lambda engine, settings: rotate_key(engine, code))
+    _out.print(f"new API key for {issued.code} (shown only now):")
+    print(issued.api_key)
+
+
+@admin_app.command("revoke-key")
+def revoke_key_command(code: Annotated[str, typer.Argument(help="Authority code.")],
+                       db: DbOption = None) -> None:
+    """Withdraw an authority's API key (its records and signatures stay verifiable)."""
+    from precursorwatch.exchange.admin import revoke_key
+
+    _with_engine(db, lambda engine, settings: revoke_key(engine, code))
+    _out.print(f"API key of {code.strip().upper()} revoked")
+
+
+@admin_app.command("verify-audit")
+def verify_audit_command(db: DbOption = None) -> None:
+    """Re-check every authority's audit chain and records; exit 1 if anything was changed
+    behind the service's back."""
+    from precursorwatch.exchange.admin import verify_audit
+
+    reports = _with_engine(db, lambda engine, settings: verify_audit(engine))
+    broken = 0
+    for report in reports:
+        if report.ok:
+            _out.print(f"{report.authority}: {report.entries} entries, intact")
+            continue
+        broken += 1
+        _out.print(f"[bold red]{report.authority}: {len(report.problems)} problem(s)[/]")
+        for p in report.problems:
+            where = f"link {p.seq}" if p.seq is not None else "unlogged"
+            _out.print(f"  {where} {p.record_type} {p.record_id}: {p.problem}")
+    if broken:
+        raise typer.Exit(1)
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(
+        "--workers", help="Worker processes (rate limits then count per process).")] = 1,
+) -> None:
+    """Run the exchange service (migrates the database first). OpenAPI page at /docs."""
+    import uvicorn
+
+    from precursorwatch.exchange.signing import KeyVault
+
+    if not 1 <= port <= 65535:
+        _fail(f"--port {port}: give 1-65535")
+    if not 1 <= workers <= 64:
+        _fail(f"--workers {workers}: give 1-64")
+    settings = _settings(db)
+    _with_engine(db, lambda engine, s: None)  # migrate once, before any worker starts
+    with _plain_errors():
+        KeyVault.open(settings.secret, settings.secret_file)  # create the secret once, too
+    os.environ["PWATCH_EXCHANGE_DB"] = settings.db_url
+    uvicorn.run("precursorwatch.exchange.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
