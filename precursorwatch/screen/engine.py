@@ -162,7 +162,8 @@ class Screener:
         return self.checker.check_batch(list(texts), as_of=o.as_of,
                                         jurisdictions=list(o.jurisdictions or ()) or None)
 
-    def _finding(self, mention: str, found_by: str, v: Verdict) -> ChemicalFinding:
+    def finding(self, mention: str, found_by: str, v: Verdict) -> ChemicalFinding:
+        """What the rules need to know about one checked chemical."""
         substances = tuple(dict.fromkeys(m.substance for m in v.matches))
         hs = tuple((s, self._hs[s.lower()]) for s in substances if s.lower() in self._hs)
         return ChemicalFinding(
@@ -188,7 +189,7 @@ class Screener:
         for d, ms in mentions.items():
             self._descriptions[d] = (self._select(ms.candidates, verdicts), ms.bad_cas)
         for text, cas in new_cas.items():
-            self._declared[text] = (self._finding(cas, "declared_cas", verdicts[cas]), "")
+            self._declared[text] = (self.finding(cas, "declared_cas", verdicts[cas]), "")
 
     def _select(self, candidates: Sequence[Mention], verdicts: dict[str, Verdict]
                 ) -> tuple[ChemicalFinding, ...]:
@@ -200,7 +201,7 @@ class Screener:
         for m in candidates:  # longest first within each segment
             v = verdicts[m.text]
             if m.kind == "cas":
-                chosen.append(self._finding(m.text, "cas", v))
+                chosen.append(self.finding(m.text, "cas", v))
                 continue
             if v.verdict == "unresolved":
                 continue
@@ -208,7 +209,7 @@ class Screener:
             if any(m.start < e and s < m.end for s, e in spans):
                 continue
             spans.append((m.start, m.end))
-            chosen.append(self._finding(m.text, "name", v))
+            chosen.append(self.finding(m.text, "name", v))
         seen: set[str] = set()
         unique = []
         for c in chosen:

@@ -69,8 +69,10 @@ _LEGAL_FORMS = (
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _VOWELS = str.maketrans("", "", "aeiouy")
-# Scripts written without (most) vowels: compare consonant skeletons.
-_ABJAD_RANGES = ((0x0590, 0x05FF), (0x0600, 0x06FF), (0x0750, 0x077F))
+# Scripts written without (most) vowels, or whose inherent vowels transliteration drops
+# (Hebrew, Arabic, Thai): compare consonant skeletons.
+_ABJAD_RANGES = ((0x0590, 0x05FF), (0x0600, 0x06FF), (0x0750, 0x077F), (0x0E00, 0x0E7F))
+_DOUBLED = re.compile(r"(.)\1+")
 # Common Latin spelling variants of the same sounds in transliterated names.
 _SPELLING = (("ph", "f"), ("kh", "h"), ("ck", "k"), ("q", "k"), ("w", "v"), ("j", "y"),
              ("ou", "u"), ("ee", "i"), ("dh", "d"), ("th", "t"), ("sch", "sh"), ("x", "ks"),
@@ -94,6 +96,11 @@ class NormName:
 
 def _is_abjad(text: str) -> bool:
     return any(lo <= ord(ch) <= hi for ch in text for lo, hi in _ABJAD_RANGES)
+
+
+def _skeleton(token: str) -> str:
+    """Consonants only, doubled letters once: "hassan" and "hsn" agree."""
+    return _DOUBLED.sub(r"\1", token.translate(_VOWELS))
 
 
 def _phonetic(token: str) -> str:
@@ -132,7 +139,7 @@ def _token_similarity(a: str, b: str, abjad: bool) -> float:
     pa, pb = _phonetic(a), _phonetic(b)
     sim = max(sim, Levenshtein.normalized_similarity(pa, pb))
     if abjad:
-        sa, sb = pa.translate(_VOWELS), pb.translate(_VOWELS)
+        sa, sb = _skeleton(pa), _skeleton(pb)
         if sa and sb:
             sim = max(sim, 0.95 * Levenshtein.normalized_similarity(sa, sb))
     return sim if sim >= 0.7 else 0.0
@@ -194,7 +201,7 @@ def name_similarity(a: NormName, b: NormName) -> float:
                  Levenshtein.normalized_similarity(_phonetic(ja), _phonetic(jb)))
     if abjad:
         joined = max(joined, 0.95 * Levenshtein.normalized_similarity(
-            _phonetic(ja).translate(_VOWELS), _phonetic(jb).translate(_VOWELS)))
+            _skeleton(_phonetic(ja)), _skeleton(_phonetic(jb))))
     # The joined form ignores place words; it may not beat the token score by more than they
     # would have added.
     place_free = all(w >= 1.0 for _, w in (*strong_a, *strong_b))

@@ -1,0 +1,150 @@
+"""End to end on the bundled sample manifest, local and Dask engines, CLI and reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from precursorwatch.cli import app
+from precursorwatch.screen.engine import ScreenOptions, ScreenRun, screen_file
+from precursorwatch.screen.report import render_html, write_results
+from tests.screen.conftest import SAMPLE_MANIFEST
+
+# shipment id -> (level, flag codes that must be among its flags)
+EXPECTED = {
+    "PW-2611-001": ("none", set()),  # citric acid, sea, normal price
+    "PW-2611-006": ("none", set()),  # ethyl acetate from an unlisted supplier
+    "PW-2611-033": ("high", {"CONTROLLED_CHEMICAL", "EXPRESS_OR_POST", "RESIDENTIAL_CONSIGNEE",
+                             "CRYPTO_PAYMENT", "LOW_DECLARED_VALUE", "NEW_CONSIGNEE"}),
+    "PW-2611-034": ("high", {"CONTROLLED_CHEMICAL", "EXPRESS_OR_POST"}),  # fentanyl by post
+    "PW-2611-035": ("low", {"VAGUE_DESCRIPTION"}),
+    "PW-2611-036": ("high", {"CONTROLLED_CHEMICAL", "FORWARDER_CONSIGNEE",
+                             "TRANSIT_THIRD_COUNTRY"}),
+    "PW-2611-037": ("high", {"CAS_CONTRADICTS_DESCRIPTION", "HS_MISMATCH"}),  # "dog food"
+    "PW-2611-038": ("high", {"CAS_CONTRADICTS_DESCRIPTION", "HS_MISMATCH",
+                             "VAGUE_DESCRIPTION"}),  # "cosmetic raw material"
+    "PW-2611-039": ("high", {"HS_MISMATCH", "TRANSIT_THIRD_COUNTRY"}),  # ANPP as 2933.39
+    "PW-2611-040": ("high", {"SPLIT_SHIPMENTS"}),
+    "PW-2611-041": ("high", {"SPLIT_SHIPMENTS"}),
+    "PW-2611-042": ("high", {"SPLIT_SHIPMENTS"}),
+    "PW-2611-043": ("high", {"WATCHLIST_PARTY"}),  # shipper on the SDN list
+    "PW-2611-044": ("high", {"WATCHLIST_PARTY"}),
+    "PW-2611-046": ("medium", {"VAGUE_DESCRIPTION", "RESIDENTIAL_CONSIGNEE"}),
+    "PW-2611-048": ("medium", {"WATCH_CHEMICAL"}),
+    "PW-2611-049": ("high", {"CAS_CHECK_DIGIT", "CRYPTO_PAYMENT"}),
+    "PW-2611-051": ("medium", {"BAD_ROW"}),
+    "PW-2611-052": ("medium", {"BAD_ROW"}),
+}
+
+
+@pytest.fixture(scope="module")
+def local_run() -> ScreenRun:
+    return screen_file(SAMPLE_MANIFEST, options=ScreenOptions())
+
+
+def test_sample_manifest_end_to_end(local_run: ScreenRun) -> None:
+    results = {r.shipment_id: r for r in local_run}
+    assert len(local_run) == 52
+    assert [r.row for r in local_run] == list(range(1, 53))  # input order
+    for sid, (level, codes) in EXPECTED.items():
+        r = results[sid]
+        assert r.level == level, (sid, r.risk, [f.code for f in r.flags])
+        assert codes <= {f.code for f in r.flags}, (sid, [f.code for f in r.flags])
+    # every clean line of ordinary trade stays at none
+    assert sum(1 for r in local_run if r.level == "none") >= 30
+    assert all(r.rule_set == "precursorwatch-default" for r in local_run)
+
+
+def test_results_carry_contract_objects(local_run: ScreenRun) -> None:
+    r = next(r for r in local_run if r.shipment_id == "PW-2611-033").to_dict()
+    assert set(r) >= {"shipment_id", "risk", "level", "chemicals", "flags", "parties",
+                      "rule_set", "rule_set_version"}
+    chem = r["chemicals"][0]
+    assert chem["verdict"] == "controlled" and chem["name"] == "4-piperidone"
+    assert {m["jurisdiction"] for m in chem["matches"]} >= {"UN", "US"}
+    assert all(set(f) == {"code", "weight", "detail"} for f in r["flags"])
+    hit = next(r for r in local_run if r.shipment_id == "PW-2611-044").to_dict()["parties"]
+    assert {(p["role"], p["entry"], p["programme"]) for p in hit} == {
+        ("shipper", "QINSHENG PHARMACEUTICAL TECHNOLOGY CO., LTD.", "SDNTK"),
+        ("notify_party", "ZHENG, Fujing", "SDNTK")}
+    assert all(0.8 <= p["score"] <= 1.0 for p in hit)
+    bad = next(r for r in local_run if r.shipment_id == "PW-2611-051").to_dict()
+    assert "row 51, column 'date'" in bad["flags"][0]["detail"]
+    assert "column 'quantity'" in bad["flags"][0]["detail"]
+
+
+def test_dask_engine_gives_identical_results(local_run: ScreenRun) -> None:
+    dask_run = screen_file(SAMPLE_MANIFEST, options=ScreenOptions(
+        engine="dask", workers=2, processes=True, chunk_size=7))
+    assert dask_run.engine == "dask"
+    assert [r.to_dict() for r in dask_run] == [r.to_dict() for r in local_run]
+
+
+def test_threshold_per_run_changes_party_hits() -> None:
+    strict = screen_file(SAMPLE_MANIFEST, options=ScreenOptions(threshold=0.95))
+    r = next(r for r in strict if r.shipment_id == "PW-2611-044")
+    # "Quinsheng Pharmaceutical Tech" scores below 0.95; the notify party is exact
+    assert [p.entry for p in r.parties] == ["ZHENG, Fujing"]
+
+
+def test_reports(local_run: ScreenRun, tmp_path: Path) -> None:
+    out = io.StringIO()
+    write_results(local_run, "jsonl", out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 52 and json.loads(lines[32])["shipment_id"] == "PW-2611-033"
+    out = io.StringIO()
+    write_results(local_run, "csv", out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert len(rows) == 52 and "CRYPTO_PAYMENT" in rows[32]["flags"].split(";")
+    page = render_html(local_run)
+    assert "<svg" in page and "Risk by consignee country" in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # self-contained
+    assert page.index("PW-2611-033") < page.index("PW-2611-001")  # highest risk first
+    assert "Payment in cryptocurrency" in page  # rule explanation from the docstring
+    assert "<script>" in page and "sort" in page
+
+
+def test_cli_screen_writes_each_format(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for fmt in ("jsonl", "csv", "html"):
+        out = tmp_path / f"report.{fmt}"
+        res = runner.invoke(app, ["screen", str(SAMPLE_MANIFEST), "--format", fmt,
+                                  "--out", str(out), "--no-progress"])
+        assert res.exit_code == 0, res.output
+        assert out.stat().st_size > 1000
+    assert "PW-2611-049" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_cli_screen_user_errors_exit_2(tmp_path: Path) -> None:
+    runner = CliRunner()
+    bad = tmp_path / "m.csv"
+    bad.write_text("Foo,Bar\n1,2\n")
+    res = runner.invoke(app, ["screen", str(bad)])
+    assert res.exit_code == 2
+    assert "shipment_id" in res.output and "description" in res.output
+    assert "Traceback" not in res.output
+    res = runner.invoke(app, ["screen", str(SAMPLE_MANIFEST), "--map", "colour=Red"])
+    assert res.exit_code == 2 and "unknown column 'colour'" in res.output
+    res = runner.invoke(app, ["screen", str(SAMPLE_MANIFEST), "--watchlist", str(bad)])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    res = runner.invoke(app, ["screen", str(SAMPLE_MANIFEST), "--as-of", "tomorrow"])
+    assert res.exit_code == 2
+
+
+def test_cli_map_renames_a_column(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("Order,Item text,Buyer\nO-1,NPP 98% 4kg,Juan Pérez López\n", "utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["screen", str(path), "--map", "description=Item text"])
+    assert res.exit_code == 2  # "Order" is no known header for shipment_id: map it too
+    res = runner.invoke(app, ["screen", str(path), "--map", "description=Item text",
+                              "--map", "shipment_id=Order", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    line = json.loads(res.stdout.splitlines()[0])
+    assert line["shipment_id"] == "O-1" and line["level"] == "high"
