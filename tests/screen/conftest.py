@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from precursorwatch.screen.engine import ScreenOptions, Screener, screener_for
+from precursorwatch.screen.engine import Screener, ScreenOptions, screener_for
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO / ".." / "shared" / "data"
