@@ -1,6 +1,8 @@
 """The resolver on its own (no control lists): every identifier form, and bad input."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from precursorwatch.chem.names import NameEntry
 from precursorwatch.chem.resolve import Resolver
@@ -117,3 +119,12 @@ def test_opsin_runs_once_per_batch(resolver: Resolver, monkeypatch: pytest.Monke
     fresh = Resolver(ENTRIES)
     fresh.resolve_batch(["propan-2-one", "ethyl acetate", "2-methylpropan-1-ol", "propan-2-one"])
     assert calls == [3]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=8))
+def test_any_text_gets_an_answer_never_an_exception(texts: list[str]) -> None:
+    out = Resolver(ENTRIES, use_opsin=False).resolve_batch(texts)
+    assert [r.input for r in out] == texts
+    for r in out:
+        assert (r.structure is not None) != (r.reason is not None)
