@@ -1,0 +1,110 @@
+"""`pwatch admin ...` and `pwatch serve` end to end, on both databases."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from exchange_helpers import notification
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from precursorwatch.cli import app
+from precursorwatch.exchange.db import make_engine
+
+
+@pytest.fixture
+def env(database: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {"PWATCH_EXCHANGE_SECRET_FILE": str(tmp_path / "exchange.secret")}
+    if database.schema:
+        values["PWATCH_EXCHANGE_DB_SCHEMA"] = database.schema
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args))
+
+
+def test_admin_commands(database: Any, env: dict[str, str]) -> None:
+    db = ["--db", database.url]
+    assert run("admin", "migrate", *db).exit_code == 0
+    added = run("admin", "add-authority", "mx", "COFEPRIS", "--reply-days", "7", *db)
+    assert added.exit_code == 0, added.output
+    key = added.output.strip().splitlines()[-1]
+    assert key.startswith("pwx_") and "authority MX (COFEPRIS) added" in added.output
+    again = run("admin", "add-authority", "MX", "COFEPRIS", *db)
+    assert again.exit_code == 2 and "exists already" in again.output
+    rotated = run("admin", "rotate-key", "MX", *db)
+    assert rotated.exit_code == 0
+    assert rotated.output.strip().splitlines()[-1] not in (key, "")
+    assert run("admin", "revoke-key", "MX", *db).exit_code == 0
+    unknown = run("admin", "revoke-key", "ZZ", *db)
+    assert unknown.exit_code == 2 and "no authority with code 'ZZ'" in unknown.output
+    verified = run("admin", "verify-audit", *db)
+    assert verified.exit_code == 0 and "MX: 0 entries, intact" in verified.output
+
+
+def test_bad_database_url_exits_2() -> None:
+    result = run("admin", "migrate", "--db", "not-a-url")
+    assert result.exit_code == 2
+    assert "is not a database URL" in result.output
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_migrates_and_answers_then_verify_audit_finds_tampering(
+        database: Any, env: dict[str, str], tmp_path: Path) -> None:
+    db = ["--db", database.url]
+    keys = {}
+    for code in ("CN", "MX"):
+        out = run("admin", "add-authority", code, f"Authority {code}", *db)
+        assert out.exit_code == 0, out.output
+        keys[code] = out.output.strip().splitlines()[-1]
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "precursorwatch.cli", "serve", *db, "--port", str(port)],
+        env={**os.environ, **env}, cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.3)
+        sent = httpx.post(f"{base}/v1/notifications", json=notification(transit_authorities=[]),
+                          headers={"Authorization": f"Bearer {keys['CN']}"}, timeout=60)
+        assert sent.status_code == 201, sent.text
+        got = httpx.get(f"{base}/v1/notifications/{sent.json()['id']}",
+                        headers={"Authorization": f"Bearer {keys['MX']}"})
+        assert got.json()["verdict"]["verdict"] == "controlled"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert run("admin", "verify-audit", *db).exit_code == 0
+    engine = make_engine(database.url, schema=database.schema)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE notification SET verdict_name = 'clear'"))
+    engine.dispose()
+    broken = run("admin", "verify-audit", *db)
+    assert broken.exit_code == 1
+    assert "CN: 2 problem(s)" in broken.output  # content and signature
+    assert "record content changed since it was logged" in broken.output
