@@ -214,3 +214,16 @@ def test_unverified_dates_say_so() -> None:
     for x in CONTROLS.listings:
         if x.since.month == 1 and x.since.day == 1:
             assert "UNVERIFIED" in x.note, x
+
+
+@pytest.mark.parametrize("name", [
+    "piperidone",  # 2-, 3- and 4-piperidone are all in trade; only the 4- isomer is listed
+    "ether",  # petroleum ether, other ethers
+    "PAA",  # also peracetic acid, polyacrylic acid
+    "PPA",  # also polyphthalamide
+    "ethyl 3-methyl-3-phenylglycidate",  # flavouring, not the BMK ester
+    "BMK glycidate ethyl",
+])
+def test_ambiguous_names_are_not_record_names(name: str) -> None:
+    names = {n.lower() for s in SUBSTANCES for n in (s.name, *s.synonyms, *s.abbreviations)}
+    assert name.lower() not in names
