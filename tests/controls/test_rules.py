@@ -84,6 +84,16 @@ S = {
     "PMK propyl glycidate": "CCCOC(=O)C1(C)OC1c1ccc2c(c1)OCO2",
     "P-2-P": "CC(=O)Cc1ccccc1",
     "PMK": "CC(=O)Cc1ccc2c(c1)OCO2",
+    "PMK methyl glycidate": "COC(=O)C1(C)OC1c1ccc2c(c1)OCO2",
+    "APAAN": "CC(=O)C(C#N)c1ccccc1",
+    "APAA": "CC(=O)C(C(N)=O)c1ccccc1",
+    "MAPA": "COC(=O)C(C(C)=O)c1ccccc1",
+    "acetophenone": "CC(=O)c1ccccc1",
+    "phenylacetic acid": "O=C(O)Cc1ccccc1",
+    "amphetamine": "CC(N)Cc1ccccc1",
+    "acetone": "CC(C)=O",
+    "safrole": "C=CCc1ccc2c(c1)OCO2",
+    "piperonal": "O=Cc1ccc2c(c1)OCO2",
 }
 
 _4AP_FAMILY = ["4-AP", "4-AP dihydrochloride", "1-boc-4-AP", "norfentanyl",
@@ -125,6 +135,17 @@ CASES: list[tuple[str, str, bool]] = [
        "1-boc-4-piperidone ethylene ketal"]],
     *[("ca-item-28-4-piperidone-derivatives", n, False) for n in
       [*_UNRELATED, "4-piperidinol", "tropinone (bridged)", "4-AP", "1-boc-4-AP"]],
+    # Canada items 13 and 10 (2019): P-2-P and PMK, derivatives and analogues
+    *[("ca-item-13-p2p-derivatives", n, True) for n in
+      ["P-2-P", "APAAN", "APAA", "MAPA", "BMK glycidic acid", "BMK ethyl glycidate",
+       "BMK tert-butyl glycidate", "PMK"]],
+    *[("ca-item-13-p2p-derivatives", n, False) for n in
+      ["ethyl 3-methyl-3-phenylglycidate (strawberry aldehyde)", "acetophenone",
+       "phenylacetic acid", "amphetamine", "acetone", *_UNRELATED]],
+    *[("ca-item-10-pmk-derivatives", n, True) for n in
+      ["PMK", "PMK glycidic acid", "PMK ethyl glycidate", "PMK methyl glycidate"]],
+    *[("ca-item-10-pmk-derivatives", n, False) for n in
+      ["P-2-P", "BMK ethyl glycidate", "safrole", "piperonal", "APAAN", *_UNRELATED]],
     # UN Table I glycidates
     *[("un-bmk-glycidates", n, True) for n in
       ["BMK glycidic acid", "BMK ethyl glycidate", "BMK tert-butyl glycidate"]],
