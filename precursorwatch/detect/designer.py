@@ -20,6 +20,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rdkit import Chem
+
 from precursorwatch.chem.structure import Structure, to_mol
 from precursorwatch.controls.model import ControlSet
 from precursorwatch.detect.classes import class_matches
@@ -35,6 +37,18 @@ from precursorwatch.detect.transform import (
 from precursorwatch.detect.verdict import Match, Step
 
 MAX_DEPTH = 3
+
+# The part every route to a fentanyl target keeps: a piperidine (saturated or partly
+# unsaturated) whose C4 carries a ketone, a hydroxyl, a ketal/acetal, an enol ether, an imine
+# or an acyclic N bearing an aromatic ring (anilino, anilido). Every listed fentanyl precursor
+# and fentanyl has one of these, and no transformation in data/transformations.yaml creates
+# one from anything else (reductive amination turns the ketone into the anilino group, imine
+# hydrolysis the imine into the ketone). So a structure without it has no route of any depth
+# to a fentanyl target, and a product without it is pruned; tests pin this on the lists.
+_C4 = ("[#6;!a;R;$(*=[#8]),$(*-[OX2H1]),$(*(-[#8])-[#8]),$(*(-[#8])=[#6]),$(*=[#7]),"
+       "$(*-[#7;!a;!R]-a)]")
+ROUTE_CORE_SMARTS = f"[#7;!a;R]1~[#6;!a;R]~[#6;!a;R]~{_C4}~[#6;!a;R]~[#6;!a;R]~1"
+ROUTE_CORE = Chem.MolFromSmarts(ROUTE_CORE_SMARTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +198,8 @@ def _search(
         next_frontier: list[_Path] = []
         for path in frontier:
             current = path.end if path.products else start
-            for product in apply_transformations(current, transformations):
+            for product in apply_transformations(current, transformations,
+                                                 require=ROUTE_CORE_SMARTS):
                 key = product.structure.inchikey
                 if key in seen:
                     continue
@@ -213,6 +228,8 @@ def _find_cached(
     name: str,
     transformations: tuple[Transformation, ...],
 ) -> tuple[Match, ...]:
+    if not to_mol(structure).HasSubstructMatch(ROUTE_CORE):
+        return ()  # no route can reach a fentanyl target (see ROUTE_CORE_SMARTS)
     hits = _search(structure, index, as_of, jurisdictions, depth, transformations)
     out: dict[tuple[str, ...], Match] = {}
     for path, match in hits:

@@ -5,9 +5,13 @@ pre-screens on the parsed molecule, and only candidates get the full assessment:
 
 1. identity pre-screen: the molecular formula of the largest fragment equals that of a listed
    substance (salts and stereoisomers share the parent's formula);
-2. substructure pre-screen: a non-aromatic piperidine ring (the core of every listed fentanyl
-   precursor and of the fentanyl class), or any structure rule's SMARTS (families, classes);
-3. fingerprint pre-screen: Morgan Tanimoto to any listed substance >= the similarity threshold.
+2. substructure pre-screen: any structure rule's SMARTS (families, classes), or a piperidine
+   whose C4 carries N or O. Every listed fentanyl precursor and fentanyl has that C4 heteroatom
+   (ketone, ketal, alcohol, enol ether, imine, amine, anilide), and no transformation in
+   `data/transformations.yaml` puts one there, so a molecule without it has no route of any
+   depth to a fentanyl target and the reaction step is never run on it;
+3. fingerprint pre-screen: Morgan Tanimoto to a listed fentanyl precursor or fentanyl at or
+   above the similarity threshold (what `nearest_listed` would report).
 
 A candidate is standardised and assessed: identity, salt, stereoisomer and rule matches
 (`controlled`, or `watch` for watch-list entries), then one- or two-step routes to a listed
@@ -37,26 +41,30 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdMolDescriptors
 from rich.console import Console
 
-from precursorwatch.chem.structure import Structure, StructureError, from_smiles, standardise
+from precursorwatch.chem.structure import (
+    Structure,
+    StructureError,
+    from_smiles,
+    standardise,
+    to_mol,
+)
 from precursorwatch.controls.model import ControlSet
 from precursorwatch.detect.classes import class_matches
-from precursorwatch.detect.designer import find_designer
+from precursorwatch.detect.designer import ROUTE_CORE, fentanyl_targets, find_designer
 from precursorwatch.detect.identity import identity_matches
 from precursorwatch.detect.lookup import control_index
 from precursorwatch.detect.similarity import (
     DEFAULT_THRESHOLD,
     mol_fingerprint,
-    morgan_fingerprint,
     nearest_listed,
+    reference_set,
 )
 from precursorwatch.detect.verdict import Match, VerdictName
 
 ScanFormat = Literal["csv", "jsonl"]
 CHUNK = 2000
 
-# Core of every listed fentanyl precursor and of the fentanyl class: a piperidine ring
-# (saturated or partly unsaturated, so enol ethers and ylidene amines pass too).
-PIPERIDINE = Chem.MolFromSmarts("[#7;!a;R]1[#6;!a;R][#6;!a;R][#6;!a;R][#6;!a;R][#6;!a;R]1")
+NITROGEN = Chem.MolFromSmarts("[#7]")
 
 CSV_COLUMNS = (
     "record", "name", "input", "smiles", "inchikey", "verdict", "basis", "substance",
@@ -160,40 +168,87 @@ def assess_structure(
 
 # -- pre-screen ---------------------------------------------------------------------------------
 
+SIMILARITY_MARGIN = 0.05  # the quick fingerprint is of the unsanitised molecule: leave slack
+
+
 @dataclass(frozen=True, slots=True)
-class _Screen:
+class Screen:
     """What the pre-screen compares against, built once per process."""
 
-    formulas: frozenset[str]
-    patterns: tuple[Chem.Mol, ...]
+    formulas: frozenset[str]  # molecular formulas of listed substances
+    heavy_counts: frozenset[int]
+    gated_patterns: tuple[Chem.Mol, ...]  # rules that need no fentanyl gate (other drugs)
     fingerprints: tuple[DataStructs.ExplicitBitVect, ...]
     threshold: float
 
 
-def build_screen(controls: ControlSet, threshold: float) -> _Screen:
+def build_screen(controls: ControlSet, threshold: float) -> Screen:
+    """The pre-screen for a ControlSet: listed compositions, the rules outside the fentanyl
+    gate, and the fingerprints `nearest_listed` compares with."""
     index = control_index(controls)
-    formulas = frozenset(s.formula for s in index.structures.values())
-    patterns = (PIPERIDINE, *(c.pattern for c in index.rules))
-    fps = tuple(morgan_fingerprint(s) for s in index.structures.values())
-    return _Screen(formulas, patterns, fps, threshold)
+    listed = list(index.structures.values())
+    formulas = frozenset(s.formula for s in listed)
+    heavy = frozenset(to_mol(s).GetNumHeavyAtoms() for s in listed)
+    fentanyl_rules = fentanyl_targets(controls).rules
+    others = tuple(c.pattern for c in index.rules if c.rule.id not in fentanyl_rules)
+    fps = tuple(r.fingerprint for r in reference_set(controls))
+    return Screen(formulas, heavy, others, fps, threshold)
 
 
-def _largest_fragment(mol: Chem.Mol) -> Chem.Mol:
-    frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)
-    return max(frags, key=lambda f: f.GetNumHeavyAtoms()) if len(frags) > 1 else mol
+def quick_parse(text: str, kind: Literal["smiles", "molblock"] = "smiles") -> Chem.Mol:
+    """Parse without the costly sanitisation steps (aromaticity, kekulisation): the atoms,
+    bonds, valences (checked) and rings, enough for the pre-screens. Raises StructureError."""
+    if kind == "smiles":
+        if not text:
+            raise StructureError("empty SMILES")
+        mol = Chem.MolFromSmiles(text, sanitize=False)
+        if mol is None:
+            raise StructureError(f"unparsable SMILES: {text[:80]!r}")
+    else:
+        mol = Chem.MolFromMolBlock(text, sanitize=False)
+        if mol is None:
+            raise StructureError("unparsable molblock")
+    if mol.GetNumAtoms() == 0:
+        raise StructureError("empty structure")
+    try:
+        mol.UpdatePropertyCache(strict=True)
+    except (ValueError, RuntimeError) as exc:  # RDKit's valence error
+        raise StructureError(f"impossible valence: {str(exc).splitlines()[0][:120]}") from None
+    Chem.FastFindRings(mol)
+    return mol
 
 
-def is_candidate(mol: Chem.Mol, screen: _Screen) -> bool:
-    """True when any pre-screen says the full assessment could find something."""
-    parent = _largest_fragment(mol)
-    if rdMolDescriptors.CalcMolFormula(parent) in screen.formulas:
+_ANY_AROMATIC = Chem.MolFromSmarts("a")
+_RING_DOUBLE = Chem.MolFromSmarts("*=;@*")
+
+
+def _written_kekule(mol: Chem.Mol) -> bool:
+    """Ring double bonds and no aromatic atoms: aromatic rings written in Kekulé form, which
+    only full sanitisation turns aromatic (the rule SMARTS speak of aromatic atoms)."""
+    return not mol.HasSubstructMatch(_ANY_AROMATIC) and mol.HasSubstructMatch(_RING_DOUBLE)
+
+
+def is_candidate(mol: Chem.Mol, screen: Screen) -> bool:
+    """True when the full assessment could find something; False only when it cannot.
+
+    `mol` may be unsanitised (from `quick_parse`). Mixtures and salts, and Kekulé-written
+    aromatics, always go on to the full assessment.
+    """
+    if len(Chem.GetMolFrags(mol)) > 1 or _written_kekule(mol):
         return True
-    if any(parent.HasSubstructMatch(p) for p in screen.patterns):
+    if (mol.GetNumHeavyAtoms() in screen.heavy_counts
+            and rdMolDescriptors.CalcMolFormula(mol) in screen.formulas):
         return True
-    fp = mol_fingerprint(parent)
-    return any(
-        s >= screen.threshold for s in DataStructs.BulkTanimotoSimilarity(fp, screen.fingerprints)
-    )
+    # The fentanyl gate: every fentanyl family and class rule and every route needs it.
+    if mol.HasSubstructMatch(ROUTE_CORE):
+        return True
+    if any(mol.HasSubstructMatch(p) for p in screen.gated_patterns):
+        return True
+    if not mol.HasSubstructMatch(NITROGEN):
+        return False  # every fingerprint reference is a piperidine: nothing N-free is near
+    fp = mol_fingerprint(mol)
+    floor = screen.threshold - SIMILARITY_MARGIN
+    return any(s >= floor for s in DataStructs.BulkTanimotoSimilarity(fp, screen.fingerprints))
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -272,20 +327,16 @@ def _init_worker(controls: ControlSet, options: _Options) -> None:
     _STATE["screen"] = build_screen(controls, options.threshold)
 
 
-def _parse(record: Record) -> Chem.Mol:
+def _full_structure(record: Record, mol: Chem.Mol) -> Structure:
+    """Sanitise and standardise a candidate; raises StructureError with the reason."""
     if record.kind == "smiles":
-        if not record.text:
-            raise StructureError("empty SMILES")
-        mol = Chem.MolFromSmiles(record.text)
-        if mol is None:
-            raise StructureError(f"unparsable SMILES: {record.text[:80]!r}")
-    else:
-        mol = Chem.MolFromMolBlock(record.text)
-        if mol is None:
-            raise StructureError("unparsable molblock")
-    if mol.GetNumAtoms() == 0:
-        raise StructureError("empty structure")
-    return mol
+        return from_smiles(record.text)
+    full = Chem.Mol(mol)
+    try:
+        Chem.SanitizeMol(full)
+    except (ValueError, RuntimeError) as exc:
+        raise StructureError(f"cannot sanitise: {str(exc).splitlines()[0][:120]}") from None
+    return standardise(full)
 
 
 def _screen_chunk(records: Sequence[Record]) -> tuple[int, int, list[Hit], list[BadRecord]]:
@@ -294,19 +345,18 @@ def _screen_chunk(records: Sequence[Record]) -> tuple[int, int, list[Hit], list[
     screen = _STATE["screen"]
     assert isinstance(controls, ControlSet)
     assert isinstance(options, _Options)
-    assert isinstance(screen, _Screen)
+    assert isinstance(screen, Screen)
     hits: list[Hit] = []
     bad: list[BadRecord] = []
     candidates = 0
     for record in records:
         where = "line" if record.kind == "smiles" else "record"
         try:
-            mol = _parse(record)
+            mol = quick_parse(record.text, record.kind)
             if not is_candidate(mol, screen):
                 continue
             candidates += 1
-            structure = (from_smiles(record.text) if record.kind == "smiles"
-                         else standardise(mol))
+            structure = _full_structure(record, mol)
         except (StructureError, ValueError, RuntimeError) as exc:
             bad.append(BadRecord(record.number, str(exc) or type(exc).__name__, where))
             continue

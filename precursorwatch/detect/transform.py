@@ -113,8 +113,19 @@ def _compiled(transformations: tuple[Transformation, ...]) -> tuple[_Compiled, .
     return tuple(_Compiled(t) for t in transformations)
 
 
-def _products_of(compiled: _Compiled, mol: Chem.Mol) -> list[Structure]:
-    """Every distinct standardised product fragment of one reaction on one molecule."""
+@lru_cache(maxsize=16)
+def _pattern(smarts: str) -> Chem.Mol:
+    pattern = Chem.MolFromSmarts(smarts)
+    if pattern is None:
+        raise ValueError(f"SMARTS does not compile: {smarts!r}")
+    return pattern
+
+
+def _products_of(
+    compiled: _Compiled, mol: Chem.Mol, require: Chem.Mol | None = None
+) -> list[Structure]:
+    """Every distinct standardised product fragment of one reaction on one molecule
+    (only those matching `require`, when given: standardising is the costly part)."""
     found: dict[str, Structure] = {}
     for product_set in compiled.reaction.RunReactants((mol,), maxProducts=200):
         for product in product_set:
@@ -126,6 +137,8 @@ def _products_of(compiled: _Compiled, mol: Chem.Mol) -> list[Structure]:
                     reparsed = Chem.MolFromSmiles(smiles)
                     if reparsed is None or reparsed.GetNumHeavyAtoms() < 4:
                         continue  # small leaving pieces (CO2, water, methanol) are never listed
+                    if require is not None and not reparsed.HasSubstructMatch(require):
+                        continue
                     structure = standardise(reparsed)
                     found.setdefault(structure.inchikey, structure)
             except (ValueError, RuntimeError, StructureError):
@@ -136,31 +149,36 @@ def _products_of(compiled: _Compiled, mol: Chem.Mol) -> list[Structure]:
 
 @lru_cache(maxsize=100_000)
 def _apply_cached(
-    smiles: str, transformations: tuple[Transformation, ...]
+    smiles: str, transformations: tuple[Transformation, ...], require: str | None
 ) -> tuple[Product, ...]:
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         return ()
+    wanted = _pattern(require) if require else None
     out: list[Product] = []
     for compiled in _compiled(transformations):
         if not mol.HasSubstructMatch(compiled.template):
             continue  # the pre-screen: no template match, no reaction run
-        for structure in _products_of(compiled, mol):
+        for structure in _products_of(compiled, mol, wanted):
             if structure.inchikey != "" and structure.smiles != smiles:
                 out.append(Product(compiled.transformation, structure))
     return tuple(out)
 
 
 def apply_transformations(
-    structure: Structure, transformations: tuple[Transformation, ...] | None = None
+    structure: Structure,
+    transformations: tuple[Transformation, ...] | None = None,
+    *,
+    require: str | None = None,
 ) -> tuple[Product, ...]:
     """All one-step products of `structure` under the given (default: bundled) transformations.
 
     Products are standardised parents (salts stripped, neutral), in the order of the
-    transformations file, distinct per transformation.
+    transformations file, distinct per transformation. With `require` (a SMARTS), products
+    that do not contain it are dropped before they are standardised.
     """
     chosen = transformations if transformations is not None else load_transformations()
-    return _apply_cached(structure.smiles, chosen)
+    return _apply_cached(structure.smiles, chosen, require)
 
 
 def transformation_templates(
