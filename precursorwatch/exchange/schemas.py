@@ -186,6 +186,12 @@ class NotificationOut(BaseModel):
 
 
 class NotificationPage(BaseModel):
+    """One page of notifications, newest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": NotificationOut.model_config["json_schema_extra"]["examples"],  # type: ignore
+        "limit": 100, "offset": 0}]})
+
     items: list[NotificationOut]
     limit: int
     offset: int
@@ -264,6 +270,12 @@ class IncidentOut(BaseModel):
 
 
 class IncidentPage(BaseModel):
+    """One page of incidents, newest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": IncidentOut.model_config["json_schema_extra"]["examples"],  # type: ignore
+        "limit": 100, "offset": 0}]})
+
     items: list[IncidentOut]
     limit: int
     offset: int

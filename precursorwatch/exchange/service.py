@@ -179,6 +179,9 @@ def _notification_out(n: Notification, response: NotificationResponse | None,
 def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
                       corrects: str | None = None) -> NotificationOut:
     """Store, check and sign a notification (or a corrected version of `corrects`)."""
+    if corrects is not None:
+        with ex.sessions() as session:  # a fast 404 before the slower substance check
+            Scope(caller).notification(session, corrects)
     verdict = ex.check_substance(data.substance)
     with ex.writing() as session:
         now = ex.now()
