@@ -168,8 +168,10 @@ def test_only_the_exporter_corrects_and_not_after_an_answer(client: TestClient,
     assert late.json()["error"]["code"] == "notification_no_objection"
 
 
-def test_list_by_direction_and_status(client: TestClient, authorities: Any) -> None:
+def test_list_by_direction_and_status(client: TestClient, authorities: Any,
+                                      clock: Clock) -> None:
     to_mx = send(client, authorities)
+    clock.advance(minutes=1)  # distinct times, so "newest first" has one answer
     from_mx = send(client, authorities, "MX", importing_authority="CN", transit_authorities=[])
     client.post(f"/v1/notifications/{from_mx['id']}/response",
                 json={"decision": "no_objection"}, headers=authorities.headers("CN"))
@@ -187,6 +189,7 @@ def test_list_by_direction_and_status(client: TestClient, authorities: Any) -> N
     assert ids("CN", "?status=no_objection") == [from_mx["id"]]
     assert ids("CN", "?status=sent") == [to_mx["id"]]
     assert ids("CN", "?limit=1&offset=1") == [to_mx["id"]]  # newest first
+    assert ids("CN", "?limit=1") == [from_mx["id"]]
     assert START.isoformat()[:10] in client.get(
         "/v1/notifications", headers=authorities.headers("CN")).json()["items"][0]["created_at"]
 
