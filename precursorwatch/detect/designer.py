@@ -51,6 +51,12 @@ ROUTE_CORE_SMARTS = f"[#7;!a;R]1~[#6;!a;R]~[#6;!a;R]~{_C4}~[#6;!a;R]~[#6;!a;R]~1
 ROUTE_CORE = Chem.MolFromSmarts(ROUTE_CORE_SMARTS)
 
 
+@lru_cache(maxsize=100_000)
+def has_route_core(structure: Structure) -> bool:
+    """Whether any route could lead from this structure to a fentanyl target."""
+    return bool(to_mol(structure).HasSubstructMatch(ROUTE_CORE))
+
+
 @dataclass(frozen=True, slots=True)
 class _Path:
     """The steps from the input to one product."""
@@ -104,6 +110,8 @@ def listed_product_matches(
     """Control listings in force for a product that name a fentanyl precursor, a fentanyl, or
     a fentanyl family or class (identity, stereoisomer, family or class match)."""
     targets = fentanyl_targets(index.controls)
+    if not has_route_core(structure):
+        return []  # no fentanyl target lacks the route core
     found = [
         m for m in identity_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions)
         if m.substance in targets.substances
@@ -228,7 +236,7 @@ def _find_cached(
     name: str,
     transformations: tuple[Transformation, ...],
 ) -> tuple[Match, ...]:
-    if not to_mol(structure).HasSubstructMatch(ROUTE_CORE):
+    if not has_route_core(structure):
         return ()  # no route can reach a fentanyl target (see ROUTE_CORE_SMARTS)
     hits = _search(structure, index, as_of, jurisdictions, depth, transformations)
     out: dict[tuple[str, ...], Match] = {}

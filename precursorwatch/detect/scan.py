@@ -147,8 +147,9 @@ def assess_structure(
     when nothing in force lists it. Similarity is the last resort and only gives `watch`.
     """
     index = control_index(controls)
+    mol = to_mol(structure)  # parsed once for the rules and the fingerprint
     found = identity_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions)
-    found += class_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions)
+    found += class_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions, mol=mol)
     control = tuple(m for m in found if m.effect == "control")
     watch = tuple(m for m in found if m.effect == "watch")
     if control:
@@ -160,7 +161,7 @@ def assess_structure(
     if watch:
         return Assessment("watch", watch)
     near = nearest_listed(structure, controls, threshold=threshold, as_of=as_of,
-                          jurisdictions=jurisdictions)
+                          jurisdictions=jurisdictions, fingerprint=mol_fingerprint(mol))
     if near is not None:
         return Assessment("watch", (near,))
     return Assessment("clear", ())

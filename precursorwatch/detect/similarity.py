@@ -100,6 +100,24 @@ def _pick_listing(
     return min(usable, key=lambda x: (x.jurisdiction != "UN", x.since)) if usable else None
 
 
+_IN_FORCE: dict[tuple[int, dt.date, frozenset[str] | None], tuple[Reference, ...]] = {}
+
+
+def _references_in_force(
+    controls: ControlSet, on: dt.date, jurisdictions: frozenset[str] | None
+) -> tuple[Reference, ...]:
+    """References with a listing in force on `on` for the jurisdictions (cached per set)."""
+    refs = reference_set(controls)
+    key = (id(controls), on, jurisdictions)
+    found = _IN_FORCE.get(key)
+    if found is None:
+        found = tuple(r for r in refs if _pick_listing(r.listings, on, jurisdictions))
+        if len(_IN_FORCE) > 1000:
+            _IN_FORCE.clear()
+        _IN_FORCE[key] = found
+    return found
+
+
 def similarity_scores(
     fingerprint: DataStructs.ExplicitBitVect, references: tuple[Reference, ...]
 ) -> list[float]:
@@ -126,13 +144,13 @@ def nearest_listed(
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], not {threshold}")
     on = as_of or dt.date.today()
-    references = [
-        r for r in reference_set(controls) if _pick_listing(r.listings, on, jurisdictions)
-    ]
+    references = _references_in_force(
+        controls, on, frozenset(jurisdictions) if jurisdictions else None
+    )
     if not references:
         return None
     fp = fingerprint if fingerprint is not None else morgan_fingerprint(structure)
-    scores = similarity_scores(fp, tuple(references))
+    scores = similarity_scores(fp, references)
     best = max(range(len(references)), key=scores.__getitem__)
     score = scores[best]
     if score < threshold:
