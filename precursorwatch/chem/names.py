@@ -54,6 +54,7 @@ SALT_WORDS: dict[str, str] = {
 # rest of the name is known.
 _BOC_TAILS = {"butoxycarbonyl", "butyloxycarbonyl", "boc"}
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
+_DIGITS = re.compile(r"\d+")
 
 
 def _fold(text: str) -> str:
@@ -179,7 +180,12 @@ class SynonymIndex:
         key = name_key(text)
         if len(key) < 5:  # short strings are abbreviations: a typo there is another chemical
             return None
-        best = process.extractOne(key, self._keys, scorer=fuzz.ratio, score_cutoff=cutoff)
+        # Locants and counts are not typos: "3-piperidone" is another chemical than
+        # "4-piperidone", so a candidate must carry the same digits in the same order.
+        digits = _DIGITS.findall(key)
+        candidates = process.extract(key, self._keys, scorer=fuzz.ratio, score_cutoff=cutoff,
+                                     limit=10)
+        best = next((c for c in candidates if _DIGITS.findall(c[0]) == digits), None)
         if best is None:
             return None
         matched_key, score, _ = best

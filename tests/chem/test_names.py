@@ -66,3 +66,12 @@ def test_fuzzy_finds_typos_and_says_how_close() -> None:
 
 def test_fuzzy_does_not_guess_short_strings() -> None:
     assert _index().fuzzy("NPX") is None
+
+
+def test_fuzzy_never_changes_a_locant() -> None:
+    index = SynonymIndex([NameEntry("listed:4-piperidone", "4-piperidone", "O=C1CCNCC1",
+                                    "precursor", synonyms=("piperidin-4-one",))])
+    assert index.fuzzy("3-piperidone") is None
+    assert index.fuzzy("piperidin-3-one") is None
+    hit = index.fuzzy("4-piperidnoe")
+    assert hit is not None and hit.entry.name == "4-piperidone"
