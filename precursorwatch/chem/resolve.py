@@ -153,9 +153,10 @@ class Resolver:
                 except StructureError:
                     st = None
                 if st is not None:
+                    # The name OPSIN understood is a fine display name until a known one wins.
                     result = self._named(
                         Resolution(input=raw, resolved_by="iupac", structure=st,
-                                   salt_words=pending.salt_words)
+                                   name=pending.text, salt_words=pending.salt_words)
                     )
             if result is None:
                 fuzzy = self.index.fuzzy(pending.text)

@@ -128,3 +128,8 @@ def test_any_text_gets_an_answer_never_an_exception(texts: list[str]) -> None:
     assert [r.input for r in out] == texts
     for r in out:
         assert (r.structure is not None) != (r.reason is not None)
+
+
+def test_a_name_only_opsin_knows_keeps_the_name_given(resolver: Resolver) -> None:
+    res = resolver.resolve("2-methylpropan-1-ol")
+    assert res.resolved_by == "iupac" and res.name == "2-methylpropan-1-ol"
