@@ -247,6 +247,10 @@ from precursorwatch.screen.command import screen as _screen  # noqa: E402
 
 app.command(name="screen")(_screen)
 
+from precursorwatch.detect.scan_command import scan as _scan  # noqa: E402
+
+app.command(name="scan")(_scan)
+
 # The exchange's commands live beside the service and import it only when they run.
 from precursorwatch.exchange.commands import admin_app, serve  # noqa: E402
 

@@ -32,7 +32,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
@@ -298,14 +298,27 @@ def read_sdf(lines: Iterable[str]) -> Iterator[Record]:
 
 
 def read_catalogue(path: Path) -> Iterator[Record]:
-    """Records of a SMILES (.smi, .txt, .csv, ...) or SDF (.sdf, .sd) file."""
+    """Records of a SMILES (.smi, .txt, .csv, ...) or SDF (.sdf, .sd) file.
+
+    The file is checked and opened now, so a missing or unreadable file is a ScanError before
+    anything is written; records are read lazily.
+    """
     if not path.exists():
         raise ScanError(f"{path}: no such file")
     if path.is_dir():
         raise ScanError(f"{path}: is a directory, not a catalogue file")
-    handle = path.open(encoding="utf-8", errors="replace")
+    try:
+        handle = path.open(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ScanError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    reader = read_sdf if _looks_like_sdf(path) else read_smiles
+    return _closing(handle, reader)
+
+
+def _closing(handle: TextIO, reader: Callable[[Iterable[str]], Iterator[Record]]) -> Iterator[
+    Record
+]:
     with handle:
-        reader = read_sdf if _looks_like_sdf(path) else read_smiles
         yield from reader(handle)
 
 

@@ -1,0 +1,81 @@
+"""`pwatch scan`: screen a chemical catalogue; the command, registered on the main `pwatch` app.
+
+RDKit and the lists load only when the command runs, so `pwatch --help` stays fast. User
+mistakes (missing file, bad option) print the reason and exit 2; bad records in the catalogue
+are listed with their line or record number and skipped, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class ScanOutput(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+def _fail(message: str) -> NoReturn:
+    _err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def scan(
+    file: Annotated[str, typer.Argument(
+        help="Catalogue: SMILES (one a line, optional name after a space, tab or comma) or SDF "
+             "(.sdf, .sd).", show_default=False)],
+    out: Annotated[str | None, typer.Option(
+        "--out", "-o", help="Write the hits here (default: standard output).")] = None,
+    fmt: Annotated[ScanOutput, typer.Option("--format", help="Output format.")] = ScanOutput.csv,
+    depth: Annotated[int, typer.Option(
+        "--depth", help="Synthetic steps to search for designer precursors (0-3).")] = 1,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Judge by the lists in force on this date (YYYY-MM-DD); default today.")
+    ] = None,
+    jurisdiction: Annotated[list[str] | None, typer.Option(
+        "--jurisdiction", "-j",
+        help="Only these jurisdictions (UN, US, CN, MX, EU, CA); repeat or comma-separate.")
+    ] = None,
+    processes: Annotated[int | None, typer.Option(
+        "--processes", "-p", help="Worker processes (default: every core).")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Screen a whole catalogue and write only the controlled, designer and watch compounds,
+    with their evidence, as CSV or JSONL.
+
+    Example: pwatch scan vendor.smi --out hits.csv --depth 2 -j US,CN
+    """
+    from precursorwatch.detect.check import UnknownJurisdiction, normalise_jurisdictions
+    from precursorwatch.detect.scan import ScanError, scan_catalogue, write_summary
+
+    on: dt.date | None = None
+    if as_of is not None:
+        try:
+            on = dt.date.fromisoformat(as_of.strip())
+        except ValueError:
+            _fail(f"--as-of: {as_of!r} is not a date in YYYY-MM-DD form (e.g. 2024-03-31)")
+    try:
+        wanted = normalise_jurisdictions(jurisdiction)
+    except UnknownJurisdiction as exc:
+        _fail(f"--jurisdiction: {exc}")
+    if not 0 <= depth <= 3:
+        _fail(f"--depth: must be between 0 and 3, not {depth}")
+    if processes is not None and processes < 1:
+        _fail(f"--processes: must be at least 1, not {processes}")
+    try:
+        summary = scan_catalogue(file, out=out, format=fmt.value, as_of=on, jurisdictions=wanted,
+                                 depth=depth, processes=processes, progress=not quiet)
+    except ScanError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"--out: cannot write {out}: {exc.strerror or exc}")
+    if not quiet:
+        write_summary(summary)
