@@ -6,8 +6,9 @@ set's name and version travel with every result so a score can be traced to its 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,21 @@ class RuleConfig:
     business_words: tuple[str, ...]
     crypto_words: tuple[str, ...]
     hs: HsRules
+    # Derived once for speed (millions of rows): weight lookup and compiled word lists.
+    weight_map: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
+    patterns: dict[str, re.Pattern[str]] = field(init=False, repr=False, compare=False,
+                                                 hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weight_map", dict(self.weights))
+        object.__setattr__(self, "patterns", {
+            name: _word_pattern(getattr(self, name))
+            for name in ("vague_phrases", "forwarder_words", "residential_words",
+                         "business_words", "crypto_words")
+        })
 
     def weight(self, code: str) -> int:
-        return dict(self.weights).get(code, 0)
+        return self.weight_map.get(code, 0)
 
     def level(self, score: int) -> str:
         for level, minimum in self.levels:
@@ -80,6 +93,14 @@ class RuleConfig:
 
     def usd_rate(self, currency: str) -> float | None:
         return dict(self.usd_rates).get(currency.upper())
+
+
+def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of the words or phrases, as whole words, case-insensitive ("c/o", "p.o. box" too)."""
+    if not words:
+        return re.compile(r"(?!x)x")  # matches nothing
+    alts = sorted((re.escape(w) for w in words), key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alts) + r")(?![a-z0-9])", re.IGNORECASE)
 
 
 _THRESHOLD_KEYS = ("party_match", "small_consignment_kg", "split_min_shipments",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Names as written on manifests and in the OFAC/UN lists; the codes are ISO 3166-1 alpha-2.
 _NAMES: dict[str, str] = {
@@ -32,6 +33,7 @@ _NAMES: dict[str, str] = {
 _FOLD = re.compile(r"[^a-z ]+")
 
 
+@lru_cache(maxsize=10_000)
 def country_code(text: str) -> str:
     """ISO alpha-2 for a country name or code; the upper-cased text when not recognised."""
     t = text.strip()

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from precursorwatch.detect.verdict import Verdict
 
 ENGINES = ("local", "dask")
+_ORDINARY_CACHE = 500_000
 ROLES = (("shipper", "shipper_name", "shipper_country"),
          ("consignee", "consignee_name", "consignee_country"),
          ("notify_party", "notify_party", ""))
@@ -111,6 +113,7 @@ class ChunkOutcome:
     keys: list[FileKey]
 
 
+@lru_cache(maxsize=200_000)
 def _fold_party(name: str) -> str:
     return " ".join(normalise_name(name).tokens) if name else ""
 
@@ -140,10 +143,13 @@ class Screener:
             checker = Checker.default()
         self.checker = checker
         self._hs = self._hs_codes(checker)
-        self._descriptions: dict[str, tuple[tuple[ChemicalFinding, ...], tuple[str, ...]]] = {}
+        # description -> (chemicals, CAS numbers with a bad check digit, Contract 1 objects)
+        self._descriptions: dict[str, tuple[tuple[ChemicalFinding, ...], tuple[str, ...],
+                                            tuple[dict[str, Any], ...]]] = {}
         self._declared: dict[str, tuple[ChemicalFinding | None, str]] = {}
         self._parties: dict[tuple[str, str], tuple[tuple[str, str, str, tuple[str, ...],
                                                          float, str], ...]] = {}
+        self._ordinary: dict[tuple[object, ...], tuple[Flag, ...]] = {}
         self._lock = threading.Lock()
 
     def _hs_codes(self, checker: Checker) -> dict[str, str]:
@@ -187,7 +193,8 @@ class Screener:
             [m.text for ms in mentions.values() for m in ms.candidates] + list(new_cas.values())))
         verdicts = dict(zip(texts, self._check(texts), strict=True)) if texts else {}
         for d, ms in mentions.items():
-            self._descriptions[d] = (self._select(ms.candidates, verdicts), ms.bad_cas)
+            chosen = self._select(ms.candidates, verdicts)
+            self._descriptions[d] = (chosen, ms.bad_cas, tuple(c.contract for c in chosen))
         for text, cas in new_cas.items():
             self._declared[text] = (self.finding(cas, "declared_cas", verdicts[cas]), "")
 
@@ -247,6 +254,24 @@ class Screener:
         return tuple(out)
 
     # -- rows -----------------------------------------------------------------------------------
+    def _ordinary_flags(self, s: Shipment, ev: Evidence) -> tuple[Flag, ...]:
+        """Flags of a shipment with no chemical of concern and no party hit, cached.
+
+        Without those, the rules read only the fields in the key below (quantities only when
+        small), so the millions of ordinary lines of a manifest cost a dictionary look-up.
+        """
+        small = s.quantity_kg if s.quantity_kg is not None and \
+            s.quantity_kg <= self.cfg.small_consignment_kg else None
+        key = (s.description, s.cas, s.mode, small, s.consignee_name, s.consignee_address,
+               s.shipper_country, s.consignee_country, s.transit_countries, s.payment_method)
+        found = self._ordinary.get(key)
+        if found is None:
+            found = tuple(shipment_flags(s, ev, self.cfg))
+            if len(self._ordinary) > _ORDINARY_CACHE:
+                self._ordinary.clear()
+            self._ordinary[key] = found
+        return found
+
     def screen_rows(self, rows: Sequence[tuple[int, RawRow | Problem | list[Problem]]]
                     ) -> ChunkOutcome:
         """Screen a chunk of rows: shipment rules only; file rules come in `finish`."""
@@ -285,14 +310,16 @@ class Screener:
                                               cfg.version))
                 continue
             s = item
-            chemicals, bad_cas = self._descriptions[s.description]
+            chemicals, bad_cas, contracts = self._descriptions[s.description]
             declared, declared_error = self._declared.get(s.cas, (None, "")) if s.cas \
                 else (None, "")
             ev = Evidence(chemicals=chemicals, declared=declared,
                           declared_cas_error=declared_error, bad_cas_in_text=bad_cas,
                           parties=self._party_hits(s))
-            flags = tuple(shipment_flags(s, ev, cfg))
-            contracts = tuple(c.contract for c in chemicals)
+            if ev.concern or ev.parties:
+                flags = tuple(shipment_flags(s, ev, cfg))
+            else:
+                flags = self._ordinary_flags(s, ev)
             if declared is not None and declared.verdict != "unresolved" and not any(
                     c.inchikey and c.inchikey == declared.inchikey for c in chemicals):
                 contracts += (declared.contract,)

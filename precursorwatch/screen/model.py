@@ -39,9 +39,11 @@ class Problem:
         return f"{where}, column {self.column!r}: {self.message}{shown}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen __init__ costs microseconds a row at scale
 class Shipment:
-    """One manifest line, validated and typed. Texts are stripped; absent values are ""/None."""
+    """One manifest line, validated and typed. Texts are stripped; absent values are ""/None.
+
+    Treat as read-only."""
 
     row: int
     shipment_id: str

@@ -32,10 +32,26 @@ _LEVEL_COLOURS = (("high", "#d64541"), ("medium", "#f0a430"), ("low", "#5b8def")
 
 
 def write_jsonl(results: Iterable[ShipmentResult], out: IO[str]) -> None:
-    """One Contract 2 object a line, in input order."""
+    """One Contract 2 object a line, in input order.
+
+    Shipments with the same goods text share one chemicals tuple: its JSON is made once.
+    """
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    chemicals_json: dict[int, tuple[object, str]] = {}
     for r in results:
-        out.write(json.dumps(r.to_dict(), ensure_ascii=False))
+        d = r.to_dict()
+        d["chemicals"] = _CHEMICALS
+        cached = chemicals_json.get(id(r.chemicals))
+        if cached is None or cached[0] is not r.chemicals:
+            cached = (r.chemicals, dumps(list(r.chemicals)))
+            chemicals_json[id(r.chemicals)] = cached
+        out.write(dumps(d).replace(_CHEMICALS_JSON, cached[1], 1))
         out.write("\n")
+
+
+# A placeholder swapped for the chemicals' cached JSON text.
+_CHEMICALS = "\x00chemicals\x00"
+_CHEMICALS_JSON = json.dumps(_CHEMICALS)
 
 
 def _chemical_label(c: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ import inspect
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -46,7 +46,7 @@ class ChemicalFinding:
         return self.verdict in CONCERN
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Evidence:
     """What was established about a shipment before the rules run."""
 
@@ -55,13 +55,14 @@ class Evidence:
     declared_cas_error: str = ""
     bad_cas_in_text: tuple[str, ...] = ()
     parties: tuple[PartyHit, ...] = ()
+    # Chemicals of concern, from the description and the declared CAS (derived).
+    concern: tuple[ChemicalFinding, ...] = field(init=False, compare=False)
 
-    @property
-    def concern(self) -> tuple[ChemicalFinding, ...]:
+    def __post_init__(self) -> None:
         found = [c for c in self.chemicals if c.of_concern]
         if self.declared is not None and self.declared.of_concern:
             found.append(self.declared)
-        return tuple(found)
+        self.concern = tuple(found)
 
 
 ShipmentRule = Callable[[Shipment, Evidence, RuleConfig], str | None]
@@ -76,17 +77,18 @@ def _listing(c: ChemicalFinding) -> str:
     return f"{c.label} ({'/'.join(where)})" if where else c.label
 
 
-@lru_cache(maxsize=4096)
-def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    alts = sorted((re.escape(w) for w in words), key=len, reverse=True)
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alts) + r")(?![a-z0-9])", re.IGNORECASE)
-
-
-def _find_words(text: str, words: tuple[str, ...]) -> str | None:
-    if not text or not words:
-        return None
-    m = _word_pattern(words).search(text)
+@lru_cache(maxsize=200_000)
+def _search(pattern: re.Pattern[str], text: str) -> str | None:
+    # Party names, addresses and payment texts repeat across a manifest: search each once.
+    m = pattern.search(text)
     return m.group(0) if m else None
+
+
+def _find_words(text: str, cfg: RuleConfig, words: str) -> str | None:
+    """The first of the configured words (`words` names the list) found in the text."""
+    if not text:
+        return None
+    return _search(cfg.patterns[words], text)
 
 
 # -- shipment rules ---------------------------------------------------------------------------
@@ -200,7 +202,7 @@ def vague_description(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
     text = " ".join(w for w in re.split(r"[^a-z-]+", text)
                     if any(ch.isalpha() for ch in w) and w not in ("cas", "no"))
     if text in cfg.vague_phrases or (
-        (hit := _find_words(text, cfg.vague_phrases)) is not None
+        (hit := _find_words(text, cfg, "vague_phrases")) is not None
         and len(text.split()) <= len(hit.split()) + 2
     ):
         how = s.mode or f"{s.quantity_kg:g} kg"
@@ -220,7 +222,7 @@ def forwarder_consignee(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | Non
     """The consignee is a freight forwarder, courier depot or mailbox rather than the end user,
     which hides who receives the goods."""
     for text in (s.consignee_name, s.consignee_address):
-        if word := _find_words(text, cfg.forwarder_words):
+        if word := _find_words(text, cfg, "forwarder_words"):
             return f"consignee {s.consignee_name!r}: {word!r}"
     return None
 
@@ -230,8 +232,8 @@ def residential_consignee(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | N
     apartment, house or interior number), an unlikely user of industrial chemicals."""
     if not s.consignee_name and not s.consignee_address:
         return None
-    word = _find_words(s.consignee_address, cfg.residential_words)
-    business = _find_words(s.consignee_name, cfg.business_words)
+    word = _find_words(s.consignee_address, cfg, "residential_words")
+    business = _find_words(s.consignee_name, cfg, "business_words")
     if word and not business:
         return f"consignee {s.consignee_name!r} at a residential address ({word!r})"
     if word and ev.concern:
@@ -253,7 +255,7 @@ def transit_third_country(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | N
 def crypto_payment(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
     """Payment in cryptocurrency (bitcoin, USDT, ...), a FinCEN red flag for precursor
     purchases from PRC-based suppliers."""
-    if word := _find_words(s.payment_method, cfg.crypto_words):
+    if word := _find_words(s.payment_method, cfg, "crypto_words"):
         return f"payment method {s.payment_method!r} ({word})"
     return None
 
@@ -287,7 +289,7 @@ class RuleSpec:
 
 
 # -- file rules -------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FileKey:
     """What the file rules need from one screened shipment (small: kept for every row)."""
 
@@ -396,28 +398,36 @@ def explanations() -> dict[str, str]:
     return {r.code: r.explanation for r in RULES}
 
 
+_ActiveRules = list[tuple[str, int, Callable[..., str | None]]]
+_ACTIVE: dict[tuple[int, int], tuple[RuleConfig, _ActiveRules]] = {}
+
+
+def _active(rules: tuple[RuleSpec, ...], cfg: RuleConfig) -> _ActiveRules:
+    """The rules with a weight above 0, with their weights; worked out once per rule set."""
+    key = (id(rules), id(cfg))
+    found = _ACTIVE.get(key)
+    if found is None or found[0] is not cfg:
+        found = (cfg, [(r.code, w, r.func) for r in rules if (w := cfg.weight(r.code)) > 0])
+        _ACTIVE[key] = found
+    return found[1]
+
+
 def shipment_flags(s: Shipment, ev: Evidence, cfg: RuleConfig) -> list[Flag]:
     """The shipment rules that fire, with their weights (a weight of 0 switches a rule off)."""
     flags = []
-    for rule in SHIPMENT_RULES:
-        w = cfg.weight(rule.code)
-        if w <= 0:
-            continue
-        detail = rule.func(s, ev, cfg)
+    for code, w, func in _active(SHIPMENT_RULES, cfg):
+        detail = func(s, ev, cfg)
         if detail is not None:
-            flags.append(Flag(rule.code, w, detail))
+            flags.append(Flag(code, w, detail))
     return flags
 
 
 def file_flags(key: FileKey, facts: FileFacts, cfg: RuleConfig) -> list[Flag]:
     flags = []
-    for rule in FILE_RULES:
-        w = cfg.weight(rule.code)
-        if w <= 0:
-            continue
-        detail = rule.func(key, facts, cfg)
+    for code, w, func in _active(FILE_RULES, cfg):
+        detail = func(key, facts, cfg)
         if detail is not None:
-            flags.append(Flag(rule.code, w, detail))
+            flags.append(Flag(code, w, detail))
     return flags
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import suppress
+from functools import lru_cache
 
 from precursorwatch.screen.countries import country_code
 from precursorwatch.screen.model import MODES, Problem, RawRow, Shipment
@@ -27,9 +29,13 @@ _MODE_WORDS: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=100_000)
 def parse_date(text: str) -> dt.date:
     """A date in ISO or a common unambiguous layout; ValueError names the layouts accepted."""
     t = text.strip()
+    if len(t) == 10 and t[4] == "-":
+        with suppress(ValueError):
+            return dt.date.fromisoformat(t)
     if "T" in t:
         t = t.split("T", 1)[0]
     for fmt in _DATE_FORMATS:
@@ -40,6 +46,7 @@ def parse_date(text: str) -> dt.date:
     raise ValueError("not a date; use YYYY-MM-DD (also YYYY/MM/DD, DD.MM.YYYY)")
 
 
+@lru_cache(maxsize=100_000)
 def parse_number(text: str) -> tuple[float, str]:
     """A number with an optional unit glued on ("25", "1,000.5", "25kg"); ValueError if not."""
     m = _NUMBER.match(text)
@@ -48,6 +55,7 @@ def parse_number(text: str) -> tuple[float, str]:
     return float(m.group(1).replace(",", "")), m.group(2)
 
 
+@lru_cache(maxsize=10_000)
 def normalise_mode(text: str) -> str:
     """The canonical transport mode for what a manifest writes ("DHL Express" -> courier)."""
     t = " ".join(text.lower().replace("_", " ").split())
@@ -59,6 +67,17 @@ def normalise_mode(text: str) -> str:
         if word in _MODE_WORDS:
             return _MODE_WORDS[word]
     raise ValueError("unknown transport mode; use " + "|".join(sorted(MODES)))
+
+
+@lru_cache(maxsize=10_000)
+def _hs_digits(text: str) -> str:
+    digits = re.sub(r"[\s.\-]", "", text)
+    return digits if _HS.match(digits) else ""
+
+
+@lru_cache(maxsize=10_000)
+def _transit(text: str) -> tuple[str, ...]:
+    return tuple(country_code(c) for c in re.split(r"[;,/|>]+", text) if c.strip())
 
 
 def parse_row(row: int, raw: RawRow) -> Shipment | list[Problem]:
@@ -85,10 +104,9 @@ def parse_row(row: int, raw: RawRow) -> Shipment | list[Problem]:
 
     hs = ""
     if h := get("hs_code", ""):
-        hs = re.sub(r"[\s.\-]", "", h)
-        if not _HS.match(hs):
+        hs = _hs_digits(h)
+        if not hs:
             bad("hs_code", "not an HS code (4 to 10 digits, dots allowed)")
-            hs = ""
 
     quantity: float | None = None
     unit = get("unit", "").strip().lower()
@@ -124,9 +142,7 @@ def parse_row(row: int, raw: RawRow) -> Shipment | list[Problem]:
 
     if problems:
         return problems
-    transit = tuple(
-        country_code(c) for c in re.split(r"[;,/|>]+", get("transit_countries", "")) if c.strip()
-    )
+    transit = _transit(get("transit_countries", ""))
     return Shipment(
         row=row, shipment_id=shipment_id, description=description, date=date, hs_code=hs,
         cas=get("cas", "").strip(), quantity=quantity, unit=unit, quantity_kg=quantity_kg,
