@@ -148,3 +148,28 @@ def test_cli_map_renames_a_column(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     line = json.loads(res.stdout.splitlines()[0])
     assert line["shipment_id"] == "O-1" and line["level"] == "high"
+
+
+def test_cached_lines_equal_a_fresh_evaluation(local_run: ScreenRun) -> None:
+    """The cache for ordinary lines must give exactly what the rules give when run afresh."""
+    from precursorwatch.screen.engine import screener_for
+    from precursorwatch.screen.model import Shipment
+    from precursorwatch.screen.readers import open_manifest
+    from precursorwatch.screen.rules import FILE_RULES, Evidence, shipment_flags
+    from precursorwatch.screen.validate import parse_row
+
+    screener = screener_for(ScreenOptions())
+    file_codes = {r.code for r in FILE_RULES}
+    by_row = {r.row: r for r in local_run}
+    checked = 0
+    for row_no, raw in open_manifest(SAMPLE_MANIFEST).rows:
+        s = parse_row(row_no, raw) if isinstance(raw, dict) else None
+        if not isinstance(s, Shipment):
+            continue
+        chemicals, bad_cas, _ = screener._descriptions[s.description]
+        declared, error = screener._declared.get(s.cas, (None, "")) if s.cas else (None, "")
+        ev = Evidence(chemicals, declared, error, bad_cas, screener._party_hits(s))
+        fresh = shipment_flags(s, ev, screener.cfg)
+        assert fresh == [f for f in by_row[row_no].flags if f.code not in file_codes]
+        checked += 1
+    assert checked == 50
