@@ -93,7 +93,7 @@ class ChainReport:
         return not self.problems
 
 
-def _codes(session: Session) -> dict[int, str]:
+def authority_codes(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Authority.id, Authority.code)).all())
 
 
@@ -141,7 +141,7 @@ def _authored(session: Session, authority_id: int) -> set[tuple[str, str]]:
 def verify_chain(session: Session, authority: Authority) -> ChainReport:
     """Re-check one authority's chain: link hashes, order, the records' hashes and signatures,
     and that every record the authority signed is in its chain."""
-    codes = _codes(session)
+    codes = authority_codes(session)
     entries = session.scalars(select(AuditEntry).where(AuditEntry.authority_id == authority.id)
                               .order_by(AuditEntry.seq)).all()
     problems: list[Problem] = []

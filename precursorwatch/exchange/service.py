@@ -38,11 +38,8 @@ from precursorwatch.exchange.records import (
 )
 from precursorwatch.exchange.schemas import (
     IncidentIn,
-    IncidentOut,
     NotificationIn,
-    NotificationOut,
     ResponseIn,
-    ResponseOut,
     Status,
 )
 from precursorwatch.exchange.scope import Caller, Scope
@@ -77,9 +74,15 @@ class Exchange:
         self.clock = clock
         self.sessions: sessionmaker[Session] = session_factory(engine)
         self._check_lock = threading.Lock()
+        self._codes = CodeCache(engine)
         # SQLite allows one writer; queueing writers here avoids "database is locked" under load.
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+
+    def codes(self, session: Session) -> dict[int, str]:
+        """Authority id -> code. Codes never change once issued, so they are cached; an id
+        not yet seen (an authority added since by `pwatch admin`) re-reads the table."""
+        return self._codes
 
     def now(self) -> dt.datetime:
         return self.clock().astimezone(dt.UTC)
@@ -109,8 +112,20 @@ class Exchange:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def _codes(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Authority.id, Authority.code)).all())
+class CodeCache(dict[int, str]):
+    """Authority codes by id, filled from the database on a miss (thread-safe: it reads on
+    its own connection and only ever adds entries)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self._engine = engine
+
+    def __missing__(self, key: int) -> str:
+        with self._engine.connect() as conn:
+            self.update({i: c for i, c in conn.execute(select(Authority.id, Authority.code))})
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
 
 
 def _authority_by_code(session: Session, code: str, field: str) -> Authority:
@@ -155,29 +170,38 @@ def _with_status(base: Select[Notification], now: dt.datetime
             .outerjoin(_successor, _successor.supersedes_id == Notification.id))
 
 
+def _when(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# Reads build the JSON straight from rows that were validated when written: the shapes are
+# `NotificationOut` / `IncidentOut` (documented in OpenAPI, and checked in the tests), without
+# paying for validating every stored verdict again on each read.
 def _notification_out(n: Notification, response: NotificationResponse | None,
                       successor: str | None, status: str, codes: dict[int, str],
-                      transit: list[str]) -> NotificationOut:
+                      transit: list[str]) -> dict[str, Any]:
     answer = None
     if response is not None:
-        answer = ResponseOut(decision=response.decision,  # type: ignore[arg-type]
-                             reason=response.reason, by=codes[response.authority_id],
-                             at=response.created_at, signature=response.signature)
-    body = {k: v for k, v in n.body.items() if k not in ("importing_authority",
-                                                          "transit_authorities")}
-    return NotificationOut(
-        id=n.id, thread_id=n.thread_id, version=n.version, supersedes=n.supersedes_id,
-        superseded_by=successor, status=status,  # type: ignore[arg-type]
-        exporting_authority=codes[n.exporter_id], importing_authority=codes[n.importer_id],
-        transit_authorities=transit, created_at=n.created_at, reply_deadline=n.reply_deadline,
-        verdict=Verdict.model_validate(n.verdict), response=answer, signature=n.signature,
-        signed_by=codes[n.exporter_id], **body,
-    )
+        answer = {"decision": response.decision, "reason": response.reason,
+                  "by": codes[response.authority_id], "at": _when(response.created_at),
+                  "signature": response.signature}
+    out: dict[str, Any] = {
+        "id": n.id, "thread_id": n.thread_id, "version": n.version, "supersedes": n.supersedes_id,
+        "superseded_by": successor, "status": status,
+        "exporting_authority": codes[n.exporter_id],
+        "importing_authority": codes[n.importer_id], "transit_authorities": transit,
+        "created_at": _when(n.created_at), "reply_deadline": _when(n.reply_deadline),
+    }
+    out.update((k, v) for k, v in n.body.items() if k not in ("importing_authority",
+                                                              "transit_authorities"))
+    out.update(verdict=n.verdict, response=answer, signature=n.signature,
+               signed_by=codes[n.exporter_id])
+    return out
 
 
 # -- notifications ----------------------------------------------------------------------------
 def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
-                      corrects: str | None = None) -> NotificationOut:
+                      corrects: str | None = None) -> dict[str, Any]:
     """Store, check and sign a notification (or a corrected version of `corrects`)."""
     if corrects is not None:
         with ex.sessions() as session:  # a fast 404 before the slower substance check
@@ -235,14 +259,14 @@ def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime
     return n, response, status
 
 
-def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> NotificationOut:
+def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> dict[str, Any]:
     with ex.sessions() as session:
         row = session.execute(_with_status(Scope(caller).notifications(), ex.now())
                               .where(Notification.id == notification_id)).first()
         if row is None:
             Scope(caller).notification(session, notification_id)
             raise AssertionError("unreachable")
-        codes = _codes(session)
+        codes = ex.codes(session)
         n, response, successor, status = row
         transit = _transit_codes(session, [n.id], codes)[n.id]
         return _notification_out(n, response, successor, status, codes, transit)
@@ -250,7 +274,7 @@ def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> Noti
 
 def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
                        status: Status | None = None, limit: int = 100, offset: int = 0
-                       ) -> list[NotificationOut]:
+                       ) -> list[dict[str, Any]]:
     now = ex.now()
     scope = Scope(caller)
     query = _with_status(scope.notifications(), now)
@@ -267,14 +291,14 @@ def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | N
     query = query.order_by(Notification.created_at.desc(), Notification.id).limit(limit)
     with ex.sessions() as session:
         rows = session.execute(query.offset(offset)).all()
-        codes = _codes(session)
+        codes = ex.codes(session)
         transit = _transit_codes(session, [r[0].id for r in rows], codes)
         return [_notification_out(n, resp, succ, st, codes, transit[n.id])
                 for n, resp, succ, st in rows]
 
 
 def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data: ResponseIn
-                        ) -> NotificationOut:
+                        ) -> dict[str, Any]:
     """The importing authority's decision; only while the notification awaits an answer."""
     with ex.writing() as session:
         me = audit.lock_chain(session, caller.id)
@@ -299,18 +323,18 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
         audit.append(session, me, action=f"notification.{data.decision}", record_type="response",
                      record_id=response.id, record_hash=content_hash(doc), at=now)
         session.flush()
-        codes = _codes(session)
+        codes = ex.codes(session)
         transit = _transit_codes(session, [n.id], codes)[n.id]
         return _notification_out(n, response, None, data.decision, codes, transit)
 
 
 # -- incidents --------------------------------------------------------------------------------
-def _incident_out(i: Incident, codes: dict[int, str]) -> IncidentOut:
-    return IncidentOut(id=i.id, reporter=codes[i.reporter_id], created_at=i.created_at,
-                       verdict=Verdict.model_validate(i.verdict), signature=i.signature, **i.body)
+def _incident_out(i: Incident, codes: dict[int, str]) -> dict[str, Any]:
+    return {"id": i.id, "reporter": codes[i.reporter_id], "created_at": _when(i.created_at),
+            **i.body, "verdict": i.verdict, "signature": i.signature}
 
 
-def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> IncidentOut:
+def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> dict[str, Any]:
     verdict = ex.check_substance(data.substance)
     with ex.writing() as session:
         now = ex.now()
@@ -343,18 +367,18 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> IncidentO
 
 
 def list_incidents(ex: Exchange, caller: Caller, *, limit: int = 100, offset: int = 0
-                   ) -> list[IncidentOut]:
+                   ) -> list[dict[str, Any]]:
     query = (Scope(caller).incidents().order_by(Incident.created_at.desc(), Incident.id)
              .limit(limit).offset(offset))
     with ex.sessions() as session:
         rows = session.scalars(query).all()
-        codes = _codes(session)
+        codes = ex.codes(session)
         return [_incident_out(i, codes) for i in rows]
 
 
-def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> IncidentOut:
+def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> dict[str, Any]:
     with ex.sessions() as session:
-        return _incident_out(Scope(caller).incident(session, incident_id), _codes(session))
+        return _incident_out(Scope(caller).incident(session, incident_id), ex.codes(session))
 
 
 def verify_own_chain(ex: Exchange, caller: Caller) -> audit.ChainReport:

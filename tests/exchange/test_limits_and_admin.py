@@ -117,7 +117,7 @@ def test_concurrent_writes_by_one_authority_keep_one_chain(app: Any, authorities
     data = NotificationIn.model_validate(notification(), strict=False)
 
     def send(_: int) -> str:
-        return service.send_notification(ex, caller, data).id
+        return str(service.send_notification(ex, caller, data)["id"])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(send, range(24)))

@@ -8,8 +8,8 @@ from exchange_helpers import START, Clock, notification
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from precursorwatch.exchange.audit import record_document
-from precursorwatch.exchange.service import _codes
+from precursorwatch.exchange.audit import authority_codes, record_document
+from precursorwatch.exchange.schemas import NotificationOut, NotificationPage
 from precursorwatch.exchange.signing import verify_signature
 
 
@@ -18,6 +18,7 @@ def send(client: TestClient, authorities: Any, code: str = "CN", **changes: Any
     response = client.post("/v1/notifications", json=notification(**changes),
                            headers=authorities.headers(code))
     assert response.status_code == 201, response.text
+    NotificationOut.model_validate(response.json())  # the documented shape
     return response.json()
 
 
@@ -50,7 +51,7 @@ def test_signature_verifies_with_the_published_public_key(
             for a in client.get("/v1/authorities", headers=authorities.headers("US")).json()}
     assert set(keys) == {"CA", "CN", "MX", "US"}
     with app.state.exchange.sessions() as session:
-        found = record_document(session, "notification", sent["id"], _codes(session))
+        found = record_document(session, "notification", sent["id"], authority_codes(session))
     assert found is not None
     document, signature = found
     assert signature == sent["signature"]
@@ -73,6 +74,7 @@ def test_importing_authority_objects_once(client: TestClient, authorities: Any) 
                          headers=authorities.headers("MX"))
     assert answer.status_code == 200, answer.text
     body = answer.json()
+    NotificationOut.model_validate(body)
     assert body["status"] == "objection"
     assert body["response"]["by"] == "MX" and body["response"]["reason"] == "no import licence"
     again = client.post(url, json={"decision": "no_objection"}, headers=authorities.headers("MX"))
@@ -179,6 +181,7 @@ def test_list_by_direction_and_status(client: TestClient, authorities: Any,
     def ids(code: str, query: str) -> list[str]:
         got = client.get(f"/v1/notifications{query}", headers=authorities.headers(code))
         assert got.status_code == 200, got.text
+        NotificationPage.model_validate(got.json())
         return [n["id"] for n in got.json()["items"]]
 
     assert ids("CN", "?direction=outgoing") == [to_mx["id"]]

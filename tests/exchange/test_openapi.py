@@ -11,7 +11,31 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel, TypeAdapter
 from schemathesis import GenerationMode
+
+from precursorwatch.exchange.schemas import (
+    AuditReport,
+    AuthorityOut,
+    IncidentOut,
+    IncidentPage,
+    NotificationOut,
+    NotificationPage,
+)
+
+# The documented success shape of each route, checked on every 2xx the run gets.
+SHAPES: dict[tuple[str, str], Any] = {
+    ("GET", "/v1/authorities"): TypeAdapter(list[AuthorityOut]),
+    ("GET", "/v1/notifications"): NotificationPage,
+    ("POST", "/v1/notifications"): NotificationOut,
+    ("GET", "/v1/notifications/{notification_id}"): NotificationOut,
+    ("POST", "/v1/notifications/{notification_id}/response"): NotificationOut,
+    ("POST", "/v1/notifications/{notification_id}/corrections"): NotificationOut,
+    ("GET", "/v1/incidents"): IncidentPage,
+    ("POST", "/v1/incidents"): IncidentOut,
+    ("GET", "/v1/incidents/{incident_id}"): IncidentOut,
+    ("GET", "/v1/audit/verify"): AuditReport,
+}
 
 ROUTES = {
     ("get", "/v1/authorities"), ("get", "/v1/notifications"), ("post", "/v1/notifications"),
@@ -89,6 +113,12 @@ def test_property_based_api_run_finds_no_server_error(app: FastAPI, client: Test
         else:
             content_type = response.headers.get("content-type", [""])
             assert content_type[0].startswith("application/json"), content_type
+            shape = SHAPES.get((case.method.upper(), case.path))
+            if response.status_code < 300 and shape is not None:
+                if isinstance(shape, type) and issubclass(shape, BaseModel):
+                    shape.model_validate(response.json())
+                else:
+                    shape.validate_python(response.json())
             if response.status_code >= 400:
                 assert set(response.json()) == {"error"}
                 assert set(response.json()["error"]) == {"code", "message"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
+from fastapi.responses import JSONResponse
 
 from precursorwatch.exchange import service
 from precursorwatch.exchange.deps import (
@@ -49,12 +50,12 @@ _send_examples = {
              responses={409: error_doc("The corrected notification can no longer change.")})
 def send(exchange: ExchangeDep, caller: CallerDep,
          data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
-         ) -> NotificationOut:
+         ) -> JSONResponse:
     """The calling authority notifies a shipment to the importing authority (and the transit
     authorities, who may read it). The substance is resolved and checked on receipt; the
     verdict and its evidence are stored with the record, which is signed with the caller's key.
     The reply deadline is set by the importing authority's reply period."""
-    return service.send_notification(exchange, caller, data)
+    return JSONResponse(service.send_notification(exchange, caller, data), status_code=201)
 
 
 @router.get("", response_model=NotificationPage, summary="List notifications you are party to")
@@ -65,19 +66,19 @@ def list_(exchange: ExchangeDep, caller: CallerDep,
           status: Annotated[Status | None, Query(examples=["sent"])] = None,
           limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
           offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
-          ) -> NotificationPage:
+          ) -> JSONResponse:
     """Newest first. Deadlines are applied on read: an unanswered notification past its
     deadline is listed as `expired`."""
     items = service.list_notifications(exchange, caller, direction=direction, status=status,
                                        limit=limit, offset=offset)
-    return NotificationPage(items=items, limit=limit, offset=offset)
+    return JSONResponse({"items": items, "limit": limit, "offset": offset})
 
 
 @router.get("/{notification_id}", response_model=NotificationOut, responses=NOT_FOUND,
             summary="Read one notification")
-def read(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId) -> NotificationOut:
+def read(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId) -> JSONResponse:
     """Only for the exporting, importing and transit authorities; 404 for anyone else."""
-    return service.get_notification(exchange, caller, notification_id)
+    return JSONResponse(service.get_notification(exchange, caller, notification_id))
 
 
 @router.post("/{notification_id}/response", response_model=NotificationOut,
@@ -91,10 +92,10 @@ def respond(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
                 "objection": {"value": {"decision": "objection",
                                         "reason": "Importer holds no licence."}},
                 "no objection": {"value": {"decision": "no_objection"}}})],
-            ) -> NotificationOut:
+            ) -> JSONResponse:
     """`no_objection` or `objection` (with a reason), signed with the caller's key. Only while
     the notification is `sent`: not after its deadline, an answer, or a correction."""
-    return service.answer_notification(exchange, caller, notification_id, data)
+    return JSONResponse(service.answer_notification(exchange, caller, notification_id, data))
 
 
 @router.post("/{notification_id}/corrections", status_code=201, response_model=NotificationOut,
@@ -104,7 +105,8 @@ def respond(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
                         409: error_doc("Already answered, expired, or corrected before.")})
 def correct(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
             data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
-            ) -> NotificationOut:
+            ) -> JSONResponse:
     """Send the full corrected notification. It becomes a new version (same `thread_id`,
     `version` + 1, a new deadline); the old version is kept unchanged as `superseded`."""
-    return service.send_notification(exchange, caller, data, corrects=notification_id)
+    return JSONResponse(service.send_notification(exchange, caller, data,
+                                                 corrects=notification_id), status_code=201)
