@@ -199,9 +199,11 @@ def _prefer_precursor(found: list[NameEntry], matched_name: str) -> NameHit:
     The other meanings are kept as `alternatives` so the evidence can say so.
     """
     distinct: list[NameEntry] = []
-    seen_smiles: set[str] = set()
+    seen: set[str] = set()
     for e in sorted(found, key=lambda e: e.context != "precursor"):
-        if e.smiles not in seen_smiles:
-            seen_smiles.add(e.smiles)
+        # One record (a substance and its salt forms share a ref) or one structure is one
+        # meaning, however many names lead to it.
+        if e.ref not in seen and e.smiles not in seen:
+            seen.update((e.ref, e.smiles))
             distinct.append(e)
     return NameHit(distinct[0], tuple(distinct[1:]), None, matched_name)

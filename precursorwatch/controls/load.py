@@ -28,7 +28,13 @@ from rdkit import Chem
 
 from precursorwatch.chem.cas import CasError, parse_cas
 from precursorwatch.chem.structure import StructureError, from_smiles
-from precursorwatch.controls.model import ControlSet, Listing, StructureRule, Substance
+from precursorwatch.controls.model import (
+    ControlSet,
+    Listing,
+    SaltForm,
+    StructureRule,
+    Substance,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SUBSTANCES_FILE = "substances.yaml"
@@ -91,6 +97,29 @@ def _check_smarts(value: str) -> str:
     return value
 
 
+class SaltFormRecord(_Record):
+    cas: str
+    name: Text
+    smiles: Text
+    source: Text
+
+    @field_validator("cas")
+    @classmethod
+    def _cas_valid(cls, value: str) -> str:
+        try:
+            return parse_cas(value).text
+        except CasError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("smiles")
+    @classmethod
+    def _smiles_valid(cls, value: str) -> str:
+        return _check_smiles(value)
+
+    def to_model(self) -> SaltForm:
+        return SaltForm(cas=self.cas, name=self.name, smiles=self.smiles, source=self.source)
+
+
 class SubstanceRecord(_Record):
     id: Annotated[str, Field(pattern=_SLUG)]
     name: Text
@@ -102,6 +131,7 @@ class SubstanceRecord(_Record):
     role: str = ""
     hs_code: Annotated[str, Field(pattern=r"^(\d{4}\.\d{2})?$")] = ""
     sources: Annotated[list[Text], Field(min_length=1)]
+    salt_forms: list[SaltFormRecord] = []
 
     @field_validator("cas")
     @classmethod
@@ -131,6 +161,7 @@ class SubstanceRecord(_Record):
             abbreviations=tuple(self.abbreviations), synonyms=tuple(synonyms), role=self.role,
             hs_code=self.hs_code, sources=tuple(self.sources),
             systematic_name=self.systematic_name,
+            salt_forms=tuple(f.to_model() for f in self.salt_forms),
         )
 
 

@@ -19,6 +19,20 @@ Effect = Literal["control", "watch"]
 
 
 @dataclass(frozen=True, slots=True)
+class SaltForm:
+    """A traded salt or hydrate of a substance, with its own CAS number.
+
+    Manifests often give the salt's CAS (e.g. 4-piperidone hydrochloride monohydrate); the
+    structure includes the counter-ion and water so the evidence says "salt".
+    """
+
+    cas: str
+    name: str
+    smiles: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Substance:
     """A chemical identity as the lists name it."""
 
@@ -32,6 +46,7 @@ class Substance:
     hs_code: str = ""  # six-digit HS code as "2933.37"; empty when none is dedicated
     sources: tuple[str, ...] = ()
     systematic_name: str = ""  # IUPAC-style name the SMILES was derived from (with OPSIN)
+    salt_forms: tuple[SaltForm, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,13 +57,22 @@ def common_chemicals() -> list[NameEntry]:
 
 
 def control_entries(controls: ControlSet) -> list[NameEntry]:
-    return [
+    """Names of listed substances, then their traded salt forms (found by the salt's CAS or
+    name; the structure keeps the counter-ion so the evidence says "salt")."""
+    entries = [
         NameEntry(
             ref=f"listed:{s.id}", name=s.name, smiles=s.smiles, context="precursor",
             cas=s.cas, synonyms=s.synonyms, abbreviations=s.abbreviations,
         )
         for s in controls.substances
     ]
+    entries += [
+        NameEntry(ref=f"listed:{s.id}", name=f.name, smiles=f.smiles, context="precursor",
+                  cas=(f.cas,))
+        for s in controls.substances
+        for f in s.salt_forms
+    ]
+    return entries
 
 
 _Decision = tuple[VerdictName, tuple[Match, ...], tuple[str, ...]]

@@ -170,3 +170,13 @@ def test_designer_verdict_shows_the_step(checker: Checker) -> None:
 def test_depth_zero_turns_the_route_search_off(checker: Checker) -> None:
     v = checker.check("4-hydroxypiperidine", as_of=TODAY, depth=0)
     assert v.verdict != "designer"
+
+
+@pytest.mark.parametrize(("cas", "parent"), [("40064-34-4", "4-piperidone"),
+                                             ("990-73-8", "fentanyl")])
+def test_cas_of_a_traded_salt_form_says_salt(checker: Checker, cas: str, parent: str) -> None:
+    v = checker.check(cas, as_of=TODAY)
+    assert v.verdict == "controlled" and v.resolved_by == "cas"
+    assert v.cas == cas
+    assert all(m.basis == "salt" for m in v.matches if m.substance == parent)
+    assert any(m.substance == parent for m in v.matches)

@@ -227,3 +227,16 @@ def test_unverified_dates_say_so() -> None:
 def test_ambiguous_names_are_not_record_names(name: str) -> None:
     names = {n.lower() for s in SUBSTANCES for n in (s.name, *s.synonyms, *s.abbreviations)}
     assert name.lower() not in names
+
+
+def test_salt_forms_standardise_to_their_substance() -> None:
+    from precursorwatch.chem.structure import from_smiles
+    from precursorwatch.controls.load import load_controls
+
+    controls = load_controls()
+    forms = [(s, f) for s in controls.substances for f in s.salt_forms]
+    assert forms
+    for sub, form in forms:
+        st = from_smiles(form.smiles)
+        assert st.inchikey == from_smiles(sub.smiles).inchikey, form.name
+        assert st.is_salt_or_hydrate, form.name
