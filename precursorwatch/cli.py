@@ -213,8 +213,7 @@ def lists_command(
     fmt: Annotated[ListsFormat, typer.Option("--format", help="Output format.")] = (
         ListsFormat.table),
 ) -> None:
-    """Show the control lists, how many substances and structure rules each has in force, and
-    the dates of their first and latest entries.
+    """Show the control lists in force on a date, with counts and first and latest entries.
 
     Example: pwatch lists --as-of 2021-01-01 -j UN,US
     """
