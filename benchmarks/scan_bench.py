@@ -15,8 +15,10 @@ the molecules the fentanyl gate passes to the full assessment, so the speed depe
 
     .venv/bin/python benchmarks/scan_bench.py [--n 200000] [--processes 2] [--seed 20261123]
 
-Prints the catalogue size, time, molecules per second, the verdict counts, and the recall of
-the planted compounds (flagged = controlled, designer or watch).
+Prints the catalogue size, wall time and molecules per second, the CPU time of the reader and
+the workers (so a run on a shared, loaded machine can be read as what idle cores would do),
+the verdict counts, and the recall of the planted compounds (flagged = controlled, designer
+or watch).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import argparse
 import datetime as dt
 import json
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -98,6 +101,11 @@ def build_catalogue(n: int, seed: int) -> list[str]:
     return out
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def planted() -> list[tuple[str, str]]:
     rows = [(name, smiles) for name, smiles, label, _, _ in CAUGHT
             if label.startswith("transformation:")]
@@ -126,9 +134,11 @@ def main() -> None:
         catalogue = Path(tmp) / "catalogue.smi"
         catalogue.write_text("smiles\tname\n" + "\n".join(lines) + "\n", encoding="utf-8")
         out = Path(tmp) / "hits.jsonl"
+        cpu_self, cpu_children = time.process_time(), _children_cpu()
         summary = scan_catalogue(catalogue, out=out, format="jsonl", as_of=dt.date(2026, 11, 23),
                                  depth=args.depth, processes=args.processes, controls=controls,
                                  progress=False)
+        cpu = (time.process_time() - cpu_self) + (_children_cpu() - cpu_children)
         hits = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
 
     found = {h["name"]: h["verdict"] for h in hits}
@@ -142,6 +152,9 @@ def main() -> None:
           f"{args.seed} in {built:.1f} s, {len(plants)} planted)")
     print(f"scan: {summary.seconds:.2f} s with {args.processes} processes, depth {args.depth}: "
           f"{summary.per_second:,.0f} molecules/s")
+    per_cpu = summary.records / cpu if cpu > 0 else 0.0
+    print(f"CPU time (reader + workers): {cpu:.2f} s = {per_cpu:,.0f} molecules per CPU-second;"
+          f" {args.processes} idle cores would give about {args.processes * per_cpu:,.0f}/s")
     print(f"pre-screen candidates: {summary.candidates:,} "
           f"({100 * summary.candidates / max(summary.records, 1):.2f} %)")
     print(f"written: {summary.written:,} {dict(summary.verdicts)}; skipped {len(summary.bad)}")

@@ -49,12 +49,22 @@ _C4 = ("[#6;!a;R;$(*=[#8]),$(*-[OX2H1]),$(*(-[#8])-[#8]),$(*(-[#8])=[#6]),$(*=[#
        "$(*-[#7;!a;!R]-a)]")
 ROUTE_CORE_SMARTS = f"[#7;!a;R]1~[#6;!a;R]~[#6;!a;R]~{_C4}~[#6;!a;R]~[#6;!a;R]~1"
 ROUTE_CORE = Chem.MolFromSmarts(ROUTE_CORE_SMARTS)
+# The same ring with any N or O on C4, without recursive SMARTS: a cheap first test (RDKit
+# evaluates recursive SMARTS over every atom before matching).
+ROUTE_CORE_QUICK = Chem.MolFromSmarts(
+    "[#7;!a;R]1~[#6;!a;R]~[#6;!a;R]~[#6;!a;R](~[#7,#8])~[#6;!a;R]~[#6;!a;R]~1"
+)
+
+
+def route_core_in(mol: Chem.Mol) -> bool:
+    """Whether a molecule has the route core (cheap test first)."""
+    return bool(mol.HasSubstructMatch(ROUTE_CORE_QUICK) and mol.HasSubstructMatch(ROUTE_CORE))
 
 
 @lru_cache(maxsize=100_000)
 def has_route_core(structure: Structure) -> bool:
     """Whether any route could lead from this structure to a fentanyl target."""
-    return bool(to_mol(structure).HasSubstructMatch(ROUTE_CORE))
+    return route_core_in(to_mol(structure))
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ from precursorwatch.chem.structure import (
 )
 from precursorwatch.controls.model import ControlSet
 from precursorwatch.detect.classes import class_matches
-from precursorwatch.detect.designer import ROUTE_CORE, fentanyl_targets, find_designer
+from precursorwatch.detect.designer import fentanyl_targets, find_designer, route_core_in
 from precursorwatch.detect.identity import identity_matches
 from precursorwatch.detect.lookup import control_index
 from precursorwatch.detect.similarity import (
@@ -178,22 +178,48 @@ class Screen:
 
     formulas: frozenset[str]  # molecular formulas of listed substances
     heavy_counts: frozenset[int]
-    gated_patterns: tuple[Chem.Mol, ...]  # rules that need no fentanyl gate (other drugs)
+    skeletons: frozenset[str]  # their canonical SMILES without stereo
+    # Rules outside the fentanyl gate (other drugs' families), each with the small ring sizes
+    # (3, 4) its SMARTS needs: a molecule without such a ring cannot match.
+    gated_patterns: tuple[tuple[Chem.Mol, frozenset[int]], ...]
     fingerprints: tuple[DataStructs.ExplicitBitVect, ...]
     threshold: float
 
 
+def _small_rings(mol: Chem.Mol) -> frozenset[int]:
+    return frozenset(len(r) for r in mol.GetRingInfo().AtomRings() if len(r) <= 4)
+
+
+def _query_small_rings(pattern: Chem.Mol) -> frozenset[int]:
+    query = Chem.Mol(pattern)
+    query.UpdatePropertyCache(strict=False)
+    Chem.FastFindRings(query)
+    return _small_rings(query)
+
+
 def build_screen(controls: ControlSet, threshold: float) -> Screen:
-    """The pre-screen for a ControlSet: listed compositions, the rules outside the fentanyl
-    gate, and the fingerprints `nearest_listed` compares with."""
+    """The pre-screen for a ControlSet: listed formulas and skeletons, the rules outside the
+    fentanyl gate, and the fingerprints `nearest_listed` compares with."""
     index = control_index(controls)
     listed = list(index.structures.values())
     formulas = frozenset(s.formula for s in listed)
     heavy = frozenset(to_mol(s).GetNumHeavyAtoms() for s in listed)
+    skeletons = frozenset(Chem.MolToSmiles(to_mol(s), isomericSmiles=False) for s in listed)
     fentanyl_rules = fentanyl_targets(controls).rules
-    others = tuple(c.pattern for c in index.rules if c.rule.id not in fentanyl_rules)
+    others = tuple((c.pattern, _query_small_rings(c.pattern)) for c in index.rules
+                   if c.rule.id not in fentanyl_rules)
     fps = tuple(r.fingerprint for r in reference_set(controls))
-    return Screen(formulas, heavy, others, fps, threshold)
+    return Screen(formulas, heavy, skeletons, others, fps, threshold)
+
+
+def _same_skeleton(mol: Chem.Mol, screen: Screen) -> bool:
+    """Same formula as a listed substance: is it the same structure (stereo aside)?"""
+    full = Chem.Mol(mol)
+    try:
+        Chem.SanitizeMol(full)
+    except (ValueError, RuntimeError):
+        return True  # let the full assessment report why it cannot be read
+    return Chem.MolToSmiles(full, isomericSmiles=False) in screen.skeletons
 
 
 def quick_parse(text: str, kind: Literal["smiles", "molblock"] = "smiles") -> Chem.Mol:
@@ -238,13 +264,16 @@ def is_candidate(mol: Chem.Mol, screen: Screen) -> bool:
     if len(Chem.GetMolFrags(mol)) > 1 or _written_kekule(mol):
         return True
     if (mol.GetNumHeavyAtoms() in screen.heavy_counts
-            and rdMolDescriptors.CalcMolFormula(mol) in screen.formulas):
+            and rdMolDescriptors.CalcMolFormula(mol) in screen.formulas
+            and _same_skeleton(mol, screen)):
         return True
     # The fentanyl gate: every fentanyl family and class rule and every route needs it.
-    if mol.HasSubstructMatch(ROUTE_CORE):
+    if route_core_in(mol):
         return True
-    if any(mol.HasSubstructMatch(p) for p in screen.gated_patterns):
-        return True
+    if screen.gated_patterns:
+        rings = _small_rings(mol)
+        if any(need <= rings and mol.HasSubstructMatch(p) for p, need in screen.gated_patterns):
+            return True
     if not mol.HasSubstructMatch(NITROGEN):
         return False  # every fingerprint reference is a piperidine: nothing N-free is near
     fp = mol_fingerprint(mol)

@@ -114,3 +114,42 @@ def test_read_smiles_separators_and_header() -> None:
                                 "CCC\n"]))
     assert [(r.number, r.text, r.name) for r in records] == [
         (2, "CCO", "ethanol"), (4, "CCN", "ethylamine x"), (5, "CCC", "")]
+
+
+def test_prescreen_never_drops_what_the_assessment_would_flag() -> None:
+    """Every case-table compound, every listed substance (and its salt) passes the pre-screen,
+    over the bundled lists and the small test lists; look-alikes mostly do not."""
+    from cases_designer import CAUGHT, CLEAR
+
+    from precursorwatch.controls.load import load_controls
+    from precursorwatch.detect.scan import build_screen, is_candidate, quick_parse
+
+    for controls in (load_controls(), small_controls()):
+        screen = build_screen(controls, 0.52)
+        listed = [s.smiles for s in controls.substances]
+        for smiles in [c[1] for c in CAUGHT] + listed + [f"{s}.Cl" for s in listed]:
+            assert is_candidate(quick_parse(smiles), screen), smiles
+        passed = [name for name, smiles in CLEAR if is_candidate(quick_parse(smiles), screen)]
+        assert len(passed) <= len(CLEAR) // 4, passed
+
+
+def test_kekule_input_is_judged_like_aromatic_input(tmp_path: Path) -> None:
+    path = tmp_path / "kekule.smi"
+    # thiofentanyl and the NPP ethylene ketal written with Kekulé rings
+    path.write_text("CCC(=O)N(C1=CC=CC=C1)C1CCN(CCC2=CC=CS2)CC1 thio\n"
+                    "C1=CC=C(C=C1)CCN1CCC2(CC1)OCCO2 ketal\n", encoding="utf-8")
+    out = io.StringIO()
+    scan_catalogue(path, out=out, format="jsonl", as_of=TODAY, controls=small_controls(),
+                   processes=1, progress=False)
+    verdicts = {r["name"]: r["verdict"] for r in map(json.loads, out.getvalue().splitlines())}
+    assert verdicts == {"thio": "controlled", "ketal": "designer"}
+
+
+def test_impossible_valence_is_a_bad_record(tmp_path: Path) -> None:
+    path = tmp_path / "valence.smi"
+    path.write_text("CC(C)(C)(C)(C)C pentavalent\nC1CC2(CCN1)OCCO2 ketal\n", encoding="utf-8")
+    out = io.StringIO()
+    summary = scan_catalogue(path, out=out, format="jsonl", as_of=TODAY,
+                             controls=small_controls(), processes=1, progress=False)
+    assert [(b.number, "valence" in b.reason) for b in summary.bad] == [(1, True)]
+    assert summary.written == 1
