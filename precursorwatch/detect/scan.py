@@ -255,14 +255,40 @@ def _written_kekule(mol: Chem.Mol) -> bool:
     return not mol.HasSubstructMatch(_ANY_AROMATIC) and mol.HasSubstructMatch(_RING_DOUBLE)
 
 
+_CHARGED = Chem.MolFromSmarts("[+,-]")
+
+
+def _screenable(mol: Chem.Mol) -> Chem.Mol | None:
+    """The molecule the pre-screens look at: the largest fragment (salts, hydrates), made
+    aromatic when it was written in Kekulé form. None when only the full assessment can say
+    (charged atoms, whose neutral parent differs; or no sanitisation possible)."""
+    if len(Chem.GetMolFrags(mol)) > 1:
+        frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
+        mol = max(frags, key=lambda f: f.GetNumHeavyAtoms())
+        mol.UpdatePropertyCache(strict=False)
+        Chem.FastFindRings(mol)
+    if mol.HasSubstructMatch(_CHARGED):
+        return None
+    if _written_kekule(mol):
+        full = Chem.Mol(mol)
+        try:
+            Chem.SanitizeMol(full)
+        except (ValueError, RuntimeError):
+            return None
+        return full
+    return mol
+
+
 def is_candidate(mol: Chem.Mol, screen: Screen) -> bool:
     """True when the full assessment could find something; False only when it cannot.
 
-    `mol` may be unsanitised (from `quick_parse`). Mixtures and salts, and Kekulé-written
-    aromatics, always go on to the full assessment.
+    `mol` may be unsanitised (from `quick_parse`). The pre-screens look at the largest
+    fragment; charged structures always go on to the full assessment.
     """
-    if len(Chem.GetMolFrags(mol)) > 1 or _written_kekule(mol):
+    part = _screenable(mol)
+    if part is None:
         return True
+    mol = part
     if (mol.GetNumHeavyAtoms() in screen.heavy_counts
             and rdMolDescriptors.CalcMolFormula(mol) in screen.formulas
             and _same_skeleton(mol, screen)):

@@ -131,6 +131,9 @@ def test_prescreen_never_drops_what_the_assessment_would_flag() -> None:
             assert is_candidate(quick_parse(smiles), screen), smiles
         passed = [name for name, smiles in CLEAR if is_candidate(quick_parse(smiles), screen)]
         assert len(passed) <= len(CLEAR) // 4, passed
+        # Salts and Kekulé-written everyday chemicals are screened like their parents.
+        for smiles in ("CC(=O)Nc1ccc(O)cc1.Cl", "CC(=O)NC1=CC=C(O)C=C1", "OCC(O)CO.O"):
+            assert not is_candidate(quick_parse(smiles), screen), smiles
 
 
 def test_kekule_input_is_judged_like_aromatic_input(tmp_path: Path) -> None:
