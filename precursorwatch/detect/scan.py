@@ -181,20 +181,21 @@ class Screen:
     skeletons: frozenset[str]  # their canonical SMILES without stereo
     # Rules outside the fentanyl gate (other drugs' families), each with the small ring sizes
     # (3, 4) its SMARTS needs: a molecule without such a ring cannot match.
-    gated_patterns: tuple[tuple[Chem.Mol, frozenset[int]], ...]
+    gated_patterns: tuple[tuple[Chem.Mol, tuple[Chem.Mol, ...]], ...]
     fingerprints: tuple[DataStructs.ExplicitBitVect, ...]
     threshold: float
 
 
-def _small_rings(mol: Chem.Mol) -> frozenset[int]:
-    return frozenset(len(r) for r in mol.GetRingInfo().AtomRings() if len(r) <= 4)
+_SMALL_RINGS = {3: Chem.MolFromSmarts("*1**1"), 4: Chem.MolFromSmarts("*1***1")}
 
 
-def _query_small_rings(pattern: Chem.Mol) -> frozenset[int]:
+def _query_small_rings(pattern: Chem.Mol) -> tuple[Chem.Mol, ...]:
+    """Ring queries for the 3- and 4-membered rings a rule's SMARTS writes out."""
     query = Chem.Mol(pattern)
     query.UpdatePropertyCache(strict=False)
     Chem.FastFindRings(query)
-    return _small_rings(query)
+    sizes = {len(r) for r in query.GetRingInfo().AtomRings()}
+    return tuple(q for size, q in _SMALL_RINGS.items() if size in sizes)
 
 
 def build_screen(controls: ControlSet, threshold: float) -> Screen:
@@ -296,9 +297,8 @@ def is_candidate(mol: Chem.Mol, screen: Screen) -> bool:
     # The fentanyl gate: every fentanyl family and class rule and every route needs it.
     if route_core_in(mol):
         return True
-    if screen.gated_patterns:
-        rings = _small_rings(mol)
-        if any(need <= rings and mol.HasSubstructMatch(p) for p, need in screen.gated_patterns):
+    for pattern, rings in screen.gated_patterns:
+        if all(mol.HasSubstructMatch(r) for r in rings) and mol.HasSubstructMatch(pattern):
             return True
     if not mol.HasSubstructMatch(NITROGEN):
         return False  # every fingerprint reference is a piperidine: nothing N-free is near
