@@ -125,7 +125,8 @@ def generate(path: Path, lines: int, planted: int, seed: int = 7) -> set[str]:
     return ids
 
 
-def _tree_rss(pid: int) -> int:
+def _tree_sample(pid: int, cpu: dict[int, float]) -> int:
+    """Resident memory of the process and its children now; records each one's CPU seconds."""
     import psutil
 
     try:
@@ -137,6 +138,8 @@ def _tree_rss(pid: int) -> int:
     for p in procs:
         with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
+            t = p.cpu_times()
+            cpu[p.pid] = max(cpu.get(p.pid, 0.0), t.user + t.system)
     return total
 
 
@@ -146,16 +149,19 @@ def run_engine(manifest: Path, engine: str, workers: int, out: Path) -> dict[str
     from precursorwatch.screen.report import write_results
 
     peak = 0
+    cpu: dict[int, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(os.getpid()))
+            peak = max(peak, _tree_sample(os.getpid(), cpu))
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    _tree_sample(os.getpid(), cpu)
+    cpu0 = sum(cpu.values())
     t0 = time.perf_counter()
     run = screen_file(manifest, options=ScreenOptions(engine=engine, workers=workers,
                                                       chunk_size=50_000))
@@ -164,9 +170,11 @@ def run_engine(manifest: Path, engine: str, workers: int, out: Path) -> dict[str
     t2 = time.perf_counter()
     stop.set()
     sampler.join()
+    _tree_sample(os.getpid(), cpu)
     levels: dict[str, str] = {r.shipment_id: r.level for r in run.results}
     return {"engine": engine, "lines": len(run.results), "screen_s": round(t1 - t0, 2),
             "write_s": round(t2 - t1, 2), "peak_mb": round(peak / 2**20),
+            "cpu_s": round(sum(cpu.values()) - cpu0, 1), "load": os.getloadavg()[0],
             "high": [sid for sid, lvl in levels.items() if lvl == "high"]}
 
 
@@ -205,7 +213,8 @@ def main() -> None:
             label = engine if engine == "local" else f"dask ({args.workers} workers)"
             print(f"{label:18s} {f['lines']:,} lines: screen {f['screen_s']:.1f} s "
                   f"({f['lines'] / f['screen_s']:,.0f} lines/s), write JSONL {f['write_s']:.1f}"
-                  f" s, total {total:.1f} s; peak memory {f['peak_mb']:,} MiB; planted ranked "
+                  f" s, total {total:.1f} s; CPU {f['cpu_s']:.0f} s (load average "
+                  f"{f['load']:.1f}); peak memory {f['peak_mb']:,} MiB; planted ranked "
                   f"high: {len(planted & high)}/{len(planted)}; other lines high: "
                   f"{len(high - planted)}")
 

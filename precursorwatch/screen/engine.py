@@ -370,8 +370,31 @@ def _worker_options(options: ScreenOptions) -> ScreenOptions:
     return replace(options, engine="local", scheduler=None, progress=False)
 
 
-def _screen_chunk(options: ScreenOptions, rows: list[tuple[int, Any]]) -> ChunkOutcome:
-    return screener_for(options).screen_rows(rows)
+# A chunk as sent to Dask workers: the column names once, then each row's values as a tuple
+# (or its Problem): about half the bytes of a list of dicts.
+PackedChunk = tuple[tuple[str, ...], list[tuple[int, tuple[str, ...] | Problem]]]
+
+
+def pack_chunk(rows: list[tuple[int, Any]]) -> PackedChunk:
+    columns: tuple[str, ...] = ()
+    for _, raw in rows:
+        if isinstance(raw, dict):
+            columns = tuple(raw)
+            break
+    packed: list[tuple[int, tuple[str, ...] | Problem]] = [
+        (n, tuple(raw.get(c, "") for c in columns) if isinstance(raw, dict) else raw)
+        for n, raw in rows]
+    return columns, packed
+
+
+def unpack_chunk(chunk: PackedChunk) -> list[tuple[int, Any]]:
+    columns, packed = chunk
+    return [(n, dict(zip(columns, values, strict=True)) if isinstance(values, tuple) else values)
+            for n, values in packed]
+
+
+def _screen_chunk(options: ScreenOptions, chunk: PackedChunk) -> ChunkOutcome:
+    return screener_for(options).screen_rows(unpack_chunk(chunk))
 
 
 def _chunks(manifest: Manifest, size: int) -> Iterator[list[tuple[int, Any]]]:
@@ -429,14 +452,14 @@ def _run_dask(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
     try:
         pending: dict[Any, int] = {}
         done: dict[int, ChunkOutcome] = {}
-        window = max(2, options.workers * 2)  # chunks in flight: bounds memory
+        window = options.workers + 1  # chunks in flight: bounds memory
         chunks = enumerate(_chunks(manifest, options.chunk_size))
         ac = as_completed()
         for _ in range(window):
             nxt = next(chunks, None)
             if nxt is None:
                 break
-            fut = client.submit(_screen_chunk, wopts, nxt[1], pure=False)
+            fut = client.submit(_screen_chunk, wopts, pack_chunk(nxt[1]), pure=False)
             pending[fut] = nxt[0]
             ac.add(fut)
         for fut in ac:
@@ -446,7 +469,7 @@ def _run_dask(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
             advance(len(outcome.results))
             nxt = next(chunks, None)
             if nxt is not None:
-                f2 = client.submit(_screen_chunk, wopts, nxt[1], pure=False)
+                f2 = client.submit(_screen_chunk, wopts, pack_chunk(nxt[1]), pure=False)
                 pending[f2] = nxt[0]
                 ac.add(f2)
         results: list[ShipmentResult] = []

@@ -23,7 +23,7 @@ EXPECTED = {
     "PW-2611-033": ("high", {"CONTROLLED_CHEMICAL", "EXPRESS_OR_POST", "RESIDENTIAL_CONSIGNEE",
                              "CRYPTO_PAYMENT", "LOW_DECLARED_VALUE", "NEW_CONSIGNEE"}),
     "PW-2611-034": ("high", {"CONTROLLED_CHEMICAL", "EXPRESS_OR_POST"}),  # fentanyl by post
-    "PW-2611-035": ("low", {"VAGUE_DESCRIPTION"}),
+    "PW-2611-035": ("high", {"CONTROLLED_CHEMICAL", "EXPRESS_OR_POST"}),  # CAS in the text
     "PW-2611-036": ("high", {"CONTROLLED_CHEMICAL", "FORWARDER_CONSIGNEE",
                              "TRANSIT_THIRD_COUNTRY"}),
     "PW-2611-037": ("high", {"CAS_CONTRADICTS_DESCRIPTION", "HS_MISMATCH"}),  # "dog food"
