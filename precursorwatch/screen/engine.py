@@ -339,10 +339,13 @@ class Screener:
 def finish(results: list[ShipmentResult], keys: Sequence[FileKey], cfg: RuleConfig) -> None:
     """Apply the file rules and settle every result's score and level (in place)."""
     facts = FileFacts.build(keys, cfg)
-    by_row = {r.row: r for r in results} if (facts.split_groups or facts.new_consignee) else {}
+    touched = set(facts.split_groups) | set(facts.new_consignee)
+    if not touched:
+        return
+    by_row = {r.row: r for r in results if r.row in touched}
     for key in keys:
-        extra = file_flags(key, facts, cfg)
-        if extra:
+        if key.index in touched:
+            extra = file_flags(key, facts, cfg)
             r = by_row[key.index]
             r.flags = (*r.flags, *extra)
             r.risk = risk_score(r.flags)
