@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
+_SHOW_BAD_ROWS = 20
 
 
 class ScreenFormat(StrEnum):
@@ -120,7 +121,13 @@ def screen(
     except OSError as exc:
         _fail(f"--out: cannot write {out}: {exc}")
     levels = Counter(r.level for r in run.results)
-    bad = sum(1 for r in run.results if any(f.code == "BAD_ROW" for f in r.flags))
+    bad_rows = [f.detail for r in run.results for f in r.flags if f.code == "BAD_ROW"]
+    bad = len(bad_rows)
+    for detail in bad_rows[:_SHOW_BAD_ROWS]:
+        _err.print(f"bad row: {detail}", markup=False)
+    if bad > _SHOW_BAD_ROWS:
+        _err.print(f"... and {bad - _SHOW_BAD_ROWS} more bad rows (flag BAD_ROW in the output)",
+                   markup=False)
     _err.print(f"screened {len(run.results)} shipments in {run.seconds:.1f} s: "
                f"{levels['high']} high, {levels['medium']} medium, {levels['low']} low, "
                f"{levels['none']} none; {bad} bad rows"

@@ -118,6 +118,8 @@ def test_cli_screen_writes_each_format(tmp_path: Path) -> None:
                                   "--out", str(out), "--no-progress"])
         assert res.exit_code == 0, res.output
         assert out.stat().st_size > 1000
+        assert "bad row: row 51, column 'date'" in res.output
+        assert "screened 52 shipments" in res.output
     assert "PW-2611-049" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
