@@ -153,6 +153,21 @@ async def scenario(base: str, keys: dict[str, str], scale: float, concurrency: i
     return routes
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its direct children (uvicorn workers), Linux only."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        own, parent = int(stat.parent.name), int(fields[1])
+        if pid in (own, parent):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -189,6 +204,7 @@ def main() -> None:
            "PWATCH_EXCHANGE_SECRET_FILE": str(workdir / "exchange.secret"),
            "PWATCH_EXCHANGE_RATE_LIMIT": "1000000"}
     server: subprocess.Popen[bytes] | None = None
+    log = (workdir / "server.log").open("wb")
     try:
         settings = ExchangeSettings(db_url=args.db, db_schema=schema,
                                     secret_file=workdir / "exchange.secret")
@@ -200,8 +216,8 @@ def main() -> None:
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "precursorwatch.cli", "serve", "--db", args.db,
-             "--port", str(port), "--workers", str(args.workers)],
-            env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             "--port", str(port), "--workers", str(args.workers), "--no-access-log"],
+            env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=log)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
@@ -211,17 +227,25 @@ def main() -> None:
             except httpx.TransportError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                err = server.stderr.read().decode() if server.stderr else ""
+                log.flush()
+                err = (workdir / "server.log").read_text(errors="replace")
                 raise SystemExit(f"server did not start:\n{err}")
             time.sleep(0.2)
         print(f"server: uvicorn, {args.workers} worker(s), PostgreSQL schema {schema}; "
               f"client: httpx async, {args.concurrency} in flight")
+        server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
+        started = time.perf_counter()
         routes = asyncio.run(scenario(base, keys, args.scale, args.concurrency))
+        wall = time.perf_counter() - started
         report(routes)
+        print(f"wall {wall:.1f} s; CPU used: server {cpu_seconds(server.pid) - server_cpu:.1f} s, "
+              f"client {time.process_time() - client_cpu:.1f} s; load average "
+              f"{os.getloadavg()[0]:.1f} (2 cores)")
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
+        log.close()
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 

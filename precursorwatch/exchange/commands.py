@@ -157,6 +157,8 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(
         "--workers", help="Worker processes (rate limits then count per process).")] = 1,
+    access_log: Annotated[bool, typer.Option(
+        "--access-log/--no-access-log", help="Log one line per request.")] = True,
 ) -> None:
     """Run the exchange service (migrates the database first). OpenAPI page at /docs."""
     import uvicorn
@@ -173,4 +175,4 @@ def serve(
         KeyVault.open(settings.secret, settings.secret_file)  # create the secret once, too
     os.environ["PWATCH_EXCHANGE_DB"] = settings.db_url
     uvicorn.run("precursorwatch.exchange.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", access_log=access_log)

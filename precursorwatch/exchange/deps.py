@@ -18,7 +18,8 @@ bearer = HTTPBearer(auto_error=False, description="The API key issued by "
                     "`pwatch admin add-authority`, as `Authorization: Bearer KEY`.")
 
 
-def get_exchange(request: Request) -> Exchange:
+async def get_exchange(request: Request) -> Exchange:
+    # async: no I/O here, so no hop to the thread pool
     exchange: Exchange = request.app.state.exchange
     return exchange
 
