@@ -1,7 +1,8 @@
 """Who is calling, and what they may see: the one place where tenant scoping is decided.
 
 Routes never build their own visibility filters; they ask a `Scope` for the records of the
-calling authority. Records outside it do not exist for the caller (404, never 403).
+calling authority (statements, and the parameters that bind them to the caller). Records
+outside it do not exist for the caller (404, never 403).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from precursorwatch.exchange.errors import NotFound, RateLimited, Unauthorized
@@ -77,44 +78,61 @@ class RateLimiter:
                                  if now - v[0] < self.window}
 
 
+# Visibility, written once. The caller is a bound parameter, so each statement is built and
+# compiled once per process; execute them with `Scope.params`.
+CALLER = bindparam("caller_id", type_=Integer())
+RECORD_ID = bindparam("record_id", type_=String())
+
+NOTIFICATION_VISIBLE: ColumnElement[bool] = or_(
+    Notification.exporter_id == CALLER,
+    Notification.importer_id == CALLER,
+    exists().where(and_(NotificationTransit.notification_id == Notification.id,
+                        NotificationTransit.authority_id == CALLER)),
+)
+INCIDENT_VISIBLE: ColumnElement[bool] = or_(
+    Incident.reporter_id == CALLER,
+    Incident.shared_with_all.is_(True),
+    exists().where(and_(IncidentShare.incident_id == Incident.id,
+                        IncidentShare.authority_id == CALLER)),
+)
+_NOTIFICATIONS = select(Notification).where(NOTIFICATION_VISIBLE)
+_INCIDENTS = select(Incident).where(INCIDENT_VISIBLE)
+_ONE_NOTIFICATION = _NOTIFICATIONS.where(Notification.id == RECORD_ID)
+_ONE_INCIDENT = _INCIDENTS.where(Incident.id == RECORD_ID)
+
+
 class Scope:
-    """The records visible to one authority."""
+    """The records visible to one authority: the exporting, importing and transit authorities
+    of a notification; the reporter of an incident and those it was shared with (or all)."""
 
     def __init__(self, caller: Caller) -> None:
         self.caller = caller
+        self.params: dict[str, object] = {"caller_id": caller.id}
 
     def notification_visible(self) -> ColumnElement[bool]:
-        me = self.caller.id
-        return or_(
-            Notification.exporter_id == me,
-            Notification.importer_id == me,
-            exists().where(and_(NotificationTransit.notification_id == Notification.id,
-                                NotificationTransit.authority_id == me)),
-        )
+        return NOTIFICATION_VISIBLE
 
     def incident_visible(self) -> ColumnElement[bool]:
-        me = self.caller.id
-        return or_(
-            Incident.reporter_id == me,
-            Incident.shared_with_all.is_(True),
-            exists().where(and_(IncidentShare.incident_id == Incident.id,
-                                IncidentShare.authority_id == me)),
-        )
+        return INCIDENT_VISIBLE
 
-    def notifications(self) -> Select[Notification]:
-        return select(Notification).where(self.notification_visible())
+    @staticmethod
+    def notifications_statement() -> Select[Notification]:
+        """Notifications visible to the caller bound by `params`."""
+        return _NOTIFICATIONS
 
-    def incidents(self) -> Select[Incident]:
-        return select(Incident).where(self.incident_visible())
+    @staticmethod
+    def incidents_statement() -> Select[Incident]:
+        """Incidents visible to the caller bound by `params`."""
+        return _INCIDENTS
 
     def notification(self, session: Session, notification_id: str) -> Notification:
-        found = session.scalar(self.notifications().where(Notification.id == notification_id))
+        found = session.scalar(_ONE_NOTIFICATION, {**self.params, "record_id": notification_id})
         if found is None:
             raise NotFound(f"no notification {notification_id} for this authority")
         return found
 
     def incident(self, session: Session, incident_id: str) -> Incident:
-        found = session.scalar(self.incidents().where(Incident.id == incident_id))
+        found = session.scalar(_ONE_INCIDENT, {**self.params, "record_id": incident_id})
         if found is None:
             raise NotFound(f"no incident {incident_id} for this authority")
         return found

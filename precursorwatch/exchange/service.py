@@ -13,11 +13,13 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from functools import cache
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, select
+from sqlalchemy import ColumnElement, Engine, Integer, Select, and_, bindparam, case, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.sql.elements import BindParameter
 
 from precursorwatch.detect.verdict import Verdict
 from precursorwatch.exchange import audit
@@ -42,7 +44,7 @@ from precursorwatch.exchange.schemas import (
     ResponseIn,
     Status,
 )
-from precursorwatch.exchange.scope import Caller, Scope
+from precursorwatch.exchange.scope import CALLER, RECORD_ID, Caller, Scope
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import KeyVault, content_hash
 
@@ -151,23 +153,50 @@ def _transit_codes(session: Session, ids: Sequence[str], codes: dict[int, str]
 _successor = aliased(Notification)
 
 
-def status_expression(now: dt.datetime) -> ColumnElement[str]:
+NOW: BindParameter[Any] = bindparam("now")
+
+
+def status_expression() -> ColumnElement[str]:
     """A notification's status, derived when read: the answer if any, `superseded` once
-    corrected, `expired` once the deadline has passed unanswered, else `sent`."""
+    corrected, `expired` once the deadline (bound as `now`) has passed unanswered, else
+    `sent`."""
     return case(
         (NotificationResponse.decision.is_not(None), NotificationResponse.decision),
         (_successor.id.is_not(None), "superseded"),
-        (Notification.reply_deadline <= now, "expired"),
+        (Notification.reply_deadline <= NOW, "expired"),
         else_="sent",
     )
 
 
-def _with_status(base: Select[Notification], now: dt.datetime
+def _with_status(base: Select[Notification]
                  ) -> Select[Notification, NotificationResponse | None, str | None, str]:
-    return (base.add_columns(NotificationResponse, _successor.id, status_expression(now))
+    return (base.add_columns(NotificationResponse, _successor.id, status_expression())
             .outerjoin(NotificationResponse,
                        NotificationResponse.notification_id == Notification.id)
             .outerjoin(_successor, _successor.supersedes_id == Notification.id))
+
+
+# Built once: bound to the caller, record, clock and page by parameters.
+_ONE = _with_status(Scope.notifications_statement()).where(Notification.id == RECORD_ID)
+
+
+@cache
+def _list_statement(direction: Direction | None, by_status: bool
+                    ) -> Select[Notification, NotificationResponse | None, str | None, str]:
+    query = _with_status(Scope.notifications_statement())
+    if direction == "outgoing":
+        query = query.where(Notification.exporter_id == CALLER)
+    elif direction == "incoming":
+        query = query.where(Notification.importer_id == CALLER)
+    elif direction == "transit":
+        query = query.where(exists().where(and_(
+            NotificationTransit.notification_id == Notification.id,
+            NotificationTransit.authority_id == CALLER)))
+    if by_status:
+        query = query.where(status_expression() == bindparam("status"))
+    return (query.order_by(Notification.created_at.desc(), Notification.id)
+            .limit(bindparam("limit", type_=Integer())).offset(bindparam("offset",
+                                                                          type_=Integer())))
 
 
 def _when(moment: dt.datetime) -> str:
@@ -250,8 +279,8 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
 
 def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime
          ) -> tuple[Notification, NotificationResponse | None, str]:
-    row = session.execute(_with_status(scope.notifications(), now)
-                          .where(Notification.id == notification_id)).first()
+    row = session.execute(_ONE, {**scope.params, "now": now,
+                                 "record_id": notification_id}).first()
     if row is None:
         scope.notification(session, notification_id)  # raises the scoped 404
         raise AssertionError("unreachable")
@@ -261,10 +290,11 @@ def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime
 
 def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> dict[str, Any]:
     with ex.sessions() as session:
-        row = session.execute(_with_status(Scope(caller).notifications(), ex.now())
-                              .where(Notification.id == notification_id)).first()
+        scope = Scope(caller)
+        row = session.execute(_ONE, {**scope.params, "now": ex.now(),
+                                     "record_id": notification_id}).first()
         if row is None:
-            Scope(caller).notification(session, notification_id)
+            scope.notification(session, notification_id)
             raise AssertionError("unreachable")
         codes = ex.codes(session)
         n, response, successor, status = row
@@ -275,22 +305,11 @@ def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> dict
 def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
                        status: Status | None = None, limit: int = 100, offset: int = 0
                        ) -> list[dict[str, Any]]:
-    now = ex.now()
-    scope = Scope(caller)
-    query = _with_status(scope.notifications(), now)
-    if direction == "outgoing":
-        query = query.where(Notification.exporter_id == caller.id)
-    elif direction == "incoming":
-        query = query.where(Notification.importer_id == caller.id)
-    elif direction == "transit":
-        query = query.where(exists().where(and_(
-            NotificationTransit.notification_id == Notification.id,
-            NotificationTransit.authority_id == caller.id)))
-    if status is not None:
-        query = query.where(status_expression(now) == status)
-    query = query.order_by(Notification.created_at.desc(), Notification.id).limit(limit)
+    params = {**Scope(caller).params, "now": ex.now(), "status": status, "limit": limit,
+              "offset": offset}
+    query = _list_statement(direction, status is not None)
     with ex.sessions() as session:
-        rows = session.execute(query.offset(offset)).all()
+        rows = session.execute(query, params).all()
         codes = ex.codes(session)
         transit = _transit_codes(session, [r[0].id for r in rows], codes)
         return [_notification_out(n, resp, succ, st, codes, transit[n.id])
@@ -346,7 +365,7 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> dict[str,
                       for i, code in enumerate(dict.fromkeys(data.shared_with))]
         for i, nid in enumerate(data.notification_ids):
             visible = session.scalar(select(Notification.id).where(
-                Notification.id == nid, scope.notification_visible()))
+                Notification.id == nid, scope.notification_visible()), scope.params)
             if visible is None:
                 raise Invalid(f"notification_ids[{i}]: no notification {nid!r} for this "
                               "authority")
@@ -366,12 +385,16 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> dict[str,
         return _incident_out(row, {me.id: me.code})
 
 
+_INCIDENT_PAGE = (Scope.incidents_statement().order_by(Incident.created_at.desc(), Incident.id)
+                  .limit(bindparam("limit", type_=Integer()))
+                  .offset(bindparam("offset", type_=Integer())))
+
+
 def list_incidents(ex: Exchange, caller: Caller, *, limit: int = 100, offset: int = 0
                    ) -> list[dict[str, Any]]:
-    query = (Scope(caller).incidents().order_by(Incident.created_at.desc(), Incident.id)
-             .limit(limit).offset(offset))
     with ex.sessions() as session:
-        rows = session.scalars(query).all()
+        rows = session.scalars(_INCIDENT_PAGE, {**Scope(caller).params, "limit": limit,
+                                                "offset": offset}).all()
         codes = ex.codes(session)
         return [_incident_out(i, codes) for i in rows]
 
