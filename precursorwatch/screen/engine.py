@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from precursorwatch.detect.verdict import Verdict
 
 ENGINES = ("local", "dask")
-_ORDINARY_CACHE = 500_000
+_ORDINARY_CACHE = 200_000
 ROLES = (("shipper", "shipper_name", "shipper_country"),
          ("consignee", "consignee_name", "consignee_country"),
          ("notify_party", "notify_party", ""))
@@ -111,6 +111,31 @@ class ScreenRun:
 class ChunkOutcome:
     results: list[ShipmentResult]
     keys: list[FileKey]
+
+    def pack(self) -> PackedOutcome:
+        """Plain tuples for the trip back from a Dask worker: they pickle several times
+        faster than dataclass instances."""
+        first = self.results[0] if self.results else None
+        return (
+            (first.rule_set, first.rule_set_version) if first else ("", ""),
+            [(r.shipment_id, r.row, r.risk, r.level, r.chemicals, r.flags, r.parties,
+              r.consignee_country, r.description) for r in self.results],
+            [(k.index, k.shipper, k.consignee, k.chemicals, k.date, k.quantity_kg)
+             for k in self.keys],
+        )
+
+    @classmethod
+    def unpack(cls, packed: PackedOutcome) -> ChunkOutcome:
+        (rule_set, version), results, keys = packed
+        return cls(
+            [ShipmentResult(sid, row, risk, level, chems, flags, parties, rule_set, version,
+                            country, description)
+             for sid, row, risk, level, chems, flags, parties, country, description in results],
+            [FileKey(*k) for k in keys],
+        )
+
+
+PackedOutcome = tuple[tuple[str, str], list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
 @lru_cache(maxsize=200_000)
@@ -396,8 +421,8 @@ def unpack_chunk(chunk: PackedChunk) -> list[tuple[int, Any]]:
             for n, values in packed]
 
 
-def _screen_chunk(options: ScreenOptions, chunk: PackedChunk) -> ChunkOutcome:
-    return screener_for(options).screen_rows(unpack_chunk(chunk))
+def _screen_chunk(options: ScreenOptions, chunk: PackedChunk) -> PackedOutcome:
+    return screener_for(options).screen_rows(unpack_chunk(chunk)).pack()
 
 
 def _chunks(manifest: Manifest, size: int) -> Iterator[list[tuple[int, Any]]]:
@@ -467,7 +492,7 @@ def _run_dask(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
             ac.add(fut)
         for fut in ac:
             idx = pending.pop(fut)
-            outcome: ChunkOutcome = fut.result()
+            outcome = ChunkOutcome.unpack(fut.result())
             done[idx] = outcome
             advance(len(outcome.results))
             nxt = next(chunks, None)

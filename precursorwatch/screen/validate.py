@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from contextlib import suppress
 from functools import lru_cache
+from sys import intern
 
 from precursorwatch.screen.countries import country_code
 from precursorwatch.screen.model import MODES, Problem, RawRow, Shipment
@@ -143,15 +144,20 @@ def parse_row(row: int, raw: RawRow) -> Shipment | list[Problem]:
     if problems:
         return problems
     transit = _transit(get("transit_countries", ""))
+    # The same goods texts, parties and ports recur on thousands of lines: interned, they are
+    # stored once however many shipments and cache keys hold them.
     return Shipment(
-        row=row, shipment_id=shipment_id, description=description, date=date, hs_code=hs,
-        cas=get("cas", "").strip(), quantity=quantity, unit=unit, quantity_kg=quantity_kg,
-        shipper_name=get("shipper_name", ""), shipper_address=get("shipper_address", ""),
+        row=row, shipment_id=shipment_id, description=intern(description), date=date,
+        hs_code=hs, cas=intern(get("cas", "").strip()), quantity=quantity, unit=unit,
+        quantity_kg=quantity_kg, shipper_name=intern(get("shipper_name", "")),
+        shipper_address=intern(get("shipper_address", "")),
         shipper_country=country_code(get("shipper_country", "")),
-        consignee_name=get("consignee_name", ""), consignee_address=get("consignee_address", ""),
+        consignee_name=intern(get("consignee_name", "")),
+        consignee_address=intern(get("consignee_address", "")),
         consignee_country=country_code(get("consignee_country", "")),
-        notify_party=get("notify_party", ""), mode=mode,
-        origin_port=get("origin_port", ""), destination_port=get("destination_port", ""),
-        transit_countries=transit, declared_value=value, currency=currency,
-        payment_method=get("payment_method", "").strip(),
+        notify_party=intern(get("notify_party", "")), mode=mode,
+        origin_port=intern(get("origin_port", "")),
+        destination_port=intern(get("destination_port", "")),
+        transit_countries=transit, declared_value=value, currency=intern(currency),
+        payment_method=intern(get("payment_method", "").strip()),
     )
