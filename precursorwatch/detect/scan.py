@@ -37,6 +37,7 @@ import io
 import json
 import multiprocessing as mp
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -72,7 +73,6 @@ from precursorwatch.detect.verdict import Match, VerdictName
 ScanFormat = Literal["csv", "jsonl"]
 CHUNK = 2000
 
-NITROGEN = Chem.MolFromSmarts("[#7]")
 
 CSV_COLUMNS = (
     "record", "name", "input", "smiles", "inchikey", "verdict", "basis", "substance",
@@ -189,21 +189,17 @@ class Screen:
     skeletons: frozenset[str]  # their canonical SMILES without stereo
     # Rules outside the fentanyl gate (other drugs' families), each with the small ring sizes
     # (3, 4) its SMARTS needs: a molecule without such a ring cannot match.
-    gated_patterns: tuple[tuple[Chem.Mol, tuple[Chem.Mol, ...]], ...]
+    gated_patterns: tuple[tuple[Chem.Mol, frozenset[int]], ...]
     fingerprints: tuple[DataStructs.ExplicitBitVect, ...]
     threshold: float
 
 
-_SMALL_RINGS = {3: Chem.MolFromSmarts("*1**1"), 4: Chem.MolFromSmarts("*1***1")}
-
-
-def _query_small_rings(pattern: Chem.Mol) -> tuple[Chem.Mol, ...]:
-    """Ring queries for the 3- and 4-membered rings a rule's SMARTS writes out."""
+def _query_small_rings(pattern: Chem.Mol) -> frozenset[int]:
+    """The 3- and 4-membered rings a rule's SMARTS writes out (any match has them)."""
     query = Chem.Mol(pattern)
     query.UpdatePropertyCache(strict=False)
     Chem.FastFindRings(query)
-    sizes = {len(r) for r in query.GetRingInfo().AtomRings()}
-    return tuple(q for size, q in _SMALL_RINGS.items() if size in sizes)
+    return frozenset(len(r) for r in query.GetRingInfo().AtomRings() if len(r) <= 4)
 
 
 def build_screen(controls: ControlSet, threshold: float) -> Screen:
@@ -254,31 +250,53 @@ def quick_parse(text: str, kind: Literal["smiles", "molblock"] = "smiles") -> Ch
     return mol
 
 
-_ANY_AROMATIC = Chem.MolFromSmarts("a")
-_RING_DOUBLE = Chem.MolFromSmarts("*=;@*")
+# Each RDKit substructure call costs a few microseconds however small the query, so what the
+# SMILES text already says (fragments, charges, aromatic lower-case atoms, nitrogen) is read
+# from the text; molblocks, which say none of it, use the molecule.
+_BRACKET_CHARGE = re.compile(r"\[[^\]]*[+-]")
+_AROMATIC_LETTER = re.compile(r"[cnosp]")
 
 
-def _written_kekule(mol: Chem.Mol) -> bool:
-    """Ring double bonds and no aromatic atoms: aromatic rings written in Kekulé form, which
-    only full sanitisation turns aromatic (the rule SMARTS speak of aromatic atoms)."""
-    return not mol.HasSubstructMatch(_ANY_AROMATIC) and mol.HasSubstructMatch(_RING_DOUBLE)
+@dataclass(frozen=True, slots=True)
+class _Hints:
+    fragments: bool
+    charged: bool
+    kekule: bool  # ring double bonds and no aromatic atom: aromatic rings in Kekulé form
+    nitrogen: bool
 
 
-_CHARGED = Chem.MolFromSmarts("[+,-]")
+def _hints_from_smiles(smiles: str) -> _Hints:
+    return _Hints(
+        fragments="." in smiles,
+        charged=_BRACKET_CHARGE.search(smiles) is not None,
+        kekule="=" in smiles and _AROMATIC_LETTER.search(smiles) is None,
+        nitrogen="N" in smiles or "n" in smiles,
+    )
 
 
-def _screenable(mol: Chem.Mol) -> Chem.Mol | None:
+def _hints_from_mol(mol: Chem.Mol) -> _Hints:
+    atoms = list(mol.GetAtoms())
+    return _Hints(
+        fragments=len(Chem.GetMolFrags(mol)) > 1,
+        charged=any(a.GetFormalCharge() for a in atoms),
+        kekule=not any(a.GetIsAromatic() for a in atoms) and any(
+            b.GetBondType() == Chem.BondType.DOUBLE and b.IsInRing() for b in mol.GetBonds()),
+        nitrogen=any(a.GetAtomicNum() == 7 for a in atoms),
+    )
+
+
+def _screenable(mol: Chem.Mol, hints: _Hints) -> Chem.Mol | None:
     """The molecule the pre-screens look at: the largest fragment (salts, hydrates), made
     aromatic when it was written in Kekulé form. None when only the full assessment can say
     (charged atoms, whose neutral parent differs; or no sanitisation possible)."""
-    if len(Chem.GetMolFrags(mol)) > 1:
+    if hints.charged:
+        return None
+    if hints.fragments:
         frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
         mol = max(frags, key=lambda f: f.GetNumHeavyAtoms())
         mol.UpdatePropertyCache(strict=False)
         Chem.FastFindRings(mol)
-    if mol.HasSubstructMatch(_CHARGED):
-        return None
-    if _written_kekule(mol):
+    if hints.kekule:
         full = Chem.Mol(mol)
         try:
             Chem.SanitizeMol(full)
@@ -288,13 +306,19 @@ def _screenable(mol: Chem.Mol) -> Chem.Mol | None:
     return mol
 
 
-def is_candidate(mol: Chem.Mol, screen: Screen) -> bool:
+def _ring_sizes(mol: Chem.Mol) -> frozenset[int]:
+    return frozenset(len(r) for r in mol.GetRingInfo().AtomRings())
+
+
+def is_candidate(mol: Chem.Mol, screen: Screen, smiles: str | None = None) -> bool:
     """True when the full assessment could find something; False only when it cannot.
 
-    `mol` may be unsanitised (from `quick_parse`). The pre-screens look at the largest
+    `mol` may be unsanitised (from `quick_parse`); `smiles`, when the record was SMILES, lets
+    cheap text tests replace some substructure calls. The pre-screens look at the largest
     fragment; charged structures always go on to the full assessment.
     """
-    part = _screenable(mol)
+    hints = _hints_from_smiles(smiles) if smiles is not None else _hints_from_mol(mol)
+    part = _screenable(mol, hints)
     if part is None:
         return True
     mol = part
@@ -303,12 +327,14 @@ def is_candidate(mol: Chem.Mol, screen: Screen) -> bool:
             and _same_skeleton(mol, screen)):
         return True
     # The fentanyl gate: every fentanyl family and class rule and every route needs it.
-    if route_core_in(mol):
+    if hints.nitrogen and route_core_in(mol):
         return True
-    for pattern, rings in screen.gated_patterns:
-        if all(mol.HasSubstructMatch(r) for r in rings) and mol.HasSubstructMatch(pattern):
-            return True
-    if not mol.HasSubstructMatch(NITROGEN):
+    if screen.gated_patterns:
+        sizes = _ring_sizes(mol)
+        for pattern, rings in screen.gated_patterns:
+            if rings <= sizes and mol.HasSubstructMatch(pattern):
+                return True
+    if not hints.nitrogen:
         return False  # every fingerprint reference is a piperidine: nothing N-free is near
     fp = mol_fingerprint(mol)
     floor = screen.threshold - SIMILARITY_MARGIN
@@ -430,7 +456,8 @@ def _screen_chunk(records: Sequence[Record]) -> tuple[int, int, list[Hit], list[
         where = "line" if record.kind == "smiles" else "record"
         try:
             mol = quick_parse(record.text, record.kind)
-            if not is_candidate(mol, screen):
+            text = record.text if record.kind == "smiles" else None
+            if not is_candidate(mol, screen, text):
                 continue
             candidates += 1
             structure = _full_structure(record, mol)

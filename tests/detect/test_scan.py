@@ -127,12 +127,18 @@ def test_prescreen_never_drops_what_the_assessment_would_flag() -> None:
     for controls in (load_controls(), small_controls()):
         screen = build_screen(controls, 0.52)
         listed = [s.smiles for s in controls.substances]
-        for smiles in [c[1] for c in CAUGHT] + listed + [f"{s}.Cl" for s in listed]:
+        kekule = [Chem.MolToSmiles(Chem.MolFromSmiles(c[1]), kekuleSmiles=True) for c in CAUGHT]
+        must = [c[1] for c in CAUGHT] + kekule + listed + [f"{s}.Cl" for s in listed]
+        for smiles in must:
+            # from the SMILES text (catalogue lines) and from the molecule alone (SDF records)
+            assert is_candidate(quick_parse(smiles), screen, smiles), smiles
             assert is_candidate(quick_parse(smiles), screen), smiles
-        passed = [name for name, smiles in CLEAR if is_candidate(quick_parse(smiles), screen)]
+        passed = [name for name, smiles in CLEAR
+                  if is_candidate(quick_parse(smiles), screen, smiles)]
         assert len(passed) <= len(CLEAR) // 4, passed
         # Salts and Kekulé-written everyday chemicals are screened like their parents.
         for smiles in ("CC(=O)Nc1ccc(O)cc1.Cl", "CC(=O)NC1=CC=C(O)C=C1", "OCC(O)CO.O"):
+            assert not is_candidate(quick_parse(smiles), screen, smiles), smiles
             assert not is_candidate(quick_parse(smiles), screen), smiles
 
 
