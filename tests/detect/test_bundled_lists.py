@@ -8,11 +8,12 @@ import datetime as dt
 
 import pytest
 from cases_designer import CAUGHT, CLEAR
+from rdkit import Chem
 
 from precursorwatch.chem.structure import from_smiles
 from precursorwatch.controls.load import load_controls
 from precursorwatch.controls.model import ControlSet
-from precursorwatch.detect.designer import fentanyl_targets, find_designer
+from precursorwatch.detect.designer import fentanyl_targets, find_designer, has_route_core
 from precursorwatch.detect.scan import assess_structure
 
 TODAY = dt.date(2026, 11, 23)
@@ -54,3 +55,18 @@ def test_routes_only_to_fentanyl_targets(controls: ControlSet) -> None:
     # Piperine hydrolyses to piperidine (UN Table II): chemistry, but no fentanyl route.
     piperine = from_smiles("O=C(/C=C/C=C/c1ccc2OCOc2c1)N1CCCCC1")
     assert find_designer(piperine, controls, as_of=TODAY) == []
+
+
+def test_every_fentanyl_target_has_the_route_core(controls: ControlSet) -> None:
+    """The pruning in find_designer and the scan's fentanyl gate rest on this."""
+    targets = fentanyl_targets(controls)
+    subs = [s for s in controls.substances if s.name in targets.substances]
+    assert len(subs) >= 20
+    for sub in subs:
+        assert has_route_core(from_smiles(sub.smiles)), sub.name
+    # and every structure a fentanyl rule matches in the case tables
+    index_rules = {r.id: r for r in controls.rules if r.id in targets.rules}
+    for _, smiles, _, _, _ in CAUGHT:
+        mol = Chem.MolFromSmiles(smiles)
+        if any(mol.HasSubstructMatch(Chem.MolFromSmarts(r.smarts)) for r in index_rules.values()):
+            assert has_route_core(from_smiles(smiles)), smiles
