@@ -33,14 +33,21 @@ POOL = [
 ]
 
 
+FRAGMENTS = ["C", "CC", "C(C)C", "c1ccccc1", "c1ccncc1", "C1CCNCC1", "O", "N", "C(=O)", "OC",
+             "Cl", "F", "C1CCOCC1", "c1ccc(F)cc1", "S(=O)(=O)", "C#N", "N(C)C", "C(F)(F)F"]
+
+
 def make_batch(n: int, seed: int = 7) -> list[str]:
+    """Zipf-like repeats of POOL (a few identifiers dominate, as repeated descriptions do in
+    trade data), plus a long tail: 2% distinct SMILES built from fragments and 0.5% distinct
+    unknown names (catalogue codes) that go all the way through OPSIN and fuzzy matching."""
     rng = random.Random(seed)
-    # Zipf-like: a few identifiers dominate, as repeated descriptions do in trade data.
     weights = [1.0 / (i + 1) ** 0.8 for i in range(len(POOL))]
     batch = rng.choices(POOL, weights=weights, k=n)
-    # A long tail of unique structures (catalogue numbers, unusual SMILES).
     for i in range(0, n, 50):
-        batch[i] = "C" * (1 + i % 12) + "O" + "C" * (i % 7) + "N"
+        batch[i] = "".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(3, 6))) + "C"
+    for i in range(25, n, 200):
+        batch[i] = f"pharma intermediate PW-{rng.randint(10_000, 99_999)}"
     return batch
 
 
