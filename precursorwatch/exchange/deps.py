@@ -34,8 +34,8 @@ def current_caller(
         # Limit before the database lookup, so guessing keys is throttled too.
         limiter: RateLimiter = request.app.state.rate_limiter
         limiter.hit(hash_api_key(header.partition(" ")[2].strip()))
-    with exchange.sessions() as session:
-        return authenticate(session, header)
+    with exchange.engine.connect() as connection:
+        return authenticate(connection, header)
 
 
 ExchangeDep = Annotated[Exchange, Depends(get_exchange)]

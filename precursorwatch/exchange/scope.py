@@ -12,7 +12,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, exists, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from precursorwatch.exchange.errors import NotFound, RateLimited, Unauthorized
@@ -33,17 +44,18 @@ class Caller:
     name: str
 
 
-def authenticate(session: Session, authorization: str | None) -> Caller:
+_BY_KEY = select(Authority.id, Authority.code, Authority.name, Authority.key_revoked_at).where(
+    Authority.key_hash == bindparam("key_hash", type_=String()))
+
+
+def authenticate(connection: Connection | Session, authorization: str | None) -> Caller:
     """The authority holding the bearer key, or 401."""
     if not authorization:
         raise Unauthorized("missing Authorization header; send 'Authorization: Bearer KEY'")
     scheme, _, key = authorization.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Authorization must be 'Bearer KEY'")
-    row = session.execute(
-        select(Authority.id, Authority.code, Authority.name, Authority.key_revoked_at)
-        .where(Authority.key_hash == hash_api_key(key.strip()))
-    ).first()
+    row = connection.execute(_BY_KEY, {"key_hash": hash_api_key(key.strip())}).first()
     if row is None:
         raise Unauthorized("unknown API key")
     if row.key_revoked_at is not None:
