@@ -20,7 +20,7 @@ from precursorwatch.chem.structure import Structure, to_mol
 from precursorwatch.controls.model import ControlSet
 from precursorwatch.controls.summary import parse_jurisdictions
 from precursorwatch.detect.classes import class_matches
-from precursorwatch.detect.designer import find_designer
+from precursorwatch.detect.designer import MAX_DEPTH, find_designer
 from precursorwatch.detect.identity import identity_matches, listed_later
 from precursorwatch.detect.lookup import ControlIndex, control_index
 from precursorwatch.detect.similarity import nearest_listed
@@ -103,8 +103,8 @@ class Checker:
                     jurisdictions: Sequence[str] | None = None, depth: int = 1) -> list[Verdict]:
         """One verdict per identifier, in input order. Raises only for bad options
         (UnknownJurisdiction, ValueError for depth), never for a bad identifier."""
-        if depth < 0 or depth > 3:
-            raise ValueError(f"depth must be between 0 and 3, not {depth}")
+        if depth < 0 or depth > MAX_DEPTH:
+            raise ValueError(f"depth must be between 0 and {MAX_DEPTH}, not {depth}")
         on = as_of or dt.date.today()
         wanted = normalise_jurisdictions(jurisdictions)
         return [self._verdict(r, on, wanted, depth)
