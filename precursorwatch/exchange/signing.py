@@ -74,7 +74,10 @@ class KeyVault:
         if secret_file.exists():
             return cls(secret_file.read_text("ascii").strip())
         key = Fernet.generate_key().decode("ascii")
-        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            return cls(secret_file.read_text("ascii").strip())
         with os.fdopen(fd, "w") as handle:
             handle.write(key + "\n")
         return cls(key)

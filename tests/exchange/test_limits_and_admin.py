@@ -15,9 +15,9 @@ from sqlalchemy import Engine, func, select, text
 from precursorwatch.exchange import service
 from precursorwatch.exchange.admin import add_authority, open_database, revoke_key, rotate_key
 from precursorwatch.exchange.app import create_app
-from precursorwatch.exchange.errors import AdminError
+from precursorwatch.exchange.errors import AdminError, Conflict
 from precursorwatch.exchange.models import AuditEntry, Authority
-from precursorwatch.exchange.schemas import NotificationIn
+from precursorwatch.exchange.schemas import NotificationIn, ResponseIn
 from precursorwatch.exchange.scope import Caller, RateLimiter
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import KeyVault, hash_api_key
@@ -129,3 +129,29 @@ def test_concurrent_writes_by_one_authority_keep_one_chain(app: Any, authorities
                                .order_by(AuditEntry.seq)).all()
         assert seqs == list(range(1, 25))
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == 24
+
+
+def test_concurrent_answers_leave_exactly_one(app: Any, authorities: Any) -> None:
+    ex = app.state.exchange
+    with ex.sessions() as session:
+        found = {a.code: a for a in session.scalars(select(Authority))}
+    cn, mx = (Caller(found[c].id, c, found[c].name) for c in ("CN", "MX"))
+    sent = service.send_notification(ex, cn, NotificationIn.model_validate(notification(),
+                                                                           strict=False))
+
+    def answer(i: int) -> str:
+        decision = ("no_objection", "objection")[i % 2]
+        try:
+            service.answer_notification(ex, mx, sent["id"], ResponseIn(
+                decision=decision, reason="no licence"))
+        except Conflict as exc:
+            return exc.code
+        return decision
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(answer, range(6)))
+    winners = [o for o in outcomes if o in ("no_objection", "objection")]
+    assert len(winners) == 1, outcomes
+    assert all(o == f"notification_{winners[0]}" for o in outcomes if o not in winners)
+    assert service.get_notification(ex, mx, sent["id"])["status"] == winners[0]
+    assert service.verify_own_chain(ex, mx).entries == 1
