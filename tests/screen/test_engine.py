@@ -175,3 +175,19 @@ def test_cached_lines_equal_a_fresh_evaluation(local_run: ScreenRun) -> None:
         assert fresh == [f for f in by_row[row_no].flags if f.code not in file_codes]
         checked += 1
     assert checked == 50
+
+
+def test_jurisdictions_and_date_reach_the_checker(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("shipment_id,date,description,mode\n"
+                    "K1,2026-11-02,\"1,4-Dioxa-8-azaspiro[4.5]decane 98%, 5kg\",courier\n"
+                    "K2,2026-11-02,4-piperidone hydrochloride 1kg,courier\n", encoding="utf-8")
+    un_now = screen_file(path, options=ScreenOptions(jurisdictions=("UN",)))
+    assert {f.code for f in un_now.results[0].flags} >= {"DESIGNER_CHEMICAL", "EXPRESS_OR_POST"}
+    assert "CONTROLLED_CHEMICAL" in {f.code for f in un_now.results[1].flags}
+    import datetime as dt
+
+    # 4-piperidone entered the UN tables in 2024: in 2020 it was one step from nothing listed
+    un_2020 = screen_file(path, options=ScreenOptions(jurisdictions=("UN",),
+                                                      as_of=dt.date(2020, 1, 1)))
+    assert "CONTROLLED_CHEMICAL" not in {f.code for f in un_2020.results[1].flags}
