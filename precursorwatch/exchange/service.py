@@ -81,7 +81,7 @@ class Exchange:
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
 
-    def codes(self, session: Session) -> dict[int, str]:
+    def codes(self) -> dict[int, str]:
         """Authority id -> code. Codes never change once issued, so they are cached; an id
         not yet seen (an authority added since by `pwatch admin`) re-reads the table."""
         return self._codes
@@ -237,8 +237,8 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
             Scope(caller).notification(session, corrects)
     verdict = ex.check_substance(data.substance)
     with ex.writing() as session:
-        now = ex.now()
         me = audit.lock_chain(session, caller.id)
+        now = ex.now()  # after the lock, so times follow the order of the chain
         thread_id, version = None, 1
         if corrects is not None:
             previous, _, status = _one(session, Scope(caller), corrects, now)
@@ -296,7 +296,7 @@ def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> dict
         if row is None:
             scope.notification(session, notification_id)
             raise AssertionError("unreachable")
-        codes = ex.codes(session)
+        codes = ex.codes()
         n, response, successor, status = row
         transit = _transit_codes(session, [n.id], codes)[n.id]
         return _notification_out(n, response, successor, status, codes, transit)
@@ -310,7 +310,7 @@ def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | N
     query = _list_statement(direction, status is not None)
     with ex.sessions() as session:
         rows = session.execute(query, params).all()
-        codes = ex.codes(session)
+        codes = ex.codes()
         transit = _transit_codes(session, [r[0].id for r in rows], codes)
         return [_notification_out(n, resp, succ, st, codes, transit[n.id])
                 for n, resp, succ, st in rows]
@@ -342,7 +342,7 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
         audit.append(session, me, action=f"notification.{data.decision}", record_type="response",
                      record_id=response.id, record_hash=content_hash(doc), at=now)
         session.flush()
-        codes = ex.codes(session)
+        codes = ex.codes()
         transit = _transit_codes(session, [n.id], codes)[n.id]
         return _notification_out(n, response, None, data.decision, codes, transit)
 
@@ -356,8 +356,8 @@ def _incident_out(i: Incident, codes: dict[int, str]) -> dict[str, Any]:
 def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> dict[str, Any]:
     verdict = ex.check_substance(data.substance)
     with ex.writing() as session:
-        now = ex.now()
         me = audit.lock_chain(session, caller.id)
+        now = ex.now()
         scope = Scope(caller)
         shared: list[Authority] = []
         if data.shared_with != "all":
@@ -395,13 +395,13 @@ def list_incidents(ex: Exchange, caller: Caller, *, limit: int = 100, offset: in
     with ex.sessions() as session:
         rows = session.scalars(_INCIDENT_PAGE, {**Scope(caller).params, "limit": limit,
                                                 "offset": offset}).all()
-        codes = ex.codes(session)
+        codes = ex.codes()
         return [_incident_out(i, codes) for i in rows]
 
 
 def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> dict[str, Any]:
     with ex.sessions() as session:
-        return _incident_out(Scope(caller).incident(session, incident_id), ex.codes(session))
+        return _incident_out(Scope(caller).incident(session, incident_id), ex.codes())
 
 
 def verify_own_chain(ex: Exchange, caller: Caller) -> audit.ChainReport:
