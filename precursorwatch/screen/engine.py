@@ -162,9 +162,11 @@ class Screener:
             self.watchlist_notes.append(f"{p} ({', '.join(lists) or 'empty'}: "
                                         f"{len(loaded)} entries)")
         self.matcher = PartyMatcher(entries)
-        if checker is None:
-            from precursorwatch.detect.check import Checker
+        from precursorwatch.detect.check import Checker, normalise_jurisdictions
 
+        # Raises UnknownJurisdiction now, before any row is read.
+        normalise_jurisdictions(list(options.jurisdictions or ()))
+        if checker is None:
             checker = Checker.default()
         self.checker = checker
         self._hs = self._hs_codes(checker)

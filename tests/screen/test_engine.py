@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -137,6 +138,8 @@ def test_cli_screen_user_errors_exit_2(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "Traceback" not in res.output
     res = runner.invoke(app, ["screen", str(SAMPLE_MANIFEST), "--as-of", "tomorrow"])
     assert res.exit_code == 2
+    res = runner.invoke(app, ["screen", str(SAMPLE_MANIFEST), "-j", "XX"])
+    assert res.exit_code == 2 and "unknown jurisdiction 'XX'" in res.output
 
 
 def test_cli_map_renames_a_column(tmp_path: Path) -> None:
@@ -185,8 +188,6 @@ def test_jurisdictions_and_date_reach_the_checker(tmp_path: Path) -> None:
     un_now = screen_file(path, options=ScreenOptions(jurisdictions=("UN",)))
     assert {f.code for f in un_now.results[0].flags} >= {"DESIGNER_CHEMICAL", "EXPRESS_OR_POST"}
     assert "CONTROLLED_CHEMICAL" in {f.code for f in un_now.results[1].flags}
-    import datetime as dt
-
     # 4-piperidone entered the UN tables in 2024: in 2020 it was one step from nothing listed
     un_2020 = screen_file(path, options=ScreenOptions(jurisdictions=("UN",),
                                                       as_of=dt.date(2020, 1, 1)))
