@@ -8,6 +8,7 @@ from exchange_helpers import START, Clock, notification
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from precursorwatch.exchange.admin import add_authority
 from precursorwatch.exchange.audit import authority_codes, record_document
 from precursorwatch.exchange.schemas import NotificationOut, NotificationPage
 from precursorwatch.exchange.signing import verify_signature
@@ -209,3 +210,16 @@ def test_unknown_or_own_importing_authority_is_refused(client: TestClient,
         assert words in got.json()["error"]["message"]
     listed = client.get("/v1/notifications", headers=authorities.headers("CN")).json()
     assert listed["items"] == []
+
+
+def test_authority_added_while_serving_can_be_notified(client: TestClient, authorities: Any,
+                                                       app: FastAPI) -> None:
+    send(client, authorities)  # the service has now seen the first four authorities
+    ex = app.state.exchange
+    nl = add_authority(ex.engine, ex.vault, "NL", "Douane Nederland", reply_days=5)
+    sent = send(client, authorities, importing_authority="NL", transit_authorities=["US"])
+    assert sent["importing_authority"] == "NL"
+    got = client.get(f"/v1/notifications/{sent['id']}",
+                     headers={"Authorization": f"Bearer {nl.api_key}"})
+    assert got.status_code == 200 and got.json()["importing_authority"] == "NL"
+    assert got.json()["reply_deadline"].startswith("2026-11-28T09:00")  # NL: 5 days
