@@ -656,9 +656,13 @@ def _with_progress(results: Iterator[_Result], source: Path, show: bool) -> Iter
                MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=_stderr_console(), transient=False) as bar:
         task = bar.add_task(source.name, total=total)
+        done = 0
         for result in results:
+            done += result[0]
             bar.advance(task, result[0])
             yield result
+        # The total was a line count (headers, blank lines, comments included): end at 100 %.
+        bar.update(task, total=done, completed=done)
 
 
 def _stderr_console() -> Console:
