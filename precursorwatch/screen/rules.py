@@ -60,8 +60,10 @@ class Evidence:
 
     def __post_init__(self) -> None:
         found = [c for c in self.chemicals if c.of_concern]
-        if self.declared is not None and self.declared.of_concern:
-            found.append(self.declared)
+        d = self.declared
+        # A declared CAS that names a chemical of the description adds nothing new.
+        if d is not None and d.of_concern and not any(_same_chemical(d, c) for c in found):
+            found.append(d)
         self.concern = tuple(found)
 
 

@@ -93,6 +93,13 @@ def test_designer_rule_fires_on_a_designer_verdict(screener: Screener) -> None:
     assert express_or_post(replace(BASE, mode="courier"), ev(ketal), CFG) is not None
 
 
+def test_declared_cas_of_the_named_chemical_counts_once(chem) -> None:  # type: ignore[no-untyped-def]
+    both = ev(chem("NPP"), declared=chem("39742-60-4", "declared_cas"))
+    assert len(both.concern) == 1
+    other = ev(chem("NPP"), declared=chem("79099-07-3", "declared_cas"))
+    assert len(other.concern) == 2
+
+
 def test_cas_check_digit() -> None:
     assert cas_check_digit(BASE, ev(), CFG) is None
     bad = ev(declared_cas_error="declared CAS 1609-66-5 has a wrong check digit",
