@@ -338,7 +338,8 @@ def is_candidate(mol: Chem.Mol, screen: Screen, smiles: str | None = None) -> bo
         return False  # every fingerprint reference is a piperidine: nothing N-free is near
     fp = mol_fingerprint(mol)
     floor = screen.threshold - SIMILARITY_MARGIN
-    return any(s >= floor for s in DataStructs.BulkTanimotoSimilarity(fp, screen.fingerprints))
+    return bool(max(DataStructs.BulkTanimotoSimilarity(fp, screen.fingerprints), default=0.0)
+                >= floor)
 
 
 # -- reading ------------------------------------------------------------------------------------
