@@ -465,10 +465,16 @@ def _screen_chunk(records: Sequence[Record]) -> tuple[int, int, list[Hit], list[
         except (StructureError, ValueError, RuntimeError) as exc:
             bad.append(BadRecord(record.number, str(exc) or type(exc).__name__, where))
             continue
-        assessment = assess_structure(
-            structure, controls, as_of=options.as_of, jurisdictions=options.jurisdictions,
-            depth=options.depth, threshold=options.threshold, name=record.name or None,
-        )
+        try:
+            assessment = assess_structure(
+                structure, controls, as_of=options.as_of, jurisdictions=options.jurisdictions,
+                depth=options.depth, threshold=options.threshold, name=record.name or None,
+            )
+        except (ValueError, RuntimeError) as exc:
+            # An RDKit failure on one odd structure must not stop a catalogue run.
+            reason = f"could not be assessed: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+            bad.append(BadRecord(record.number, reason or type(exc).__name__, where))
+            continue
         if assessment.verdict != "clear":
             text = record.text if record.kind == "smiles" else structure.smiles
             hits.append(Hit(record.number, record.name, text, structure, assessment))
