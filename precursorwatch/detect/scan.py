@@ -472,8 +472,8 @@ def _screen_chunk(records: Sequence[Record]) -> tuple[int, int, list[Hit], list[
             )
         except (ValueError, RuntimeError) as exc:
             # An RDKit failure on one odd structure must not stop a catalogue run.
-            reason = f"could not be assessed: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
-            bad.append(BadRecord(record.number, reason or type(exc).__name__, where))
+            why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            bad.append(BadRecord(record.number, f"could not be assessed: {why}", where))
             continue
         if assessment.verdict != "clear":
             text = record.text if record.kind == "smiles" else structure.smiles
