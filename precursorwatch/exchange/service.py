@@ -236,6 +236,12 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         with ex.sessions() as session:  # a fast 404 before the slower substance check
             Scope(caller).notification(session, corrects)
     verdict = ex.check_substance(data.substance)
+    if verdict["verdict"] == "unresolved":
+        # A notification must name its substance (Art. 12(10)(a)(ii)): say why this one could
+        # not be identified, so the sender can give a CAS number, name or SMILES instead.
+        raise Invalid(f"substance: {data.substance!r} could not be identified "
+                      f"({verdict.get('reason') or 'no match'}); give its CAS number, name, "
+                      "SMILES or InChI", code="unidentified_substance")
     with ex.writing() as session:
         me = audit.lock_chain(session, caller.id)
         now = ex.now()  # after the lock, so times follow the order of the chain

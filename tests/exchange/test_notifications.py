@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from exchange_helpers import START, Clock, notification
+import pytest
+from exchange_helpers import START, Clock, incident, notification
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from precursorwatch.exchange.admin import add_authority
 from precursorwatch.exchange.audit import authority_codes, record_document
+from precursorwatch.exchange.models import Notification
 from precursorwatch.exchange.schemas import NotificationOut, NotificationPage
 from precursorwatch.exchange.signing import verify_signature
 
@@ -38,11 +41,29 @@ def test_send_checks_the_substance_and_stores_the_verdict(client: TestClient,
     assert again.json()["verdict"] == verdict
 
 
-def test_unresolvable_substance_is_stored_as_unresolved_with_reason(
+@pytest.mark.parametrize(("substance", "reason"), [
+    ("zzq-unknown-reagent-77", ""),
+    ("110-89-5", "check digit"),  # piperidine's CAS number with a wrong last digit
+])
+def test_unidentifiable_substance_is_refused_with_the_reason(
+        client: TestClient, authorities: Any, app: FastAPI, substance: str, reason: str) -> None:
+    got = client.post("/v1/notifications", json=notification(substance=substance),
+                      headers=authorities.headers("CN"))
+    assert got.status_code == 422
+    error = got.json()["error"]
+    assert error["code"] == "unidentified_substance"
+    assert f"substance: {substance!r} could not be identified" in error["message"]
+    assert reason in error["message"]
+    with app.state.exchange.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+def test_incident_keeps_an_unidentified_substance_as_unresolved(
         client: TestClient, authorities: Any) -> None:
-    sent = send(client, authorities, substance="zzq-unknown-reagent-77")
-    assert sent["verdict"]["verdict"] == "unresolved"
-    assert sent["verdict"]["reason"]
+    got = client.post("/v1/incidents", json=incident(substance="white powder, unlabelled"),
+                      headers=authorities.headers("US"))
+    assert got.status_code == 201
+    assert got.json()["verdict"]["verdict"] == "unresolved" and got.json()["verdict"]["reason"]
 
 
 def test_signature_verifies_with_the_published_public_key(

@@ -22,8 +22,9 @@ def report(exchange: ExchangeDep, caller: CallerDep,
                                           "shared_with": "all"}}})],
            ) -> JSONResponse:
     """Shared with the authorities named in `shared_with`, or every authority (`"all"`). The
-    substance is checked like a notification's; `notification_ids` link notifications you are
-    party to. Signed with the caller's key."""
+    substance is checked like a notification's (an unidentified one is kept, with the verdict
+    `unresolved` and its reason: seized material is not always known); `notification_ids`
+    link notifications you are party to. Signed with the caller's key."""
     return JSONResponse(service.report_incident(exchange, caller, data), status_code=201)
 
 

@@ -54,7 +54,8 @@ def send(exchange: ExchangeDep, caller: CallerDep,
     """The calling authority notifies a shipment to the importing authority (and the transit
     authorities, who may read it). The substance is resolved and checked on receipt; the
     verdict and its evidence are stored with the record, which is signed with the caller's key.
-    The reply deadline is set by the importing authority's reply period."""
+    A substance that cannot be identified is refused (422 `unidentified_substance`, with the
+    reason). The reply deadline is set by the importing authority's reply period."""
     return JSONResponse(service.send_notification(exchange, caller, data), status_code=201)
 
 
