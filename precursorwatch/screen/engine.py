@@ -9,9 +9,11 @@ level. Caches live per process, so text repeated across a million lines is worke
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -379,6 +381,23 @@ def finish(results: list[ShipmentResult], keys: Sequence[FileKey], cfg: RuleConf
             r.level = cfg.level(r.risk)
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of acyclic objects are made.
+
+    Results, rows and flags hold no reference cycles, so reference counting frees them; the
+    collector would otherwise rescan every live result again and again (40% of the CPU time
+    at a million lines).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 # -- engines --------------------------------------------------------------------------------
 _SCREENERS: dict[ScreenOptions, Screener] = {}
 _SCREENERS_LOCK = threading.Lock()
@@ -424,7 +443,8 @@ def unpack_chunk(chunk: PackedChunk) -> list[tuple[int, Any]]:
 
 
 def _screen_chunk(options: ScreenOptions, chunk: PackedChunk) -> PackedOutcome:
-    return screener_for(options).screen_rows(unpack_chunk(chunk)).pack()
+    with paused_gc():
+        return screener_for(options).screen_rows(unpack_chunk(chunk)).pack()
 
 
 def _chunks(manifest: Manifest, size: int) -> Iterator[list[tuple[int, Any]]]:
@@ -547,14 +567,15 @@ def screen_file(path: str | Path, *, options: ScreenOptions | None = None) -> Sc
         def advance(n: int) -> None:
             progress.advance(task, n)
     try:
-        if options.engine == "dask":
-            results, keys = _run_dask(manifest, options, advance)
-        else:
-            results, keys, _ = _run_local(manifest, options, advance)
+        with paused_gc():
+            if options.engine == "dask":
+                results, keys = _run_dask(manifest, options, advance)
+            else:
+                results, keys, _ = _run_local(manifest, options, advance)
+            finish(results, keys, screener.cfg)
     finally:
         if progress is not None:
             progress.stop()
-    finish(results, keys, screener.cfg)
     return ScreenRun(
         path=p, results=results, rule_set=screener.cfg.name,
         rule_set_version=screener.cfg.version, watchlists=screener.watchlist_notes,

@@ -19,7 +19,7 @@ from typing import IO, Any
 import jinja2
 
 from precursorwatch.screen.config import RuleConfig
-from precursorwatch.screen.engine import ScreenRun
+from precursorwatch.screen.engine import ScreenRun, paused_gc
 from precursorwatch.screen.model import ShipmentResult
 from precursorwatch.screen.rules import CONCERN, explanations
 
@@ -164,9 +164,10 @@ def write_results(run: ScreenRun, fmt: str, out: str | Path | IO[str],
         with Path(out).open("w", encoding="utf-8", newline="") as fh:
             write_results(run, fmt, fh, cfg)
         return
-    if fmt == "jsonl":
-        write_jsonl(run.results, out)
-    elif fmt == "csv":
-        write_csv(run.results, out)
-    else:
-        out.write(render_html(run, cfg))
+    with paused_gc():
+        if fmt == "jsonl":
+            write_jsonl(run.results, out)
+        elif fmt == "csv":
+            write_csv(run.results, out)
+        else:
+            out.write(render_html(run, cfg))
