@@ -143,7 +143,8 @@ def _tree_sample(pid: int, cpu: dict[int, float]) -> int:
     return total
 
 
-def run_engine(manifest: Path, engine: str, workers: int, out: Path) -> dict[str, object]:
+def run_engine(manifest: Path, engine: str, workers: int, out: Path, chunk: int
+               ) -> dict[str, object]:
     """In this (fresh) process: screen, write JSONL, report figures as a dict."""
     from precursorwatch.screen.engine import ScreenOptions, screen_file
     from precursorwatch.screen.report import write_results
@@ -164,7 +165,7 @@ def run_engine(manifest: Path, engine: str, workers: int, out: Path) -> dict[str
     cpu0 = sum(cpu.values())
     t0 = time.perf_counter()
     run = screen_file(manifest, options=ScreenOptions(engine=engine, workers=workers,
-                                                      chunk_size=50_000))
+                                                      chunk_size=chunk))
     t1 = time.perf_counter()
     write_results(run, "jsonl", out)
     t2 = time.perf_counter()
@@ -184,12 +185,13 @@ def main() -> None:
     parser.add_argument("--planted", type=int, default=300)
     parser.add_argument("--engines", default="local,dask")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--chunk", type=int, default=20_000, help="lines per chunk")
     parser.add_argument("--child", nargs=3, metavar=("MANIFEST", "ENGINE", "OUT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         manifest, engine, out = args.child
-        figures = run_engine(Path(manifest), engine, args.workers, Path(out))
+        figures = run_engine(Path(manifest), engine, args.workers, Path(out), args.chunk)
         print("RESULT " + json.dumps(figures))
         return
     with tempfile.TemporaryDirectory(prefix="screen-bench-") as tmp:
@@ -201,7 +203,8 @@ def main() -> None:
         for engine in args.engines.split(","):
             out = Path(tmp) / f"results-{engine}.jsonl"
             proc = subprocess.run(
-                [sys.executable, __file__, "--workers", str(args.workers), "--child",
+                [sys.executable, __file__, "--workers", str(args.workers), "--chunk",
+                 str(args.chunk), "--child",
                  str(manifest), engine, str(out)], capture_output=True, text=True, check=False)
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), "")
             if not line:
