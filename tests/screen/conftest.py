@@ -1,4 +1,4 @@
-"""Shared fixtures for the screening tests: real data paths and one Screener per session."""
+"""Shared fixtures for the screening tests: real data paths and one Screener for the whole run."""
 
 from __future__ import annotations
 

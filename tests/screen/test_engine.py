@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import datetime as dt
 import io
 import json
@@ -192,3 +193,12 @@ def test_jurisdictions_and_date_reach_the_checker(tmp_path: Path) -> None:
     un_2020 = screen_file(path, options=ScreenOptions(jurisdictions=("UN",),
                                                       as_of=dt.date(2020, 1, 1)))
     assert "CONTROLLED_CHEMICAL" not in {f.code for f in un_2020.results[1].flags}
+
+
+def test_full_lists_raise_no_false_party_hits_on_the_sample(sdn_dir: Path, un_xml: Path) -> None:
+    run = screen_file(SAMPLE_MANIFEST, options=ScreenOptions(
+        watchlists=(str(sdn_dir), str(un_xml))))
+    hits = {(r.shipment_id, p.role, p.entry_id) for r in run for p in r.parties}
+    assert hits == {("PW-2611-043", "shipper", "16907"), ("PW-2611-044", "shipper", "26325"),
+                    ("PW-2611-044", "notify_party", "26236")}
+    assert gc.isenabled()  # paused only while screening
