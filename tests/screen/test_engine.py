@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import gc
 import datetime as dt
+import gc
 import io
 import json
 import re
