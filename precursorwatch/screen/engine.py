@@ -12,7 +12,7 @@ import datetime as dt
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,7 +35,7 @@ from precursorwatch.screen.model import (
     ShipmentResult,
 )
 from precursorwatch.screen.names import normalise_name
-from precursorwatch.screen.readers import Manifest, open_manifest
+from precursorwatch.screen.readers import Manifest, manifest_from_records, open_manifest
 from precursorwatch.screen.rules import (
     RULE_CODES,
     ChemicalFinding,
@@ -546,6 +546,26 @@ def screen_file(path: str | Path, *, options: ScreenOptions | None = None) -> Sc
     started = time.perf_counter()
     p = Path(path)
     manifest = open_manifest(p, dict(options.column_map))
+    return _screen_manifest(manifest, options, started, _count_lines(p))
+
+
+def screen_records(records: Sequence[Mapping[str, Any]], *,
+                   options: ScreenOptions | None = None, source: str = "<records>"
+                   ) -> ScreenRun:
+    """Screen shipments already in memory (an upload, an API call): one mapping per shipment,
+    keys as manifest headers (canonical names or recognised variants; `options.column_map`
+    for others). Same results as `screen_file` on the same rows."""
+    options = options or ScreenOptions()
+    if options.engine not in ENGINES:
+        raise ValueError(f"unknown engine {options.engine!r}; use local or dask")
+    started = time.perf_counter()
+    manifest = manifest_from_records(records, dict(options.column_map), source)
+    return _screen_manifest(manifest, options, started, len(records))
+
+
+def _screen_manifest(manifest: Manifest, options: ScreenOptions, started: float,
+                     total: int | None) -> ScreenRun:
+    p = manifest.path
     # Built here on every engine: it validates the rules and watchlists before any work.
     screener = screener_for(_worker_options(options))
     progress = None
@@ -561,7 +581,7 @@ def screen_file(path: str | Path, *, options: ScreenOptions | None = None) -> Sc
 
         progress = Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(),
                             TimeRemainingColumn(), transient=True)
-        task = progress.add_task("rows", total=_count_lines(p))
+        task = progress.add_task("rows", total=total)
         progress.start()
 
         def advance(n: int) -> None:

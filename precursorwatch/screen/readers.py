@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,6 +288,19 @@ def open_manifest(path: str | Path, column_map: Mapping[str, str] | None = None)
         raise ManifestError(p, [Problem(0, "(file)", p.suffix, "unknown manifest format; use "
                                         ".csv, .tsv, .xlsx, .json, .jsonl or .parquet")])
     return opener(p, column_map or {})
+
+
+def manifest_from_records(records: Sequence[Mapping[str, Any]],
+                          column_map: Mapping[str, str] | None = None,
+                          source: str = "<records>") -> Manifest:
+    """Shipments already in memory (dicts keyed by header) as a Manifest."""
+    keys: list[str] = []
+    for obj in records:
+        if isinstance(obj, Mapping):
+            keys.extend(str(k) for k in obj if k not in keys)
+    items = ((n, dict(obj) if isinstance(obj, Mapping) else obj)
+             for n, obj in enumerate(records, start=1))
+    return _records_from_objects(items, column_map or {}, Path(source), "records", keys)
 
 
 def read_text_rows(text: str, column_map: Mapping[str, str] | None = None) -> list[RowItem]:

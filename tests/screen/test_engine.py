@@ -202,3 +202,16 @@ def test_full_lists_raise_no_false_party_hits_on_the_sample(sdn_dir: Path, un_xm
     assert hits == {("PW-2611-043", "shipper", "16907"), ("PW-2611-044", "shipper", "26325"),
                     ("PW-2611-044", "notify_party", "26236")}
     assert gc.isenabled()  # paused only while screening
+
+
+def test_records_in_memory_screen_like_the_file(local_run: ScreenRun) -> None:
+    from precursorwatch.screen.engine import screen_records
+
+    with SAMPLE_MANIFEST.open(encoding="utf-8", newline="") as fh:
+        records = list(csv.DictReader(fh))
+    run = screen_records(records)
+    assert [r.to_dict() for r in run] == [r.to_dict() for r in local_run]
+    odd = screen_records([{"Ref": "X1", "Goods": "NPP 98% 4kg"}, {"Ref": "X2"}],
+                         options=ScreenOptions(column_map=(("shipment_id", "Ref"),)))
+    assert odd.results[0].level == "high"
+    assert [f.code for f in odd.results[1].flags] == ["BAD_ROW"]
