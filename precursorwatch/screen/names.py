@@ -47,6 +47,17 @@ PLACE_WORDS: frozenset[str] = frozenset({
     "asia", "mexico", "jalisco", "sinaloa", "sonora", "tijuana", "guadalajara", "culiacan",
     "monterrey", "usa", "america", "india", "mumbai", "hyderabad",
 })
+# Chinese company-name terms (longest first) -> the English words weighed above.
+_ZH_TERMS: tuple[tuple[str, str], ...] = (
+    ("有限责任公司", " co ltd "), ("股份有限公司", " co ltd "), ("有限公司", " co ltd "),
+    ("进出口", " import export "), ("新材料", " new material "), ("生物科技", " bio technology "),
+    ("科技", " technology "), ("技术", " technology "), ("生物", " bio "), ("化工", " chemical "),
+    ("化学", " chemical "), ("医药", " pharmaceutical "), ("制药", " pharmaceutical "),
+    ("药业", " pharmaceutical "), ("贸易", " trading "), ("商贸", " trading "),
+    ("实业", " industrial "), ("工业", " industrial "), ("集团", " group "), ("公司", " co "),
+    ("国际", " international "), ("物流", " logistics "), ("香港", " hong kong "),
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 WEAK_WEIGHT = 0.15
 PLACE_WEIGHT = 0.35
 # Spelling variants of legal forms and trade words, folded before weighing.
@@ -88,6 +99,7 @@ class NormName:
     weights: tuple[float, ...]
     compact: str  # significant tokens joined without spaces, sorted: order-free fast key
     abjad: bool  # written in Arabic/Hebrew script: compare consonant skeletons
+    syllabic: bool = False  # written in Chinese characters: tokens are pinyin syllables
 
     @property
     def significant(self) -> tuple[str, ...]:
@@ -113,7 +125,12 @@ def _phonetic(token: str) -> str:
 def normalise_name(name: str) -> NormName:
     """Transliterate, split camel-cased pinyin syllables, fold case, weigh tokens."""
     abjad = _is_abjad(name)
-    latin = anyascii(unicodedata.normalize("NFKC", name))
+    text = unicodedata.normalize("NFKC", name)
+    if _CJK.search(text):
+        # Chinese legal forms and trade words, as words the weighing knows.
+        for zh, en in _ZH_TERMS:
+            text = text.replace(zh, en)
+    latin = anyascii(text)
     if latin != name:
         # anyascii writes CJK as "JinZhengEn": one token per syllable.
         latin = _CAMEL.sub(" ", latin)
@@ -129,7 +146,7 @@ def normalise_name(name: str) -> NormName:
     )
     significant = [t for t, w in zip(tokens, weights, strict=True) if w >= 1.0] or list(tokens)
     compact = "".join(sorted(significant))
-    return NormName(name, tokens, weights, compact, abjad)
+    return NormName(name, tokens, weights, compact, abjad, bool(_CJK.search(name)))
 
 
 def _token_similarity(a: str, b: str, abjad: bool) -> float:
@@ -206,6 +223,14 @@ def name_similarity(a: NormName, b: NormName) -> float:
     # would have added.
     place_free = all(w >= 1.0 for _, w in (*strong_a, *strong_b))
     strong = max(strong, joined if place_free else min(joined, strong + 0.1))
+    # Place words included, in written order: pinyin split per syllable ("Wu Han Shuo Kang")
+    # against the same name written per word ("Wuhan Shuokang").
+    # Only for names written in Chinese characters: elsewhere a shared city name would make
+    # "Wuhan Jinhe" look like "Wuhan Jinhao".
+    if a.syllabic or b.syllabic:
+        whole_a = "".join(t for t, _ in strong_a)
+        whole_b = "".join(t for t, _ in strong_b)
+        strong = max(strong, Levenshtein.normalized_similarity(whole_a, whole_b))
     weak = _agreement(weak_a, weak_b, abjad)
     score = strong * (0.85 + 0.15 * (1.0 if weak is None else weak))
     return round(min(score, 1.0), 4)

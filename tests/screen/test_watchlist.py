@@ -190,3 +190,21 @@ def test_legal_forms_weigh_little() -> None:
     c = normalise_name("Accesos Electronicos, SA de CV")
     assert name_similarity(b, c) == 1.0
     assert name_similarity(a, b) < 0.6
+
+
+@pytest.mark.parametrize(("written", "latin", "same"), [
+    ("武汉硕康生物科技有限公司", "WUHAN SHUOKANG BIOLOGICAL TECHNOLOGY CO., LTD.", True),
+    ("武汉金和新材料有限公司", "Wuhan Jinhe New Material Co Ltd", True),
+    ("武汉硕康生物科技有限公司", "Wuhan Golden Chemical Co Ltd", False),
+    ("Wuhan Jinhe New Material", "Wuhan Jinhao New Material", False),
+])
+def test_chinese_company_names(written: str, latin: str, same: bool) -> None:
+    score = name_similarity(normalise_name(written), normalise_name(latin))
+    assert (score >= THRESHOLD) is same, score
+
+
+def test_chinese_name_finds_the_sdn_entry(matcher: PartyMatcher) -> None:
+    # characters that read "Shanghai Bo Le Chemical Co., Ltd.", a spelling of the listed alias
+    # SHANGHAI BOYLE CHEMICAL CO., LTD. (entry 16907)
+    hits = matcher.match_many([("上海勃乐化工有限公司", "CN")], THRESHOLD)[0]
+    assert hits and hits[0].entry.entry_id == "16907"
