@@ -215,3 +215,13 @@ def test_records_in_memory_screen_like_the_file(local_run: ScreenRun) -> None:
                          options=ScreenOptions(column_map=(("shipment_id", "Ref"),)))
     assert odd.results[0].level == "high"
     assert [f.code for f in odd.results[1].flags] == ["BAD_ROW"]
+
+
+def test_dask_engine_on_a_scheduler_address(local_run: ScreenRun) -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        run = screen_file(SAMPLE_MANIFEST, options=ScreenOptions(
+            engine="dask", scheduler=cluster.scheduler_address, chunk_size=10))
+    assert [r.to_dict() for r in run] == [r.to_dict() for r in local_run]
