@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/pwatch check --file precursorwatch/samples/identifiers.txt
+	$(VENV)/bin/pwatch screen precursorwatch/samples/manifest.csv --format html --out screening-report.html
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check precursorwatch tests benchmarks

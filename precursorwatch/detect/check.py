@@ -112,13 +112,13 @@ class Checker:
 
     def decide(self, structure: Structure, *, as_of: dt.date,
                jurisdictions: Collection[str] | None = None, depth: int = 1,
-               salt_words: tuple[str, ...] = ()) -> _Decision:
-        """Verdict, evidence and notes for a resolved structure."""
+               salt_words: tuple[str, ...] = (), name: str | None = None) -> _Decision:
+        """Verdict, evidence and notes for a resolved structure (`name` words explanations)."""
         key = (structure.inchikey, structure.is_salt_or_hydrate or bool(salt_words), salt_words,
-               as_of, jurisdictions, depth)
+               as_of, jurisdictions, depth, name)
         found = self._decisions.get(key)
         if found is None:
-            found = self._decide(structure, as_of, jurisdictions, depth, salt_words)
+            found = self._decide(structure, as_of, jurisdictions, depth, salt_words, name)
             if len(self._decisions) > 500_000:
                 self._decisions.clear()
             self._decisions[key] = found
@@ -131,7 +131,8 @@ class Checker:
             return Verdict(input=res.input, resolved_by="none", verdict="unresolved",
                            cas=res.cas, reason=res.reason, notes=list(res.notes))
         verdict, matches, notes = self.decide(res.structure, as_of=on, jurisdictions=wanted,
-                                              depth=depth, salt_words=res.salt_words)
+                                              depth=depth, salt_words=res.salt_words,
+                                              name=res.name)
         return Verdict(
             input=res.input, resolved_by=res.resolved_by, name=res.name or None,
             smiles=res.structure.smiles, inchikey=res.structure.inchikey, cas=res.cas,
@@ -139,7 +140,7 @@ class Checker:
         )
 
     def _decide(self, structure: Structure, on: dt.date, wanted: Collection[str] | None,
-                depth: int, salt_words: tuple[str, ...]) -> _Decision:
+                depth: int, salt_words: tuple[str, ...], name: str | None) -> _Decision:
         mol = to_mol(structure)
         found = identity_matches(structure, self.index, as_of=on, jurisdictions=wanted,
                                  salt_words=salt_words)
@@ -156,9 +157,11 @@ class Checker:
                     else f"until {listing.until.isoformat() if listing.until else ''}")
             notes.append(f"listed in {listing.jurisdiction} {listing.list} {when}, "
                          f"not in force on {on.isoformat()}")
-        known = self.resolver.known_name(structure)
+        if name is None:
+            known = self.resolver.known_name(structure)
+            name = known.name if known else None
         routes = find_designer(structure, self.controls, as_of=on, jurisdictions=wanted,
-                               depth=depth, name=known.name if known else None)
+                               depth=depth, name=name)
         designer = tuple(m for m in routes if m.effect == "control")
         if designer:
             return "designer", designer + watch, tuple(notes)
