@@ -1,7 +1,8 @@
 """A small ControlSet built from the model classes: the seven UN Table I fentanyl precursors,
 fentanyl, benzylfentanyl, two watched reagents, and the bundled FRS class rules
-(precursorwatch/controls/data/rules/fentanyl_classes.yaml). Dates follow the regulators cited in the bundled listings;
-the detection tests need the structures and rules, not every listing of every country."""
+(precursorwatch/controls/data/rules/fentanyl_classes.yaml). Dates follow the regulators cited in
+the bundled listings; the detection tests need the structures and rules, not every listing of
+every country."""
 
 from __future__ import annotations
 
