@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from precursorwatch.cli_options import AsOf, Depth, Jurisdictions
 from precursorwatch.detect.verdict import VERDICT_ORDER, Verdict
 
 app = typer.Typer(
@@ -153,15 +154,9 @@ def check(
         "--file", "-f", help="Read one identifier a line from this file ('-' for stdin).")] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
         OutputFormat.table),
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Judge by the lists in force on this date (YYYY-MM-DD); default today.")
-    ] = None,
-    jurisdiction: Annotated[list[str] | None, typer.Option(
-        "--jurisdiction", "-j",
-        help="Only these jurisdictions (UN, US, CN, MX, EU, CA); repeat or comma-separate.")
-    ] = None,
-    depth: Annotated[int, typer.Option(
-        "--depth", help="Synthetic steps to search for designer precursors (0-3).")] = 1,
+    as_of: AsOf = None,
+    jurisdiction: Jurisdictions = None,
+    depth: Depth = 1,
     fail_on: Annotated[str | None, typer.Option(
         "--fail-on", help="Exit 1 if any verdict is one of these, e.g. controlled,designer.")
     ] = None,
@@ -204,9 +199,7 @@ class ListsFormat(StrEnum):
 
 @app.command(name="lists")
 def lists_command(
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Show what was in force on this date (YYYY-MM-DD); default today.")
-    ] = None,
+    as_of: AsOf = None,
     jurisdiction: Annotated[list[str] | None, typer.Option(
         "--jurisdiction", "-j", help="Only these jurisdictions; repeat or comma-separate.")
     ] = None,

@@ -14,6 +14,8 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from precursorwatch.cli_options import AsOf, Depth, Jurisdictions
+
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -34,15 +36,9 @@ def scan(
     out: Annotated[str | None, typer.Option(
         "--out", "-o", help="Write the hits here (default: standard output).")] = None,
     fmt: Annotated[ScanOutput, typer.Option("--format", help="Output format.")] = ScanOutput.csv,
-    depth: Annotated[int, typer.Option(
-        "--depth", help="Synthetic steps to search for designer precursors (0-3).")] = 1,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Judge by the lists in force on this date (YYYY-MM-DD); default today.")
-    ] = None,
-    jurisdiction: Annotated[list[str] | None, typer.Option(
-        "--jurisdiction", "-j",
-        help="Only these jurisdictions (UN, US, CN, MX, EU, CA); repeat or comma-separate.")
-    ] = None,
+    depth: Depth = 1,
+    as_of: AsOf = None,
+    jurisdiction: Jurisdictions = None,
     processes: Annotated[int | None, typer.Option(
         "--processes", "-p", help="Worker processes (default: every core).")] = None,
     quiet: Annotated[bool, typer.Option(

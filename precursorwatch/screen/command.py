@@ -16,6 +16,8 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from precursorwatch.cli_options import AsOf
+
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 _SHOW_BAD_ROWS = 20
 
@@ -55,9 +57,7 @@ def screen(
         "--watchlist", "-w",
         help="OFAC sdn.csv (or its folder), UN consolidated .xml, or FollowTheMoney "
              ".json/.jsonl; repeat for several. Default: the bundled SDNTK excerpt.")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Judge chemicals by the lists in force on this date (YYYY-MM-DD).")
-    ] = None,
+    as_of: AsOf = None,
     jurisdiction: Annotated[list[str] | None, typer.Option(
         "--jurisdiction", "-j", help="Only these jurisdictions' lists (UN, US, CN, MX, EU, CA).")
     ] = None,
