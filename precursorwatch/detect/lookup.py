@@ -4,12 +4,16 @@ and compiled SMARTS of structure rules. Built once per ControlSet."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rdkit import Chem
 
 from precursorwatch.chem.structure import Structure, StructureError, from_smiles
 from precursorwatch.controls.model import ControlSet, StructureRule, Substance
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +64,25 @@ def _compile(rule: StructureRule) -> CompiledRule:
     return CompiledRule(rule, pattern, tuple(excludes))
 
 
-_INDEXES: dict[int, tuple[ControlSet, ControlIndex]] = {}
+def per_control_set(build: Callable[[ControlSet], T]) -> Callable[[ControlSet], T]:
+    """Memoise `build` per ControlSet object (kept alive with its result).
+
+    ControlSet holds large tuples, so hashing it on every call would cost more than the lookup;
+    the object's identity is the key instead.
+    """
+    built: dict[int, tuple[ControlSet, T]] = {}
+
+    def get(controls: ControlSet) -> T:
+        found = built.get(id(controls))
+        if found is not None and found[0] is controls:
+            return found[1]
+        value = build(controls)
+        built[id(controls)] = (controls, value)
+        return value
+
+    get.__doc__ = build.__doc__
+    return get
 
 
-def control_index(controls: ControlSet) -> ControlIndex:
-    """The index for this ControlSet, built on first use (kept alive with it)."""
-    found = _INDEXES.get(id(controls))
-    if found is not None and found[0] is controls:
-        return found[1]
-    index = ControlIndex(controls)
-    _INDEXES[id(controls)] = (controls, index)
-    return index
+control_index = per_control_set(ControlIndex)
+"""The index for a ControlSet, built on first use."""

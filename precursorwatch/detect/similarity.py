@@ -23,6 +23,7 @@ from rdkit.Chem import rdFingerprintGenerator
 
 from precursorwatch.chem.structure import Structure, StructureError, from_smiles, to_mol
 from precursorwatch.controls.model import ControlSet, Listing, Substance
+from precursorwatch.detect.lookup import per_control_set
 from precursorwatch.detect.verdict import Match
 
 DEFAULT_THRESHOLD = 0.52
@@ -61,20 +62,8 @@ def is_fentanyl_related(substance: Substance) -> bool:
         or "fentanyl" in substance.name.lower()
 
 
-_REFERENCES: dict[int, tuple[ControlSet, tuple[Reference, ...]]] = {}
-
-
-def reference_set(controls: ControlSet) -> tuple[Reference, ...]:
-    """Listed (effect "control") fentanyl precursors and fentanyl itself, fingerprinted once."""
-    found = _REFERENCES.get(id(controls))
-    if found is not None and found[0] is controls:
-        return found[1]
-    refs = _build_references(controls)
-    _REFERENCES[id(controls)] = (controls, refs)
-    return refs
-
-
 def _build_references(controls: ControlSet) -> tuple[Reference, ...]:
+    """Listed (effect "control") fentanyl precursors and fentanyl itself, fingerprinted once."""
     out: list[Reference] = []
     candidates = [s for s in controls.substances if is_fentanyl_related(s)]
     for substance in candidates:
@@ -87,6 +76,10 @@ def _build_references(controls: ControlSet) -> tuple[Reference, ...]:
             continue  # the controls tests report an unparsable entry; similarity skips it
         out.append(Reference(substance, structure, morgan_fingerprint(structure), listings))
     return tuple(out)
+
+
+reference_set = per_control_set(_build_references)
+
 
 
 def _pick_listing(
