@@ -2,8 +2,9 @@
 
 Each link holds who (the authority), what (action, record type and id, and the record's content
 hash) and when, plus the previous link's hash; its own hash covers all of that. Verification
-re-hashes every link and every record it names and checks each record's signature, so a row
-edited, inserted or deleted behind the service's back is found.
+re-hashes every link and every record it names, checks each record's signature and that the
+record's stored served copy is still its rendering, so a row edited, inserted or deleted behind
+the service's back is found.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer_group
 
 from precursorwatch.exchange.models import (
     AuditEntry,
@@ -28,6 +29,8 @@ from precursorwatch.exchange.records import (
     incident_document,
     iso,
     notification_document,
+    render_incident,
+    render_notification,
     response_document,
 )
 from precursorwatch.exchange.signing import content_hash, verify_signature
@@ -97,34 +100,53 @@ def authority_codes(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Authority.id, Authority.code)).all())
 
 
-def record_document(session: Session, record_type: str, record_id: str,
-                    codes: dict[int, str]) -> tuple[dict[str, Any], str] | None:
-    """(signed document, signature) of a stored record, or None if it is gone."""
+@dataclass(frozen=True)
+class StoredRecord:
+    document: dict[str, Any]  # the signed form, rebuilt from the row
+    signature: str
+    served_as_signed: bool  # the stored served copy still renders from the signed columns
+
+
+def stored_record(session: Session, record_type: str, record_id: str,
+                  codes: dict[int, str]) -> StoredRecord | None:
+    """A stored record as the audit sees it, or None if it is gone."""
+    content = [undefer_group("content")]
     if record_type == "notification":
-        n = session.get(Notification, record_id)
+        n = session.get(Notification, record_id, options=content)
         if n is None:
             return None
-        transit = session.scalars(select(NotificationTransit.authority_id)
-                                  .where(NotificationTransit.notification_id == n.id)).all()
-        doc = notification_document(n, exporter=codes.get(n.exporter_id, "?"),
-                                    importer=codes.get(n.importer_id, "?"),
-                                    transit=[codes.get(t, "?") for t in transit])
-        return doc, n.signature
+        transit = [codes.get(t, "?") for t in session.scalars(
+            select(NotificationTransit.authority_id)
+            .where(NotificationTransit.notification_id == n.id))]
+        exporter, importer = codes.get(n.exporter_id, "?"), codes.get(n.importer_id, "?")
+        doc = notification_document(n, exporter=exporter, importer=importer, transit=transit)
+        served = render_notification(n, exporter=exporter, importer=importer, transit=transit)
+        return StoredRecord(doc, n.signature, n.rendered == served)
     if record_type == "response":
         r = session.get(NotificationResponse, record_id)
         if r is None:
             return None
-        return response_document(r, authority=codes.get(r.authority_id, "?")), r.signature
+        return StoredRecord(response_document(r, authority=codes.get(r.authority_id, "?")),
+                            r.signature, True)
     if record_type == "incident":
-        i = session.get(Incident, record_id)
+        i = session.get(Incident, record_id, options=content)
         if i is None:
             return None
         shares = session.scalars(select(IncidentShare.authority_id)
                                  .where(IncidentShare.incident_id == i.id)).all()
-        doc = incident_document(i, reporter=codes.get(i.reporter_id, "?"),
+        reporter = codes.get(i.reporter_id, "?")
+        doc = incident_document(i, reporter=reporter,
                                 shared_with=[codes.get(s, "?") for s in shares])
-        return doc, i.signature
+        return StoredRecord(doc, i.signature,
+                            i.rendered == render_incident(i, reporter=reporter))
     return None
+
+
+def record_document(session: Session, record_type: str, record_id: str,
+                    codes: dict[int, str]) -> tuple[dict[str, Any], str] | None:
+    """(signed document, signature) of a stored record, or None if it is gone."""
+    found = stored_record(session, record_type, record_id, codes)
+    return None if found is None else (found.document, found.signature)
 
 
 def _authored(session: Session, authority_id: int) -> set[tuple[str, str]]:
@@ -157,15 +179,17 @@ def verify_chain(session: Session, authority: Authority) -> ChainReport:
             problems.append(Problem(*where, "audit entry changed since it was written"))
         prev = entry.entry_hash
         logged.add((entry.record_type, entry.record_id))
-        found = record_document(session, entry.record_type, entry.record_id, codes)
+        found = stored_record(session, entry.record_type, entry.record_id, codes)
         if found is None:
             problems.append(Problem(*where, "record is missing"))
             continue
-        doc, signature = found
-        if content_hash(doc) != entry.record_hash:
+        if content_hash(found.document) != entry.record_hash:
             problems.append(Problem(*where, "record content changed since it was logged"))
-        if not verify_signature(authority.public_key, signature, doc):
+        if not verify_signature(authority.public_key, found.signature, found.document):
             problems.append(Problem(*where, "record signature does not verify"))
+        if not found.served_as_signed:
+            problems.append(Problem(*where, "the copy served to readers differs from the "
+                                            "signed record"))
     for record_type, record_id in sorted(_authored(session, authority.id) - logged):
         problems.append(Problem(None, record_type, record_id, "record is not in the audit chain"))
     return ChainReport(authority.code, len(entries), tuple(problems))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +65,28 @@ def alembic_config() -> Config:
     return config
 
 
+@contextlib.contextmanager
+def migrating(engine: Engine) -> Iterator[Config]:
+    """An Alembic config bound to one connection, in one transaction. On SQLite, foreign keys
+    are off meanwhile: altering a column there copies the table, and the copy must not trip
+    the keys of the rows that refer to it (the keys hold again once it is renamed back)."""
+    config = alembic_config()
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # outside any transaction, or SQLite ignores it
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                yield config
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database to the newest schema (idempotent; run on every start)."""
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
+    with migrating(engine) as config:
         command.upgrade(config, "head")

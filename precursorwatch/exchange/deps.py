@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from precursorwatch.exchange.schemas import ErrorBody
@@ -36,6 +36,16 @@ def current_caller(
         limiter.hit(hash_api_key(header.partition(" ")[2].strip()))
     with exchange.engine.connect() as connection:
         return authenticate(connection, header)
+
+
+def served(text: str, status_code: int = 200) -> Response:
+    """A response of JSON text the service already rendered (see `records`)."""
+    return Response(text.encode(), status_code=status_code, media_type="application/json")
+
+
+def served_page(items: list[str], *, limit: int, offset: int) -> Response:
+    """`{"items": [...], "limit": n, "offset": n}` around records rendered as JSON text."""
+    return served(f'{{"items":[{",".join(items)}],"limit":{limit},"offset":{offset}}}')
 
 
 ExchangeDep = Annotated[Exchange, Depends(get_exchange)]

@@ -85,9 +85,13 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     reply_deadline: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     verdict_name: Mapped[str] = mapped_column(String(16))
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The content is loaded only where it is used (audit, corrections): reads serve `rendered`.
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True, deferred_group="content")
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True,
+                                                    deferred_group="content")
     signature: Mapped[str] = mapped_column(String(100))
+    # The record as the API serves it (records.render_notification), rendered once on write.
+    rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
 
     __table_args__ = (UniqueConstraint("thread_id", "version"),
                       Index("ix_notification_created", "created_at"))
@@ -127,9 +131,11 @@ class Incident(Base):
     shared_with_all: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
     verdict_name: Mapped[str] = mapped_column(String(16))
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True, deferred_group="content")
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True,
+                                                    deferred_group="content")
     signature: Mapped[str] = mapped_column(String(100))
+    rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
 
 
 class IncidentShare(Base):

@@ -1,13 +1,20 @@
-"""The signed form of each record, rebuilt from its stored row.
+"""The signed form and the served form of each record, both rebuilt from its stored row.
 
 The same function makes the document that is signed on write and the one that is re-hashed on
 audit, so a change to any stored column (body, verdict, parties, deadline, sharing) shows.
+
+The served form is the record's JSON as the API returns it, less the parts that change after
+writing (a notification's status and answer). Records never change, so it is rendered once on
+write and stored beside the row; reads splice it into the response without decoding and
+re-encoding the stored verdict. The audit re-renders it from the signed columns, so an edit of
+the stored copy shows like an edit of the record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from precursorwatch.exchange.models import Incident, Notification, NotificationResponse
@@ -15,6 +22,45 @@ from precursorwatch.exchange.models import Incident, Notification, NotificationR
 
 def iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def when(moment: dt.datetime) -> str:
+    """A time as the API shows it: ISO 8601 in UTC with a Z."""
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def to_json(value: Any) -> str:
+    """Compact UTF-8 JSON, as the API's other responses are encoded."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def render_notification(row: Notification, *, exporter: str, importer: str,
+                        transit: Iterable[str]) -> str:
+    """A notification version as served, without `status`, `superseded_by` and `response`
+    (see `with_status`)."""
+    out: dict[str, Any] = {
+        "id": row.id, "thread_id": row.thread_id, "version": row.version,
+        "supersedes": row.supersedes_id, "exporting_authority": exporter,
+        "importing_authority": importer, "transit_authorities": sorted(transit),
+        "created_at": when(row.created_at), "reply_deadline": when(row.reply_deadline),
+    }
+    out.update((k, v) for k, v in row.body.items()
+               if k not in ("importing_authority", "transit_authorities"))
+    out.update(verdict=row.verdict, signature=row.signature, signed_by=exporter)
+    return to_json(out)
+
+
+def with_status(rendered: str, *, status: str, superseded_by: str | None,
+                response: Mapping[str, Any] | None) -> str:
+    """The served notification: its stored rendering plus the parts derived when read."""
+    tail = to_json({"status": status, "superseded_by": superseded_by, "response": response})
+    return f"{rendered[:-1]},{tail[1:]}"
+
+
+def render_incident(row: Incident, *, reporter: str) -> str:
+    """An incident as served."""
+    return to_json({"id": row.id, "reporter": reporter, "created_at": when(row.created_at),
+                    **row.body, "verdict": row.verdict, "signature": row.signature})
 
 
 def notification_document(row: Notification, *, exporter: str, importer: str,

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import ColumnElement, Engine, Integer, Select, and_, bindparam, case, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker, undefer
 from sqlalchemy.sql.elements import BindParameter
 
 from precursorwatch.detect.verdict import Verdict
@@ -36,7 +36,11 @@ from precursorwatch.exchange.models import (
 from precursorwatch.exchange.records import (
     incident_document,
     notification_document,
+    render_incident,
+    render_notification,
     response_document,
+    when,
+    with_status,
 )
 from precursorwatch.exchange.schemas import (
     IncidentIn,
@@ -138,18 +142,6 @@ def _authority_by_code(session: Session, code: str, field: str) -> Authority:
     return found
 
 
-def _transit_codes(session: Session, ids: Sequence[str], codes: dict[int, str]
-                   ) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {i: [] for i in ids}
-    if ids:
-        rows = session.execute(select(NotificationTransit.notification_id,
-                                      NotificationTransit.authority_id)
-                               .where(NotificationTransit.notification_id.in_(ids)))
-        for nid, aid in rows:
-            out[nid].append(codes[aid])
-    return {k: sorted(v) for k, v in out.items()}
-
-
 _successor = aliased(Notification)
 
 
@@ -176,14 +168,32 @@ def _with_status(base: Select[Notification]
             .outerjoin(_successor, _successor.supersedes_id == Notification.id))
 
 
+_ANSWER = (NotificationResponse.decision, NotificationResponse.reason,
+           NotificationResponse.authority_id, NotificationResponse.created_at,
+           NotificationResponse.signature)
+
+
+def _served_columns(base: Select[Notification]) -> Select[*tuple[Any, ...]]:
+    """The stored rendering, the derived status, the successor and the answer: all a read
+    serves, without loading the record's content."""
+    served: Select[*tuple[Any, ...]] = (
+        base.with_only_columns(Notification.rendered, status_expression(), _successor.id,
+                               *_ANSWER)
+        .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
+        .outerjoin(_successor, _successor.supersedes_id == Notification.id))
+    return served
+
+
 # Built once: bound to the caller, record, clock and page by parameters.
 _ONE = _with_status(Scope.notifications_statement()).where(Notification.id == RECORD_ID)
+_ONE_SERVED = _served_columns(Scope.notifications_statement()).where(
+    Notification.id == RECORD_ID)
 
 
 @cache
 def _list_statement(direction: Direction | None, by_status: bool
-                    ) -> Select[Notification, NotificationResponse | None, str | None, str]:
-    query = _with_status(Scope.notifications_statement())
+                    ) -> Select[*tuple[Any, ...]]:
+    query = _served_columns(Scope.notifications_statement())
     if direction == "outgoing":
         query = query.where(Notification.exporter_id == CALLER)
     elif direction == "incoming":
@@ -199,39 +209,29 @@ def _list_statement(direction: Direction | None, by_status: bool
                                                                           type_=Integer())))
 
 
-def _when(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+# Reads serve the JSON rendered when the record was written (validated then): the shapes are
+# `NotificationOut` / `IncidentOut` (documented in OpenAPI, and checked in the tests). Services
+# return JSON text; the routers send it as is.
+def _answer_out(decision: str | None, reason: str | None, authority_id: int | None,
+                at: dt.datetime | None, signature: str | None, codes: dict[int, str]
+                ) -> dict[str, Any] | None:
+    if decision is None or authority_id is None or at is None:
+        return None
+    return {"decision": decision, "reason": reason, "by": codes[authority_id], "at": when(at),
+            "signature": signature}
 
 
-# Reads build the JSON straight from rows that were validated when written: the shapes are
-# `NotificationOut` / `IncidentOut` (documented in OpenAPI, and checked in the tests), without
-# paying for validating every stored verdict again on each read.
-def _notification_out(n: Notification, response: NotificationResponse | None,
-                      successor: str | None, status: str, codes: dict[int, str],
-                      transit: list[str]) -> dict[str, Any]:
-    answer = None
-    if response is not None:
-        answer = {"decision": response.decision, "reason": response.reason,
-                  "by": codes[response.authority_id], "at": _when(response.created_at),
-                  "signature": response.signature}
-    out: dict[str, Any] = {
-        "id": n.id, "thread_id": n.thread_id, "version": n.version, "supersedes": n.supersedes_id,
-        "superseded_by": successor, "status": status,
-        "exporting_authority": codes[n.exporter_id],
-        "importing_authority": codes[n.importer_id], "transit_authorities": transit,
-        "created_at": _when(n.created_at), "reply_deadline": _when(n.reply_deadline),
-    }
-    out.update((k, v) for k, v in n.body.items() if k not in ("importing_authority",
-                                                              "transit_authorities"))
-    out.update(verdict=n.verdict, response=answer, signature=n.signature,
-               signed_by=codes[n.exporter_id])
-    return out
+def _served(row: Sequence[Any], codes: dict[int, str]) -> str:
+    rendered, status, successor, decision, reason, by, at, signature = row
+    return with_status(rendered, status=status, superseded_by=successor,
+                       response=_answer_out(decision, reason, by, at, signature, codes))
 
 
 # -- notifications ----------------------------------------------------------------------------
 def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
-                      corrects: str | None = None) -> dict[str, Any]:
-    """Store, check and sign a notification (or a corrected version of `corrects`)."""
+                      corrects: str | None = None) -> str:
+    """Store, check and sign a notification (or a corrected version of `corrects`); the stored
+    record as JSON text."""
     if corrects is not None:
         with ex.sessions() as session:  # a fast 404 before the slower substance check
             Scope(caller).notification(session, corrects)
@@ -272,6 +272,8 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         codes = [t.code for t in transit]
         doc = notification_document(row, exporter=me.code, importer=importer.code, transit=codes)
         row.signature = ex.vault.sign(me.private_key_enc, doc)
+        row.rendered = render_notification(row, exporter=me.code, importer=importer.code,
+                                           transit=codes)
         session.add(row)
         session.flush()  # the notification row must exist before rows that refer to it
         session.add_all(NotificationTransit(notification_id=new_id, authority_id=t.id)
@@ -279,14 +281,14 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         audit.append(session, me, action="notification.correct" if corrects else
                      "notification.send", record_type="notification", record_id=new_id,
                      record_hash=content_hash(doc), at=now)
-        all_codes = {me.id: me.code, importer.id: importer.code, **{t.id: t.code for t in transit}}
-        return _notification_out(row, None, None, "sent", all_codes, sorted(codes))
+        return with_status(row.rendered, status="sent", superseded_by=None, response=None)
 
 
-def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime
-         ) -> tuple[Notification, NotificationResponse | None, str]:
-    row = session.execute(_ONE, {**scope.params, "now": now,
-                                 "record_id": notification_id}).first()
+def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime, *,
+         rendered: bool = False) -> tuple[Notification, NotificationResponse | None, str]:
+    query = _ONE.options(undefer(Notification.rendered)) if rendered else _ONE
+    row = session.execute(query, {**scope.params, "now": now,
+                                  "record_id": notification_id}).first()
     if row is None:
         scope.notification(session, notification_id)  # raises the scoped 404
         raise AssertionError("unreachable")
@@ -294,41 +296,38 @@ def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime
     return n, response, status
 
 
-def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> dict[str, Any]:
+def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> str:
+    """The notification as JSON text (`NotificationOut`)."""
     with ex.sessions() as session:
         scope = Scope(caller)
-        row = session.execute(_ONE, {**scope.params, "now": ex.now(),
-                                     "record_id": notification_id}).first()
+        row = session.execute(_ONE_SERVED, {**scope.params, "now": ex.now(),
+                                            "record_id": notification_id}).first()
         if row is None:
             scope.notification(session, notification_id)
             raise AssertionError("unreachable")
-        codes = ex.codes()
-        n, response, successor, status = row
-        transit = _transit_codes(session, [n.id], codes)[n.id]
-        return _notification_out(n, response, successor, status, codes, transit)
+        return _served(row, ex.codes())
 
 
 def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
                        status: Status | None = None, limit: int = 100, offset: int = 0
-                       ) -> list[dict[str, Any]]:
+                       ) -> list[str]:
+    """A page of notifications, newest first, each as JSON text."""
     params = {**Scope(caller).params, "now": ex.now(), "status": status, "limit": limit,
               "offset": offset}
     query = _list_statement(direction, status is not None)
     with ex.sessions() as session:
         rows = session.execute(query, params).all()
         codes = ex.codes()
-        transit = _transit_codes(session, [r[0].id for r in rows], codes)
-        return [_notification_out(n, resp, succ, st, codes, transit[n.id])
-                for n, resp, succ, st in rows]
+        return [_served(row, codes) for row in rows]
 
 
 def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data: ResponseIn
-                        ) -> dict[str, Any]:
+                        ) -> str:
     """The importing authority's decision; only while the notification awaits an answer."""
     with ex.writing() as session:
         me = audit.lock_chain(session, caller.id)
         now = ex.now()
-        n, _, status = _one(session, Scope(caller), notification_id, now)
+        n, _, status = _one(session, Scope(caller), notification_id, now, rendered=True)
         if n.importer_id != caller.id:
             raise Forbidden("only the importing authority can answer this notification",
                             code="not_importing_authority")
@@ -348,18 +347,13 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
         audit.append(session, me, action=f"notification.{data.decision}", record_type="response",
                      record_id=response.id, record_hash=content_hash(doc), at=now)
         session.flush()
-        codes = ex.codes()
-        transit = _transit_codes(session, [n.id], codes)[n.id]
-        return _notification_out(n, response, None, data.decision, codes, transit)
+        return with_status(n.rendered, status=data.decision, superseded_by=None,
+                           response=_answer_out(data.decision, response.reason, me.id, now,
+                                                response.signature, {me.id: me.code}))
 
 
 # -- incidents --------------------------------------------------------------------------------
-def _incident_out(i: Incident, codes: dict[int, str]) -> dict[str, Any]:
-    return {"id": i.id, "reporter": codes[i.reporter_id], "created_at": _when(i.created_at),
-            **i.body, "verdict": i.verdict, "signature": i.signature}
-
-
-def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> dict[str, Any]:
+def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> str:
     verdict = ex.check_substance(data.substance)
     with ex.writing() as session:
         me = audit.lock_chain(session, caller.id)
@@ -382,32 +376,39 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> dict[str,
         doc = incident_document(row, reporter=me.code,
                                 shared_with=[a.code for a in shared if a.id != me.id])
         row.signature = ex.vault.sign(me.private_key_enc, doc)
+        row.rendered = render_incident(row, reporter=me.code)
         session.add(row)
         session.flush()
         session.add_all(IncidentShare(incident_id=row.id, authority_id=a.id)
                         for a in shared if a.id != me.id)
         audit.append(session, me, action="incident.report", record_type="incident",
                      record_id=row.id, record_hash=content_hash(doc), at=now)
-        return _incident_out(row, {me.id: me.code})
+        return row.rendered
 
 
-_INCIDENT_PAGE = (Scope.incidents_statement().order_by(Incident.created_at.desc(), Incident.id)
+_INCIDENTS_SERVED = Scope.incidents_statement().with_only_columns(Incident.rendered)
+_INCIDENT_PAGE = (_INCIDENTS_SERVED.order_by(Incident.created_at.desc(), Incident.id)
                   .limit(bindparam("limit", type_=Integer()))
                   .offset(bindparam("offset", type_=Integer())))
+_ONE_INCIDENT_SERVED = _INCIDENTS_SERVED.where(Incident.id == RECORD_ID)
 
 
 def list_incidents(ex: Exchange, caller: Caller, *, limit: int = 100, offset: int = 0
-                   ) -> list[dict[str, Any]]:
+                   ) -> list[str]:
+    """A page of incidents, newest first, each as JSON text."""
     with ex.sessions() as session:
-        rows = session.scalars(_INCIDENT_PAGE, {**Scope(caller).params, "limit": limit,
-                                                "offset": offset}).all()
-        codes = ex.codes()
-        return [_incident_out(i, codes) for i in rows]
+        return list(session.scalars(_INCIDENT_PAGE, {**Scope(caller).params, "limit": limit,
+                                                     "offset": offset}))
 
 
-def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> dict[str, Any]:
+def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> str:
     with ex.sessions() as session:
-        return _incident_out(Scope(caller).incident(session, incident_id), ex.codes())
+        scope = Scope(caller)
+        found = session.scalar(_ONE_INCIDENT_SERVED, {**scope.params, "record_id": incident_id})
+        if found is None:
+            scope.incident(session, incident_id)  # raises the scoped 404
+            raise AssertionError("unreachable")
+        return found
 
 
 def verify_own_chain(ex: Exchange, caller: Caller) -> audit.ChainReport:

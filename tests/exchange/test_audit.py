@@ -6,12 +6,14 @@ import json
 from typing import Any
 
 import pytest
+from alembic import command
 from exchange_helpers import incident, notification
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from precursorwatch.exchange.admin import verify_audit
+from precursorwatch.exchange.db import migrating
 
 
 @pytest.fixture
@@ -82,6 +84,12 @@ TAMPERING = [
      "DELETE FROM audit_entry WHERE record_id = :first", "link 1 is missing"),
     ("answer deleted", "MX",
      "DELETE FROM notification_response WHERE notification_id = :answered", "record is missing"),
+    ("served copy replaced", "CN",
+     "UPDATE notification SET rendered = (SELECT rendered FROM notification WHERE id = :first)"
+     " WHERE id = :second", "copy served to readers differs"),
+    ("served incident copy edited", "US",
+     "UPDATE incident SET rendered = REPLACE(rendered, '\"seizure\"', '\"attempted_diversion\"')"
+     " WHERE id = :incident", "copy served to readers differs"),
     ("signature swapped", "CN",
      "UPDATE notification SET signature = (SELECT signature FROM notification WHERE id = :first)"
      " WHERE id = :second", "signature does not verify"),
@@ -113,10 +121,34 @@ def test_direct_database_edit_is_detected(client: TestClient, authorities: Any, 
 def test_record_slipped_in_without_the_service_is_detected(
         client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str]) -> None:
     columns = ("thread_id, version, supersedes_id, exporter_id, importer_id, created_at, "
-               "reply_deadline, verdict_name, body, verdict, signature")
+               "reply_deadline, verdict_name, body, verdict, signature, rendered")
     tamper(app, f"INSERT INTO notification (id, {columns}) SELECT "
                 "'00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001',"
                 " 1, NULL, exporter_id, importer_id, created_at, reply_deadline, verdict_name,"
-                " body, verdict, signature FROM notification WHERE id = :second",
+                " body, verdict, signature, rendered FROM notification WHERE id = :second",
            second=history["second"])
     assert "record is not in the audit chain" in problems(client, authorities, "CN")
+
+
+def test_upgrade_renders_the_served_copy_of_records_written_before_it(
+        client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str]) -> None:
+    """Revision 0002 added the stored served copy; records already there get theirs from the
+    signed columns, identical to what the service rendered on write."""
+    engine = app.state.exchange.engine
+    served = {k: client.get(f"/v1/{'incidents' if k == 'incident' else 'notifications'}/{i}",
+                            headers=authorities.headers("US" if k == "incident" else "CN")).json()
+              for k, i in history.items()}
+    with migrating(engine) as config:
+        conn = config.attributes["connection"]
+        before = dict(conn.execute(text("SELECT id, rendered FROM notification")).all())
+        command.downgrade(config, "0001")
+        assert "rendered" not in {c["name"] for c in inspect(conn).get_columns("notification")}
+        command.upgrade(config, "head")
+        after = dict(conn.execute(text("SELECT id, rendered FROM notification")).all())
+    assert after == before and len(after) == 2
+    for key, record_id in history.items():
+        again = client.get(f"/v1/{'incidents' if key == 'incident' else 'notifications'}/"
+                           f"{record_id}",
+                           headers=authorities.headers("US" if key == "incident" else "CN"))
+        assert again.json() == served[key]
+    assert all(r.ok for r in verify_audit(engine))

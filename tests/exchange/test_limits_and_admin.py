@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def test_concurrent_writes_by_one_authority_keep_one_chain(app: Any, authorities
     data = NotificationIn.model_validate(notification(), strict=False)
 
     def send(_: int) -> str:
-        return str(service.send_notification(ex, caller, data)["id"])
+        return str(json.loads(service.send_notification(ex, caller, data))["id"])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(send, range(24)))
@@ -136,8 +137,8 @@ def test_concurrent_answers_leave_exactly_one(app: Any, authorities: Any) -> Non
     with ex.sessions() as session:
         found = {a.code: a for a in session.scalars(select(Authority))}
     cn, mx = (Caller(found[c].id, c, found[c].name) for c in ("CN", "MX"))
-    sent = service.send_notification(ex, cn, NotificationIn.model_validate(notification(),
-                                                                           strict=False))
+    sent = json.loads(service.send_notification(
+        ex, cn, NotificationIn.model_validate(notification(), strict=False)))
 
     def answer(i: int) -> str:
         decision = ("no_objection", "objection")[i % 2]
@@ -153,5 +154,5 @@ def test_concurrent_answers_leave_exactly_one(app: Any, authorities: Any) -> Non
     winners = [o for o in outcomes if o in ("no_objection", "objection")]
     assert len(winners) == 1, outcomes
     assert all(o == f"notification_{winners[0]}" for o in outcomes if o not in winners)
-    assert service.get_notification(ex, mx, sent["id"])["status"] == winners[0]
+    assert json.loads(service.get_notification(ex, mx, sent["id"]))["status"] == winners[0]
     assert service.verify_own_chain(ex, mx).entries == 1

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from precursorwatch.exchange import service
-from precursorwatch.exchange.deps import COMMON_ERRORS, NOT_FOUND, CallerDep, ExchangeDep
+from precursorwatch.exchange.deps import (
+    COMMON_ERRORS,
+    NOT_FOUND,
+    CallerDep,
+    ExchangeDep,
+    served,
+    served_page,
+)
 from precursorwatch.exchange.schemas import INCIDENT_EXAMPLE, IncidentIn, IncidentOut, IncidentPage
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=COMMON_ERRORS)
@@ -20,22 +27,22 @@ def report(exchange: ExchangeDep, caller: CallerDep,
                "seizure shared with one authority": {"value": INCIDENT_EXAMPLE},
                "alert to all": {"value": {**INCIDENT_EXAMPLE, "kind": "stopped_shipment",
                                           "shared_with": "all"}}})],
-           ) -> JSONResponse:
+           ) -> Response:
     """Shared with the authorities named in `shared_with`, or every authority (`"all"`). The
     substance is checked like a notification's (an unidentified one is kept, with the verdict
     `unresolved` and its reason: seized material is not always known); `notification_ids`
     link notifications you are party to. Signed with the caller's key."""
-    return JSONResponse(service.report_incident(exchange, caller, data), status_code=201)
+    return served(service.report_incident(exchange, caller, data), status_code=201)
 
 
 @router.get("", response_model=IncidentPage, summary="List incidents shared with you")
 def list_(exchange: ExchangeDep, caller: CallerDep,
           limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
           offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
-          ) -> JSONResponse:
+          ) -> Response:
     """Incidents you reported, shared with you by name, or shared with all; newest first."""
     items = service.list_incidents(exchange, caller, limit=limit, offset=offset)
-    return JSONResponse({"items": items, "limit": limit, "offset": offset})
+    return served_page(items, limit=limit, offset=offset)
 
 
 @router.get("/{incident_id}", response_model=IncidentOut, responses=NOT_FOUND,
@@ -43,6 +50,6 @@ def list_(exchange: ExchangeDep, caller: CallerDep,
 def read(exchange: ExchangeDep, caller: CallerDep,
          incident_id: Annotated[str, Path(
              pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-             examples=["7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6"])]) -> JSONResponse:
+             examples=["7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6"])]) -> Response:
     """404 unless you reported it or it was shared with you."""
-    return JSONResponse(service.get_incident(exchange, caller, incident_id))
+    return served(service.get_incident(exchange, caller, incident_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from precursorwatch.exchange import service
 from precursorwatch.exchange.deps import (
@@ -14,6 +14,8 @@ from precursorwatch.exchange.deps import (
     CallerDep,
     ExchangeDep,
     error_doc,
+    served,
+    served_page,
 )
 from precursorwatch.exchange.schemas import (
     NOTIFICATION_EXAMPLE,
@@ -50,13 +52,13 @@ _send_examples = {
              responses={409: error_doc("The corrected notification can no longer change.")})
 def send(exchange: ExchangeDep, caller: CallerDep,
          data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
-         ) -> JSONResponse:
+         ) -> Response:
     """The calling authority notifies a shipment to the importing authority (and the transit
     authorities, who may read it). The substance is resolved and checked on receipt; the
     verdict and its evidence are stored with the record, which is signed with the caller's key.
     A substance that cannot be identified is refused (422 `unidentified_substance`, with the
     reason). The reply deadline is set by the importing authority's reply period."""
-    return JSONResponse(service.send_notification(exchange, caller, data), status_code=201)
+    return served(service.send_notification(exchange, caller, data), status_code=201)
 
 
 @router.get("", response_model=NotificationPage, summary="List notifications you are party to")
@@ -67,19 +69,19 @@ def list_(exchange: ExchangeDep, caller: CallerDep,
           status: Annotated[Status | None, Query(examples=["sent"])] = None,
           limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
           offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
-          ) -> JSONResponse:
+          ) -> Response:
     """Newest first. Deadlines are applied on read: an unanswered notification past its
     deadline is listed as `expired`."""
     items = service.list_notifications(exchange, caller, direction=direction, status=status,
                                        limit=limit, offset=offset)
-    return JSONResponse({"items": items, "limit": limit, "offset": offset})
+    return served_page(items, limit=limit, offset=offset)
 
 
 @router.get("/{notification_id}", response_model=NotificationOut, responses=NOT_FOUND,
             summary="Read one notification")
-def read(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId) -> JSONResponse:
+def read(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId) -> Response:
     """Only for the exporting, importing and transit authorities; 404 for anyone else."""
-    return JSONResponse(service.get_notification(exchange, caller, notification_id))
+    return served(service.get_notification(exchange, caller, notification_id))
 
 
 @router.post("/{notification_id}/response", response_model=NotificationOut,
@@ -93,10 +95,10 @@ def respond(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
                 "objection": {"value": {"decision": "objection",
                                         "reason": "Importer holds no licence."}},
                 "no objection": {"value": {"decision": "no_objection"}}})],
-            ) -> JSONResponse:
+            ) -> Response:
     """`no_objection` or `objection` (with a reason), signed with the caller's key. Only while
     the notification is `sent`: not after its deadline, an answer, or a correction."""
-    return JSONResponse(service.answer_notification(exchange, caller, notification_id, data))
+    return served(service.answer_notification(exchange, caller, notification_id, data))
 
 
 @router.post("/{notification_id}/corrections", status_code=201, response_model=NotificationOut,
@@ -106,8 +108,8 @@ def respond(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
                         409: error_doc("Already answered, expired, or corrected before.")})
 def correct(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
             data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
-            ) -> JSONResponse:
+            ) -> Response:
     """Send the full corrected notification. It becomes a new version (same `thread_id`,
     `version` + 1, a new deadline); the old version is kept unchanged as `superseded`."""
-    return JSONResponse(service.send_notification(exchange, caller, data,
+    return served(service.send_notification(exchange, caller, data,
                                                  corrects=notification_id), status_code=201)
