@@ -40,7 +40,9 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
             if not _SCHEMA_NAME.match(schema):
                 raise AdminError(f"schema name {schema!r} must be lower-case letters, digits, _")
             kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip per checkout. A dropped connection invalidates
+        # the pool instead, and reads retry once (`Exchange.read`).
+        kwargs.update(pool_size=10, max_overflow=10, pool_recycle=3600)
     engine = create_engine(parsed, **kwargs)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

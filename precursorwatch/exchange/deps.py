@@ -34,8 +34,7 @@ def current_caller(
         # Limit before the database lookup, so guessing keys is throttled too.
         limiter: RateLimiter = request.app.state.rate_limiter
         limiter.hit(hash_api_key(header.partition(" ")[2].strip()))
-    with exchange.engine.connect() as connection:
-        return authenticate(connection, header)
+    return exchange.read(lambda connection: authenticate(connection, header))
 
 
 def served(text: str, status_code: int = 200) -> Response:

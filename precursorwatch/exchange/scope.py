@@ -137,14 +137,23 @@ class Scope:
         """Incidents visible to the caller bound by `params`."""
         return _INCIDENTS
 
+    # The same answer whether the record does not exist or belongs to others.
+    @staticmethod
+    def no_notification(notification_id: str) -> NotFound:
+        return NotFound(f"no notification {notification_id} for this authority")
+
+    @staticmethod
+    def no_incident(incident_id: str) -> NotFound:
+        return NotFound(f"no incident {incident_id} for this authority")
+
     def notification(self, session: Session, notification_id: str) -> Notification:
         found = session.scalar(_ONE_NOTIFICATION, {**self.params, "record_id": notification_id})
         if found is None:
-            raise NotFound(f"no notification {notification_id} for this authority")
+            raise self.no_notification(notification_id)
         return found
 
     def incident(self, session: Session, incident_id: str) -> Incident:
         found = session.scalar(_ONE_INCIDENT, {**self.params, "record_id": incident_id})
         if found is None:
-            raise NotFound(f"no incident {incident_id} for this authority")
+            raise self.no_incident(incident_id)
         return found

@@ -14,10 +14,21 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, Integer, Select, and_, bindparam, case, exists, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    select,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker, undefer
 from sqlalchemy.sql.elements import BindParameter
 
@@ -56,6 +67,7 @@ log = logging.getLogger("precursorwatch.exchange")
 
 Clock = Callable[[], dt.datetime]
 Direction = Literal["incoming", "outgoing", "transit"]
+T = TypeVar("T")
 
 
 class SubstanceChecker(Protocol):
@@ -79,6 +91,9 @@ class Exchange:
         self.checker = checker
         self.clock = clock
         self.sessions: sessionmaker[Session] = session_factory(engine)
+        # Reads are single statements: in autocommit they need no BEGIN and ROLLBACK round
+        # trips. Same pool as the writers.
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._check_lock = threading.Lock()
         self._codes = CodeCache(engine)
         # SQLite allows one writer; queueing writers here avoids "database is locked" under load.
@@ -92,6 +107,20 @@ class Exchange:
 
     def now(self) -> dt.datetime:
         return self.clock().astimezone(dt.UTC)
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` on a pooled connection in autocommit. Connections are not pinged before
+        use (a round trip per request); a read that finds its connection dropped (the
+        database restarted) runs once more on a fresh one, which is safe as reads change
+        nothing."""
+        for attempt in (1, 2):
+            try:
+                with self._reader.connect() as connection:
+                    return work(connection)
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Session]:
@@ -290,22 +319,18 @@ def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime,
     row = session.execute(query, {**scope.params, "now": now,
                                   "record_id": notification_id}).first()
     if row is None:
-        scope.notification(session, notification_id)  # raises the scoped 404
-        raise AssertionError("unreachable")
+        raise Scope.no_notification(notification_id)
     n, response, _successor_id, status = row
     return n, response, status
 
 
 def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> str:
     """The notification as JSON text (`NotificationOut`)."""
-    with ex.sessions() as session:
-        scope = Scope(caller)
-        row = session.execute(_ONE_SERVED, {**scope.params, "now": ex.now(),
-                                            "record_id": notification_id}).first()
-        if row is None:
-            scope.notification(session, notification_id)
-            raise AssertionError("unreachable")
-        return _served(row, ex.codes())
+    params = {**Scope(caller).params, "now": ex.now(), "record_id": notification_id}
+    row = ex.read(lambda conn: conn.execute(_ONE_SERVED, params).first())
+    if row is None:
+        raise Scope.no_notification(notification_id)
+    return _served(row, ex.codes())
 
 
 def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
@@ -315,10 +340,9 @@ def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | N
     params = {**Scope(caller).params, "now": ex.now(), "status": status, "limit": limit,
               "offset": offset}
     query = _list_statement(direction, status is not None)
-    with ex.sessions() as session:
-        rows = session.execute(query, params).all()
-        codes = ex.codes()
-        return [_served(row, codes) for row in rows]
+    rows = ex.read(lambda conn: conn.execute(query, params).all())
+    codes = ex.codes()
+    return [_served(row, codes) for row in rows]
 
 
 def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data: ResponseIn
@@ -396,19 +420,16 @@ _ONE_INCIDENT_SERVED = _INCIDENTS_SERVED.where(Incident.id == RECORD_ID)
 def list_incidents(ex: Exchange, caller: Caller, *, limit: int = 100, offset: int = 0
                    ) -> list[str]:
     """A page of incidents, newest first, each as JSON text."""
-    with ex.sessions() as session:
-        return list(session.scalars(_INCIDENT_PAGE, {**Scope(caller).params, "limit": limit,
-                                                     "offset": offset}))
+    params = {**Scope(caller).params, "limit": limit, "offset": offset}
+    return ex.read(lambda conn: list(conn.scalars(_INCIDENT_PAGE, params)))
 
 
 def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> str:
-    with ex.sessions() as session:
-        scope = Scope(caller)
-        found = session.scalar(_ONE_INCIDENT_SERVED, {**scope.params, "record_id": incident_id})
-        if found is None:
-            scope.incident(session, incident_id)  # raises the scoped 404
-            raise AssertionError("unreachable")
-        return found
+    params = {**Scope(caller).params, "record_id": incident_id}
+    found: str | None = ex.read(lambda conn: conn.scalar(_ONE_INCIDENT_SERVED, params))
+    if found is None:
+        raise Scope.no_incident(incident_id)
+    return found
 
 
 def verify_own_chain(ex: Exchange, caller: Caller) -> audit.ChainReport:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from exchange_helpers import Clock, notification
 from fastapi.testclient import TestClient
@@ -156,3 +157,24 @@ def test_concurrent_answers_leave_exactly_one(app: Any, authorities: Any) -> Non
     assert all(o == f"notification_{winners[0]}" for o in outcomes if o not in winners)
     assert json.loads(service.get_notification(ex, mx, sent["id"]))["status"] == winners[0]
     assert service.verify_own_chain(ex, mx).entries == 1
+
+
+def test_reads_survive_a_dropped_database_connection(
+        app: Any, client: TestClient, authorities: Any, database: Any) -> None:
+    """Pooled connections are not pinged before use; when the database drops them (a restart,
+    an idle timeout), the next read still answers instead of failing with 500."""
+    if database.kind != "postgresql":
+        pytest.skip("needs a server that can drop a client's connection")
+    sent = client.post("/v1/notifications", json=notification(),
+                       headers=authorities.headers("CN")).json()
+    engine: Engine = app.state.exchange.engine
+    pooled = [engine.connect() for _ in range(max(1, engine.pool.checkedin()))]
+    pids = [c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for c in pooled]
+    for c in pooled:
+        c.close()  # back to the pool, where the next request finds them
+    with psycopg.connect(database.url.replace("+psycopg", ""), autocommit=True) as admin:
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    got = client.get(f"/v1/notifications/{sent['id']}", headers=authorities.headers("MX"))
+    assert got.status_code == 200, got.text
+    assert got.json()["id"] == sent["id"]
