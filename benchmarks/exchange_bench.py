@@ -232,14 +232,15 @@ def free_port() -> int:
 
 
 def report(routes: list[Route]) -> None:
-    print(f"{'route':<55} {'n':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  errors")
+    print(f"{'route':<55} {'n':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
+          "errors")
     for r in routes:
         lat = sorted(r.latencies)
         p50 = statistics.median(lat) * 1000
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
         rate = len(lat) / r.seconds if r.seconds else 0.0
-        print(f"{r.name:<55} {len(lat):>6} {rate:>8.0f} {p50:>8.1f} {p99:>8.1f}  "
-              f"{r.errors or '-'}")
+        print(f"{r.name:<55} {len(lat):>6} {rate:>8.0f} {p50:>8.1f} {p99:>8.1f} "
+              f"{lat[-1] * 1000:>8.1f}  {r.errors or '-'}")
 
 
 def main() -> None:

@@ -174,5 +174,5 @@ def serve(
     with _plain_errors():
         KeyVault.open(settings.secret, settings.secret_file)  # create the secret once, too
     os.environ["PWATCH_EXCHANGE_DB"] = settings.db_url
-    uvicorn.run("precursorwatch.exchange.app:create_app", factory=True, host=host, port=port,
+    uvicorn.run("precursorwatch.exchange.app:serving_app", factory=True, host=host, port=port,
                 workers=workers, log_level="info", access_log=access_log)

@@ -108,3 +108,25 @@ def test_serve_migrates_and_answers_then_verify_audit_finds_tampering(
     assert broken.exit_code == 1
     assert "CN: 2 problem(s)" in broken.output  # content and signature
     assert "record content changed since it was logged" in broken.output
+
+
+def test_served_app_keeps_its_long_lived_objects_out_of_garbage_collection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pwatch serve` builds each worker's app with `serving_app`: what it loaded (control
+    lists, structures) is frozen, so full collections do not stall requests walking it."""
+    import gc
+
+    from precursorwatch.exchange.app import serving_app
+
+    monkeypatch.setenv("PWATCH_EXCHANGE_DB", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("PWATCH_EXCHANGE_SECRET_FILE", str(tmp_path / "secret"))
+    gc.unfreeze()
+    try:
+        served = serving_app()
+        frozen = gc.get_freeze_count()
+        assert frozen > 50_000  # the checker's data, not a handful of objects
+        exchange = served.state.exchange
+        assert not any(o is exchange for o in gc.get_objects())  # in no collected generation
+        assert served.openapi()["info"]["title"] == "Precursor Watch exchange"
+    finally:
+        gc.unfreeze()
