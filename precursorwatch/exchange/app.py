@@ -16,8 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from precursorwatch.exchange.db import make_engine, migrate
 from precursorwatch.exchange.errors import ExchangeError, RateLimited
+from precursorwatch.exchange.limits import LocalRateLimits, RateLimits, SharedRateLimits
 from precursorwatch.exchange.routers import authorities, incidents, notifications
-from precursorwatch.exchange.scope import RateLimiter
 from precursorwatch.exchange.service import Clock, Exchange, SubstanceChecker, system_clock
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import KeyVault
@@ -145,7 +145,11 @@ def create_app(settings: ExchangeSettings | None = None, *,
                       {"name": "authorities", "description": "Who is on the exchange."},
                       {"name": "audit", "description": "Integrity of the records."}])
     app.state.exchange = Exchange(engine, settings, vault, checker, clock)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds)
+    limits: RateLimits = (
+        SharedRateLimits(settings.rate_limit, settings.rate_window_seconds)
+        if engine.dialect.name == "postgresql"
+        else LocalRateLimits(settings.rate_limit, settings.rate_window_seconds))
+    app.state.rate_limits = limits
     app.include_router(notifications.router)
     app.include_router(incidents.router)
     app.include_router(authorities.router)

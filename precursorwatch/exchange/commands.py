@@ -156,7 +156,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(
-        "--workers", help="Worker processes (rate limits then count per process).")] = 1,
+        "--workers", help="Worker processes (PostgreSQL only; they share rate limits).")] = 1,
     access_log: Annotated[bool, typer.Option(
         "--access-log/--no-access-log", help="Log one line per request.")] = True,
 ) -> None:
@@ -170,6 +170,10 @@ def serve(
     if not 1 <= workers <= 64:
         _fail(f"--workers {workers}: give 1-64")
     settings = _settings(db)
+    if workers > 1 and settings.db_url.startswith("sqlite"):
+        _fail(f"--workers {workers}: SQLite is served by one process (it takes one writer at "
+              "a time, and rate limits count in the process); use PostgreSQL "
+              "(--db postgresql+psycopg://...) for more workers")
     _with_engine(db, lambda engine, s: None)  # migrate once, before any worker starts
     with _plain_errors():
         KeyVault.open(settings.secret, settings.secret_file)  # create the secret once, too

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from precursorwatch.exchange.limits import RateLimits
 from precursorwatch.exchange.schemas import ErrorBody
-from precursorwatch.exchange.scope import Caller, RateLimiter, authenticate
+from precursorwatch.exchange.scope import Caller, authenticate
 from precursorwatch.exchange.service import Exchange
-from precursorwatch.exchange.signing import hash_api_key
 
 # Declared for the OpenAPI page; the header itself is checked in `current_caller` so that every
 # failure gets the service's JSON error.
@@ -30,11 +30,8 @@ def current_caller(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
     header = request.headers.get("authorization")
-    if header:
-        # Limit before the database lookup, so guessing keys is throttled too.
-        limiter: RateLimiter = request.app.state.rate_limiter
-        limiter.hit(hash_api_key(header.partition(" ")[2].strip()))
-    return exchange.read(lambda connection: authenticate(connection, header))
+    limits: RateLimits = request.app.state.rate_limits
+    return exchange.read(lambda connection: authenticate(connection, header, limits))
 
 
 def served(text: str, status_code: int = 200) -> Response:

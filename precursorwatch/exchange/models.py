@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -168,3 +169,15 @@ class AuditEntry(Base):
 
     # A fork of the chain (two writers appending after the same link) fails here.
     __table_args__ = (UniqueConstraint("authority_id", "seq"),)
+
+
+class RateWindow(Base):
+    """Requests counted for one API key in its current fixed window, shared by every worker
+    and host that serves from the same PostgreSQL database (UNLOGGED there: counts are not
+    worth a write to the WAL, and a crash only resets them)."""
+
+    __tablename__ = "rate_window"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger)  # Unix seconds
+    hits: Mapped[int] = mapped_column(Integer)

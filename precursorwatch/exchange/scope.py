@@ -7,9 +7,6 @@ outside it do not exist for the caller (404, never 403).
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -26,9 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from precursorwatch.exchange.errors import NotFound, RateLimited, Unauthorized
+from precursorwatch.exchange.errors import NotFound, Unauthorized
+from precursorwatch.exchange.limits import RateLimits
 from precursorwatch.exchange.models import (
-    Authority,
     Incident,
     IncidentShare,
     Notification,
@@ -44,50 +41,21 @@ class Caller:
     name: str
 
 
-_BY_KEY = select(Authority.id, Authority.code, Authority.name, Authority.key_revoked_at).where(
-    Authority.key_hash == bindparam("key_hash", type_=String()))
-
-
-def authenticate(connection: Connection | Session, authorization: str | None) -> Caller:
-    """The authority holding the bearer key, or 401."""
+def authenticate(connection: Connection, authorization: str | None,
+                 limits: RateLimits) -> Caller:
+    """The authority holding the bearer key, or 401; the request counts against the key's
+    rate limit (429 once over it)."""
     if not authorization:
         raise Unauthorized("missing Authorization header; send 'Authorization: Bearer KEY'")
     scheme, _, key = authorization.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Authorization must be 'Bearer KEY'")
-    row = connection.execute(_BY_KEY, {"key_hash": hash_api_key(key.strip())}).first()
+    row = limits.look_up(connection, hash_api_key(key.strip()))
     if row is None:
         raise Unauthorized("unknown API key")
     if row.key_revoked_at is not None:
         raise Unauthorized("this API key has been revoked", code="key_revoked")
     return Caller(row.id, row.code, row.name)
-
-
-class RateLimiter:
-    """A fixed window per API key: at most `limit` requests each `window` seconds."""
-
-    def __init__(self, limit: int, window: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._windows: dict[str, tuple[float, int]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str) -> None:
-        now = self._clock()
-        with self._lock:
-            start, count = self._windows.get(key, (now, 0))
-            if now - start >= self.window:
-                start, count = now, 0
-            if count >= self.limit:
-                retry = max(1, int(self.window - (now - start) + 0.999))
-                raise RateLimited(f"more than {self.limit} requests in {self.window:g} s for this "
-                                  f"API key; retry after {retry} s", retry_after=retry)
-            self._windows[key] = (start, count + 1)
-            if len(self._windows) > 100_000:  # forget idle keys rather than grow without bound
-                self._windows = {k: v for k, v in self._windows.items()
-                                 if now - v[0] < self.window}
 
 
 # Visibility, written once. The caller is a bound parameter, so each statement is built and

@@ -59,6 +59,13 @@ def test_bad_database_url_exits_2() -> None:
     assert "is not a database URL" in result.output
 
 
+def test_several_workers_need_postgresql(tmp_path: Path) -> None:
+    result = run("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--workers", "2")
+    assert result.exit_code == 2
+    assert "SQLite is served by one process" in result.output
+    assert not (tmp_path / "x.db").exists()  # refused before anything was created
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -17,10 +17,12 @@ from sqlalchemy import Engine, func, select, text
 from precursorwatch.exchange import service
 from precursorwatch.exchange.admin import add_authority, open_database, revoke_key, rotate_key
 from precursorwatch.exchange.app import create_app
-from precursorwatch.exchange.errors import AdminError, Conflict
+from precursorwatch.exchange.db import make_engine
+from precursorwatch.exchange.errors import AdminError, Conflict, RateLimited
+from precursorwatch.exchange.limits import LocalRateLimits, SharedRateLimits
 from precursorwatch.exchange.models import AuditEntry, Authority
 from precursorwatch.exchange.schemas import NotificationIn, ResponseIn
-from precursorwatch.exchange.scope import Caller, RateLimiter
+from precursorwatch.exchange.scope import Caller
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import KeyVault, hash_api_key
 
@@ -46,13 +48,65 @@ def test_rate_limit_per_key_answers_429_with_retry_after(
 
 def test_rate_window_reopens() -> None:
     now = [0.0]
-    limiter = RateLimiter(2, 10, clock=lambda: now[0])
+    limiter = LocalRateLimits(2, 10, clock=lambda: now[0])
     limiter.hit("k")
     limiter.hit("k")
-    with pytest.raises(Exception, match="retry after 10 s"):
+    with pytest.raises(RateLimited, match="retry after 10 s"):
         limiter.hit("k")
     now[0] = 10.0
     limiter.hit("k")
+
+
+def test_workers_on_one_database_share_each_keys_count(
+        settings: ExchangeSettings, engine: Engine, database: Any) -> None:
+    """Two service processes (here two apps, each with its own engine) over one PostgreSQL
+    database: the limit holds for the key across both, not per process."""
+    if database.kind != "postgresql":
+        pytest.skip("SQLite is served by one process")
+    limited = dataclasses.replace(settings, rate_limit=4)
+    first = create_app(limited, engine=engine)
+    other_engine = make_engine(settings.db_url, schema=settings.db_schema)
+    second = create_app(limited, engine=other_engine)
+    ex = first.state.exchange
+    cn = add_authority(ex.engine, ex.vault, "CN", "NNCC")
+    mx = add_authority(ex.engine, ex.vault, "MX", "COFEPRIS")
+    auth = {"Authorization": f"Bearer {cn.api_key}"}
+    try:
+        with TestClient(first) as one, TestClient(second) as two:
+            codes = [c.get("/v1/incidents", headers=auth).status_code
+                     for c in (one, two, one, two, one, two)]
+            assert codes == [200, 200, 200, 200, 429, 429]
+            refused = two.get("/v1/incidents", headers=auth)
+            assert "more than 4 requests" in refused.json()["error"]["message"]
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+            assert one.get("/v1/incidents", headers={
+                "Authorization": f"Bearer {mx.api_key}"}).status_code == 200
+    finally:
+        other_engine.dispose()
+
+
+def test_shared_window_reopens_and_a_lagging_clock_does_not_reset_it(
+        engine: Engine, settings: ExchangeSettings, database: Any) -> None:
+    if database.kind != "postgresql":
+        pytest.skip("the shared count is PostgreSQL's")
+    ex = create_app(settings, engine=engine).state.exchange
+    add_authority(engine, ex.vault, "CN", "NNCC")
+    key_hash = hash_api_key(rotate_key(engine, "CN").api_key)
+    now = [1_000.0]
+    ahead = SharedRateLimits(2, 10, clock=lambda: now[0])
+    behind = SharedRateLimits(2, 10, clock=lambda: now[0] - 3)  # another host, 3 s slow
+    with engine.connect() as conn:
+        assert ahead.look_up(conn, key_hash).code == "CN"  # window 1000-1010
+        assert behind.look_up(conn, key_hash) is not None  # its clock says 997: same count
+        with pytest.raises(RateLimited, match="retry after 10 s"):
+            ahead.look_up(conn, key_hash)
+        now[0] = 1_010.0
+        assert ahead.look_up(conn, key_hash) is not None  # a new window
+        assert behind.look_up(conn, key_hash) is not None  # 1007: counts in the newest one
+        with pytest.raises(RateLimited):
+            behind.look_up(conn, key_hash)
+        assert ahead.look_up(conn, "0" * 64) is None  # unknown keys are not counted
+        assert conn.execute(text("SELECT count(*) FROM rate_window")).scalar_one() == 1
 
 
 def test_add_authority_keeps_only_the_key_hash(engine: Engine, settings: ExchangeSettings,
