@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from precursorwatch.exchange.audit import ChainReport, verify_all
+from precursorwatch.exchange.audit import ChainReport, Receipt, verify_all
 from precursorwatch.exchange.db import make_engine, migrate, session_factory
 from precursorwatch.exchange.errors import AdminError
 from precursorwatch.exchange.models import Authority
@@ -89,7 +90,12 @@ def revoke_key(engine: Engine, code: str, *, now: dt.datetime | None = None) -> 
         authority.key_revoked_at = now or _now()
 
 
-def verify_audit(engine: Engine) -> list[ChainReport]:
-    """Re-check every authority's audit chain and records."""
+def verify_audit(engine: Engine, receipts: Mapping[str, Sequence[Receipt]] | None = None
+                 ) -> list[ChainReport]:
+    """Re-check every authority's audit chain and records, and each against the receipts
+    given for it (by authority code)."""
     with session_factory(engine)() as session:
-        return verify_all(session)
+        try:
+            return verify_all(session, receipts)
+        except ValueError as exc:
+            raise AdminError(str(exc)) from None

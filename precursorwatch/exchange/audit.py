@@ -5,11 +5,18 @@ hash) and when, plus the previous link's hash; its own hash covers all of that. 
 re-hashes every link and every record it names, checks each record's signature and that the
 record's stored served copy is still its rendering, so a row edited, inserted or deleted behind
 the service's back is found.
+
+One change the chain cannot show by itself: its newest links cut off together with their
+records (what is left is still a consistent chain). So every write hands its author a
+receipt, the link's number and hash; an authority that keeps its latest receipt can have the
+chain checked against it, and cutting back past it shows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +84,29 @@ def append(session: Session, authority: Authority, *, action: str, record_type: 
     return entry
 
 
+def receipt(entry: AuditEntry) -> Receipt:
+    return Receipt(entry.seq, entry.entry_hash)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A link of an authority's chain as it was when written: `seq:entry_hash`."""
+
+    seq: int
+    entry_hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.entry_hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Receipt:
+        match = re.fullmatch(r"\s*([1-9][0-9]{0,17}):([0-9a-f]{64})\s*", text)
+        if match is None:
+            raise ValueError(f"receipt {text!r}: expected SEQ:HASH, the link number and its "
+                             "64-character hex hash (as in the Audit-Receipt header)")
+        return cls(int(match[1]), match[2])
+
+
 @dataclass(frozen=True)
 class Problem:
     seq: int | None
@@ -90,6 +120,7 @@ class ChainReport:
     authority: str
     entries: int
     problems: tuple[Problem, ...]
+    head: Receipt | None = None  # the newest link now: keep it to check later against
 
     @property
     def ok(self) -> bool:
@@ -160,9 +191,11 @@ def _authored(session: Session, authority_id: int) -> set[tuple[str, str]]:
     return ids
 
 
-def verify_chain(session: Session, authority: Authority) -> ChainReport:
+def verify_chain(session: Session, authority: Authority, receipts: Sequence[Receipt] = ()
+                 ) -> ChainReport:
     """Re-check one authority's chain: link hashes, order, the records' hashes and signatures,
-    and that every record the authority signed is in its chain."""
+    that every record the authority signed is in its chain, and that the chain still holds
+    each link of `receipts` as it was written."""
     codes = authority_codes(session)
     entries = session.scalars(select(AuditEntry).where(AuditEntry.authority_id == authority.id)
                               .order_by(AuditEntry.seq)).all()
@@ -192,12 +225,28 @@ def verify_chain(session: Session, authority: Authority) -> ChainReport:
                                             "signed record"))
     for record_type, record_id in sorted(_authored(session, authority.id) - logged):
         problems.append(Problem(None, record_type, record_id, "record is not in the audit chain"))
-    return ChainReport(authority.code, len(entries), tuple(problems))
+    held = {e.seq: e for e in entries}
+    for r in receipts:
+        link = held.get(r.seq)
+        if link is None:
+            problems.append(Problem(r.seq, None, None, f"link {r.seq} of the receipt is gone: "
+                                    "the chain was cut back"))
+        elif link.entry_hash != r.entry_hash:
+            problems.append(Problem(r.seq, link.record_type, link.record_id,
+                                    f"link {r.seq} differs from the receipt"))
+    head = receipt(entries[-1]) if entries else None
+    return ChainReport(authority.code, len(entries), tuple(problems), head)
 
 
-def verify_all(session: Session) -> list[ChainReport]:
+def verify_all(session: Session, receipts: Mapping[str, Sequence[Receipt]] | None = None
+               ) -> list[ChainReport]:
+    """Every authority's chain, each checked against its receipts (by authority code)."""
     authorities = session.scalars(select(Authority).order_by(Authority.code)).all()
-    return [verify_chain(session, a) for a in authorities]
+    receipts = receipts or {}
+    unknown = sorted(set(receipts) - {a.code for a in authorities})
+    if unknown:
+        raise ValueError(f"receipt for {', '.join(unknown)}: no such authority")
+    return [verify_chain(session, a, receipts.get(a.code, ())) for a in authorities]
 
 
 def chain_length(session: Session, authority_id: int) -> int:

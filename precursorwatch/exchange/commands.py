@@ -131,22 +131,40 @@ def revoke_key_command(code: Annotated[str, typer.Argument(help="Authority code.
 
 
 @admin_app.command("verify-audit")
-def verify_audit_command(db: DbOption = None) -> None:
+def verify_audit_command(
+    db: DbOption = None,
+    receipt: Annotated[list[str] | None, typer.Option(
+        "--receipt", help="CODE:SEQ:HASH, a receipt an authority kept (its Audit-Receipt "
+                          "header, or a head printed here before); repeatable. The chain must "
+                          "still hold that link as it was.", show_default=False)] = None,
+) -> None:
     """Re-check every authority's audit chain and records; exit 1 if anything was changed
-    behind the service's back."""
+    behind the service's back. Prints each chain's head: keep it outside the database, and a
+    chain cut back behind it shows next time with --receipt."""
     from precursorwatch.exchange.admin import verify_audit
+    from precursorwatch.exchange.audit import Receipt
 
-    reports = _with_engine(db, lambda engine, settings: verify_audit(engine))
+    receipts: dict[str, list[Receipt]] = {}
+    for given in receipt or ():
+        code, sep, rest = given.partition(":")
+        try:
+            if not sep or not code.strip():
+                raise ValueError(f"receipt {given!r}: expected CODE:SEQ:HASH")
+            receipts.setdefault(code.strip().upper(), []).append(Receipt.parse(rest))
+        except ValueError as exc:
+            _fail(f"--receipt: {exc}")
+    reports = _with_engine(db, lambda engine, settings: verify_audit(engine, receipts))
     broken = 0
     for report in reports:
+        head = f", head {report.authority}:{report.head}" if report.head else ""
         if report.ok:
-            _out.print(f"{report.authority}: {report.entries} entries, intact")
+            _out.print(f"{report.authority}: {report.entries} entries, intact{head}")
             continue
         broken += 1
-        _out.print(f"[bold red]{report.authority}: {len(report.problems)} problem(s)[/]")
+        _out.print(f"[bold red]{report.authority}: {len(report.problems)} problem(s)[/]{head}")
         for p in report.problems:
             where = f"link {p.seq}" if p.seq is not None else "unlogged"
-            _out.print(f"  {where} {p.record_type} {p.record_id}: {p.problem}")
+            _out.print(f"  {where} {p.record_type or ''} {p.record_id or ''}: {p.problem}")
     if broken:
         raise typer.Exit(1)
 

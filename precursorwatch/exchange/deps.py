@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from precursorwatch.exchange.limits import RateLimits
 from precursorwatch.exchange.schemas import ErrorBody
 from precursorwatch.exchange.scope import Caller, authenticate
-from precursorwatch.exchange.service import Exchange
+from precursorwatch.exchange.service import Exchange, Written
 
 # Declared for the OpenAPI page; the header itself is checked in `current_caller` so that every
 # failure gets the service's JSON error.
@@ -37,6 +37,22 @@ def current_caller(
 def served(text: str, status_code: int = 200) -> Response:
     """A response of JSON text the service already rendered (see `records`)."""
     return Response(text.encode(), status_code=status_code, media_type="application/json")
+
+
+def written(record: Written, status_code: int = 200) -> Response:
+    """A signed record just written, with the receipt of its audit link in `Audit-Receipt`."""
+    response = served(record.text, status_code)
+    response.headers["Audit-Receipt"] = str(record.receipt)
+    return response
+
+
+def receipt_header(status: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI for the `Audit-Receipt` header of a write's response."""
+    return {status: {"headers": {"Audit-Receipt": {
+        "description": "The new link of your audit chain, `SEQ:HASH`. Keep the latest: "
+                       "`GET /v1/audit/verify?receipt=SEQ:HASH` then also shows a chain cut "
+                       "back behind it.",
+        "schema": {"type": "string", "example": "12:" + "3f" * 32}}}}}
 
 
 def served_page(items: list[str], *, limit: int, offset: int) -> Response:

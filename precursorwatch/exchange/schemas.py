@@ -305,15 +305,18 @@ class AuditReport(BaseModel):
     """The result of re-checking an authority's hash chain and every record it covers."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"authority": "CN", "entries": 12, "ok": True, "problems": []},
-        {"authority": "CN", "entries": 12, "ok": False, "problems": [
-            {"seq": 3, "record_type": "notification", "record_id": "2f1c…",
-             "problem": "record content changed since it was logged"}]}]})
+        {"authority": "CN", "entries": 12, "ok": True, "problems": [],
+         "head": "12:" + "3f" * 32},
+        {"authority": "CN", "entries": 12, "ok": False, "head": "12:" + "3f" * 32,
+         "problems": [{"seq": 3, "record_type": "notification", "record_id": "2f1c…",
+                       "problem": "record content changed since it was logged"}]}]})
 
     authority: str
     entries: int
     ok: bool
     problems: list[AuditProblem]
+    head: str | None = Field(None, description="The newest link, `SEQ:HASH`: a receipt to "
+                             "check the chain against next time (null for an empty chain).")
 
 
 class ErrorDetail(BaseModel):

@@ -13,6 +13,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -74,6 +75,15 @@ class SubstanceChecker(Protocol):
     """What the exchange needs from the chemistry: one identifier in, a Contract 1 verdict out."""
 
     def check(self, identifier: str) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class Written:
+    """A signed record as served (JSON text) and the receipt of its audit link, which its
+    author keeps to check the chain against later (`audit.Receipt`)."""
+
+    text: str
+    receipt: audit.Receipt
 
 
 def system_clock() -> dt.datetime:
@@ -258,7 +268,7 @@ def _served(row: Sequence[Any], codes: dict[int, str]) -> str:
 
 # -- notifications ----------------------------------------------------------------------------
 def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
-                      corrects: str | None = None) -> str:
+                      corrects: str | None = None) -> Written:
     """Store, check and sign a notification (or a corrected version of `corrects`); the stored
     record as JSON text."""
     if corrects is not None:
@@ -307,10 +317,11 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         session.flush()  # the notification row must exist before rows that refer to it
         session.add_all(NotificationTransit(notification_id=new_id, authority_id=t.id)
                         for t in transit)
-        audit.append(session, me, action="notification.correct" if corrects else
-                     "notification.send", record_type="notification", record_id=new_id,
-                     record_hash=content_hash(doc), at=now)
-        return with_status(row.rendered, status="sent", superseded_by=None, response=None)
+        link = audit.append(session, me, action="notification.correct" if corrects else
+                            "notification.send", record_type="notification", record_id=new_id,
+                            record_hash=content_hash(doc), at=now)
+        return Written(with_status(row.rendered, status="sent", superseded_by=None,
+                                   response=None), audit.receipt(link))
 
 
 def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime, *,
@@ -346,7 +357,7 @@ def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | N
 
 
 def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data: ResponseIn
-                        ) -> str:
+                        ) -> Written:
     """The importing authority's decision; only while the notification awaits an answer."""
     with ex.writing() as session:
         me = audit.lock_chain(session, caller.id)
@@ -368,16 +379,19 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
         doc = response_document(response, authority=me.code)
         response.signature = ex.vault.sign(me.private_key_enc, doc)
         session.add(response)
-        audit.append(session, me, action=f"notification.{data.decision}", record_type="response",
-                     record_id=response.id, record_hash=content_hash(doc), at=now)
+        link = audit.append(session, me, action=f"notification.{data.decision}",
+                            record_type="response", record_id=response.id,
+                            record_hash=content_hash(doc), at=now)
         session.flush()
-        return with_status(n.rendered, status=data.decision, superseded_by=None,
-                           response=_answer_out(data.decision, response.reason, me.id, now,
-                                                response.signature, {me.id: me.code}))
+        return Written(with_status(n.rendered, status=data.decision, superseded_by=None,
+                                   response=_answer_out(data.decision, response.reason, me.id,
+                                                        now, response.signature,
+                                                        {me.id: me.code})),
+                       audit.receipt(link))
 
 
 # -- incidents --------------------------------------------------------------------------------
-def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> str:
+def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
     verdict = ex.check_substance(data.substance)
     with ex.writing() as session:
         me = audit.lock_chain(session, caller.id)
@@ -405,9 +419,9 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> str:
         session.flush()
         session.add_all(IncidentShare(incident_id=row.id, authority_id=a.id)
                         for a in shared if a.id != me.id)
-        audit.append(session, me, action="incident.report", record_type="incident",
-                     record_id=row.id, record_hash=content_hash(doc), at=now)
-        return row.rendered
+        link = audit.append(session, me, action="incident.report", record_type="incident",
+                            record_id=row.id, record_hash=content_hash(doc), at=now)
+        return Written(row.rendered, audit.receipt(link))
 
 
 _INCIDENTS_SERVED = Scope.incidents_statement().with_only_columns(Incident.rendered)
@@ -432,9 +446,10 @@ def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> str:
     return found
 
 
-def verify_own_chain(ex: Exchange, caller: Caller) -> audit.ChainReport:
+def verify_own_chain(ex: Exchange, caller: Caller, receipts: Sequence[audit.Receipt] = ()
+                     ) -> audit.ChainReport:
     with ex.sessions() as session:
-        return audit.verify_chain(session, session.get_one(Authority, caller.id))
+        return audit.verify_chain(session, session.get_one(Authority, caller.id), receipts)
 
 
 def public_authorities(ex: Exchange) -> list[Authority]:

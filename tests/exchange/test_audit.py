@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
 from precursorwatch.exchange.admin import verify_audit
+from precursorwatch.exchange.audit import Receipt
 from precursorwatch.exchange.db import migrating
 
 
@@ -152,3 +153,45 @@ def test_upgrade_renders_the_served_copy_of_records_written_before_it(
                            headers=authorities.headers("US" if key == "incident" else "CN"))
         assert again.json() == served[key]
     assert all(r.ok for r in verify_audit(engine))
+
+
+def test_writes_hand_out_receipts_that_catch_a_chain_cut_back(
+        client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str]) -> None:
+    """Deleting the newest record together with its audit link leaves a consistent chain;
+    the receipt its author kept shows the cut."""
+    cn = authorities.headers("CN")
+    third = client.post("/v1/notifications", json=notification(quantity=7), headers=cn)
+    receipt = third.headers["Audit-Receipt"]
+    seq, _, link_hash = receipt.partition(":")
+    assert seq == "3" and len(link_hash) == 64
+    report = client.get("/v1/audit/verify", params={"receipt": receipt}, headers=cn).json()
+    assert report["ok"] and report["head"] == receipt
+    answered = client.post(f"/v1/notifications/{history['second']}/response",
+                           json={"decision": "no_objection"}, headers=authorities.headers("MX"))
+    assert answered.headers["Audit-Receipt"].startswith("2:")  # MX's own chain
+
+    third_id = third.json()["id"]
+    tamper(app, "DELETE FROM notification_transit WHERE notification_id = :id", id=third_id)
+    tamper(app, "DELETE FROM audit_entry WHERE record_id = :id", id=third_id)
+    tamper(app, "DELETE FROM notification WHERE id = :id", id=third_id)
+    assert problems(client, authorities, "CN") == []  # what the chain alone cannot see
+    cut = client.get("/v1/audit/verify", params={"receipt": receipt}, headers=cn).json()
+    assert not cut["ok"] and cut["head"].startswith("2:")
+    assert [p["problem"] for p in cut["problems"]] == [
+        "link 3 of the receipt is gone: the chain was cut back"]
+    reports = {r.authority: r for r in verify_audit(
+        app.state.exchange.engine, {"CN": [Receipt.parse(receipt)]})}
+    assert not reports["CN"].ok and reports["MX"].ok
+
+
+def test_a_receipt_that_no_longer_matches_its_link_is_reported(
+        client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str]) -> None:
+    cn = authorities.headers("CN")
+    head = client.get("/v1/audit/verify", headers=cn).json()["head"]
+    seq = head.split(":")[0]
+    forged = f"{seq}:{'0' * 64}"
+    report = client.get("/v1/audit/verify", params={"receipt": forged}, headers=cn).json()
+    assert [p["problem"] for p in report["problems"]] == [f"link {seq} differs from the receipt"]
+    bad = client.get("/v1/audit/verify", params={"receipt": "12-abc"}, headers=cn)
+    assert bad.status_code == 422
+    assert "receipt '12-abc': expected SEQ:HASH" in bad.json()["error"]["message"]

@@ -103,10 +103,18 @@ def test_serve_migrates_and_answers_then_verify_audit_finds_tampering(
         got = httpx.get(f"{base}/v1/notifications/{sent.json()['id']}",
                         headers={"Authorization": f"Bearer {keys['MX']}"})
         assert got.json()["verdict"]["verdict"] == "controlled"
+        receipt = sent.headers["Audit-Receipt"]
     finally:
         server.terminate()
         server.wait(timeout=20)
-    assert run("admin", "verify-audit", *db).exit_code == 0
+    intact = run("admin", "verify-audit", *db)
+    assert intact.exit_code == 0
+    assert f"CN: 1 entries, intact, head CN:{receipt}" in intact.output
+    assert run("admin", "verify-audit", *db, "--receipt", f"CN:{receipt}").exit_code == 0
+    wrong = run("admin", "verify-audit", *db, "--receipt", "CN:1:abc")
+    assert wrong.exit_code == 2 and "expected SEQ:HASH" in wrong.output
+    nobody = run("admin", "verify-audit", *db, "--receipt", f"ZZ:{receipt}")
+    assert nobody.exit_code == 2 and "ZZ: no such authority" in nobody.output
     engine = make_engine(database.url, schema=database.schema)
     with engine.begin() as conn:
         conn.execute(text("UPDATE notification SET verdict_name = 'clear'"))

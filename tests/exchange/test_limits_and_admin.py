@@ -173,7 +173,7 @@ def test_concurrent_writes_by_one_authority_keep_one_chain(app: Any, authorities
     data = NotificationIn.model_validate(notification(), strict=False)
 
     def send(_: int) -> str:
-        return str(json.loads(service.send_notification(ex, caller, data))["id"])
+        return str(json.loads(service.send_notification(ex, caller, data).text)["id"])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(send, range(24)))
@@ -193,7 +193,7 @@ def test_concurrent_answers_leave_exactly_one(app: Any, authorities: Any) -> Non
         found = {a.code: a for a in session.scalars(select(Authority))}
     cn, mx = (Caller(found[c].id, c, found[c].name) for c in ("CN", "MX"))
     sent = json.loads(service.send_notification(
-        ex, cn, NotificationIn.model_validate(notification(), strict=False)))
+        ex, cn, NotificationIn.model_validate(notification(), strict=False)).text)
 
     def answer(i: int) -> str:
         decision = ("no_objection", "objection")[i % 2]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from precursorwatch.exchange import service
+from precursorwatch.exchange.audit import Receipt
 from precursorwatch.exchange.deps import COMMON_ERRORS, CallerDep, ExchangeDep
+from precursorwatch.exchange.errors import Invalid
 from precursorwatch.exchange.schemas import AuditProblem, AuditReport, AuthorityOut
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
@@ -22,11 +26,22 @@ def authorities(exchange: ExchangeDep, caller: CallerDep) -> list[AuthorityOut]:
 
 @router.get("/audit/verify", response_model=AuditReport, tags=["audit"],
             summary="Check your audit chain")
-def verify(exchange: ExchangeDep, caller: CallerDep) -> AuditReport:
+def verify(exchange: ExchangeDep, caller: CallerDep,
+           receipt: Annotated[list[str] | None, Query(
+               description="Receipts you kept (`SEQ:HASH` from `Audit-Receipt` headers or an "
+                           "earlier report's `head`): the chain must still hold those links as "
+                           "they were.", examples=["12:" + "3f" * 32])] = None,
+           ) -> AuditReport:
     """Re-hashes every link of the caller's audit chain and every record it names, and checks
-    their signatures; any change made behind the service's back is listed in `problems`."""
-    report = service.verify_own_chain(exchange, caller)
+    their signatures; any change made behind the service's back is listed in `problems`. With
+    `receipt`, a chain cut back behind a receipt is listed too; keep `head` for next time."""
+    try:
+        receipts = [Receipt.parse(r) for r in receipt or ()]
+    except ValueError as exc:
+        raise Invalid(f"receipt: {exc}") from None
+    report = service.verify_own_chain(exchange, caller, receipts)
     return AuditReport(authority=report.authority, entries=report.entries, ok=report.ok,
+                       head=str(report.head) if report.head else None,
                        problems=[AuditProblem(seq=p.seq, record_type=p.record_type,
                                               record_id=p.record_id, problem=p.problem)
                                  for p in report.problems])

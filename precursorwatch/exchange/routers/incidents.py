@@ -13,15 +13,18 @@ from precursorwatch.exchange.deps import (
     NOT_FOUND,
     CallerDep,
     ExchangeDep,
+    receipt_header,
     served,
     served_page,
+    written,
 )
 from precursorwatch.exchange.schemas import INCIDENT_EXAMPLE, IncidentIn, IncidentOut, IncidentPage
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=COMMON_ERRORS)
 
 
-@router.post("", status_code=201, response_model=IncidentOut, summary="Share an incident")
+@router.post("", status_code=201, response_model=IncidentOut, summary="Share an incident",
+             responses=receipt_header(201))
 def report(exchange: ExchangeDep, caller: CallerDep,
            data: Annotated[IncidentIn, Body(openapi_examples={
                "seizure shared with one authority": {"value": INCIDENT_EXAMPLE},
@@ -32,7 +35,7 @@ def report(exchange: ExchangeDep, caller: CallerDep,
     substance is checked like a notification's (an unidentified one is kept, with the verdict
     `unresolved` and its reason: seized material is not always known); `notification_ids`
     link notifications you are party to. Signed with the caller's key."""
-    return served(service.report_incident(exchange, caller, data), status_code=201)
+    return written(service.report_incident(exchange, caller, data), status_code=201)
 
 
 @router.get("", response_model=IncidentPage, summary="List incidents shared with you")

@@ -14,8 +14,10 @@ from precursorwatch.exchange.deps import (
     CallerDep,
     ExchangeDep,
     error_doc,
+    receipt_header,
     served,
     served_page,
+    written,
 )
 from precursorwatch.exchange.schemas import (
     NOTIFICATION_EXAMPLE,
@@ -49,7 +51,8 @@ _send_examples = {
 
 @router.post("", status_code=201, response_model=NotificationOut,
              summary="Notify a planned export",
-             responses={409: error_doc("The corrected notification can no longer change.")})
+             responses={**receipt_header(201),
+                        409: error_doc("The corrected notification can no longer change.")})
 def send(exchange: ExchangeDep, caller: CallerDep,
          data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
          ) -> Response:
@@ -58,7 +61,7 @@ def send(exchange: ExchangeDep, caller: CallerDep,
     verdict and its evidence are stored with the record, which is signed with the caller's key.
     A substance that cannot be identified is refused (422 `unidentified_substance`, with the
     reason). The reply deadline is set by the importing authority's reply period."""
-    return served(service.send_notification(exchange, caller, data), status_code=201)
+    return written(service.send_notification(exchange, caller, data), status_code=201)
 
 
 @router.get("", response_model=NotificationPage, summary="List notifications you are party to")
@@ -86,7 +89,7 @@ def read(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId) ->
 
 @router.post("/{notification_id}/response", response_model=NotificationOut,
              summary="Answer a notification (importing authority)",
-             responses={**NOT_FOUND,
+             responses={**NOT_FOUND, **receipt_header(200),
                         403: error_doc("The caller may read the notification but is not its "
                                   "importing authority (exporter or transit)."),
                         409: error_doc("Already answered, expired, or superseded.")})
@@ -98,12 +101,12 @@ def respond(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
             ) -> Response:
     """`no_objection` or `objection` (with a reason), signed with the caller's key. Only while
     the notification is `sent`: not after its deadline, an answer, or a correction."""
-    return served(service.answer_notification(exchange, caller, notification_id, data))
+    return written(service.answer_notification(exchange, caller, notification_id, data))
 
 
 @router.post("/{notification_id}/corrections", status_code=201, response_model=NotificationOut,
              summary="Correct a notification (exporting authority)",
-             responses={**NOT_FOUND,
+             responses={**NOT_FOUND, **receipt_header(201),
                         403: error_doc("Only the exporting authority can correct."),
                         409: error_doc("Already answered, expired, or corrected before.")})
 def correct(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
@@ -111,5 +114,5 @@ def correct(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
             ) -> Response:
     """Send the full corrected notification. It becomes a new version (same `thread_id`,
     `version` + 1, a new deadline); the old version is kept unchanged as `superseded`."""
-    return served(service.send_notification(exchange, caller, data,
+    return written(service.send_notification(exchange, caller, data,
                                                  corrects=notification_id), status_code=201)
