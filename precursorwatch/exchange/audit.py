@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,7 @@ from precursorwatch.exchange.records import (
 from precursorwatch.exchange.signing import content_hash, verify_signature
 
 GENESIS = "0" * 64
+_BATCH = 500  # links checked per round of queries
 
 
 def entry_hash(entry: AuditEntry, authority_code: str) -> str:
@@ -138,39 +140,58 @@ class StoredRecord:
     served_as_signed: bool  # the stored served copy still renders from the signed columns
 
 
+RecordKey = tuple[str, str]  # (record type, record id)
+
+
+def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int, str]
+                   ) -> dict[RecordKey, StoredRecord]:
+    """The stored records named by `keys` as the audit sees them, loaded a few queries per
+    batch rather than per record; records that are gone are absent."""
+    ids: dict[str, list[str]] = defaultdict(list)
+    for record_type, record_id in keys:
+        ids[record_type].append(record_id)
+    found: dict[RecordKey, StoredRecord] = {}
+    content = undefer_group("content")
+    if ids["notification"]:
+        transit: dict[str, list[str]] = defaultdict(list)
+        for nid, aid in session.execute(
+                select(NotificationTransit.notification_id, NotificationTransit.authority_id)
+                .where(NotificationTransit.notification_id.in_(ids["notification"]))):
+            transit[nid].append(codes.get(aid, "?"))
+        for n in session.scalars(select(Notification).options(content)
+                                 .where(Notification.id.in_(ids["notification"]))):
+            parties = (codes.get(n.exporter_id, "?"), codes.get(n.importer_id, "?"),
+                       transit[n.id])
+            doc = notification_document(n, exporter=parties[0], importer=parties[1],
+                                        transit=parties[2])
+            served = render_notification(n, exporter=parties[0], importer=parties[1],
+                                         transit=parties[2])
+            found["notification", n.id] = StoredRecord(doc, n.signature, n.rendered == served)
+    if ids["response"]:
+        for r in session.scalars(select(NotificationResponse)
+                                 .where(NotificationResponse.id.in_(ids["response"]))):
+            doc = response_document(r, authority=codes.get(r.authority_id, "?"))
+            found["response", r.id] = StoredRecord(doc, r.signature, True)
+    if ids["incident"]:
+        shares: dict[str, list[str]] = defaultdict(list)
+        for iid, aid in session.execute(
+                select(IncidentShare.incident_id, IncidentShare.authority_id)
+                .where(IncidentShare.incident_id.in_(ids["incident"]))):
+            shares[iid].append(codes.get(aid, "?"))
+        for i in session.scalars(select(Incident).options(content)
+                                 .where(Incident.id.in_(ids["incident"]))):
+            reporter = codes.get(i.reporter_id, "?")
+            doc = incident_document(i, reporter=reporter, shared_with=shares[i.id])
+            found["incident", i.id] = StoredRecord(
+                doc, i.signature, i.rendered == render_incident(i, reporter=reporter))
+    return found
+
+
 def stored_record(session: Session, record_type: str, record_id: str,
                   codes: dict[int, str]) -> StoredRecord | None:
-    """A stored record as the audit sees it, or None if it is gone."""
-    content = [undefer_group("content")]
-    if record_type == "notification":
-        n = session.get(Notification, record_id, options=content)
-        if n is None:
-            return None
-        transit = [codes.get(t, "?") for t in session.scalars(
-            select(NotificationTransit.authority_id)
-            .where(NotificationTransit.notification_id == n.id))]
-        exporter, importer = codes.get(n.exporter_id, "?"), codes.get(n.importer_id, "?")
-        doc = notification_document(n, exporter=exporter, importer=importer, transit=transit)
-        served = render_notification(n, exporter=exporter, importer=importer, transit=transit)
-        return StoredRecord(doc, n.signature, n.rendered == served)
-    if record_type == "response":
-        r = session.get(NotificationResponse, record_id)
-        if r is None:
-            return None
-        return StoredRecord(response_document(r, authority=codes.get(r.authority_id, "?")),
-                            r.signature, True)
-    if record_type == "incident":
-        i = session.get(Incident, record_id, options=content)
-        if i is None:
-            return None
-        shares = session.scalars(select(IncidentShare.authority_id)
-                                 .where(IncidentShare.incident_id == i.id)).all()
-        reporter = codes.get(i.reporter_id, "?")
-        doc = incident_document(i, reporter=reporter,
-                                shared_with=[codes.get(s, "?") for s in shares])
-        return StoredRecord(doc, i.signature,
-                            i.rendered == render_incident(i, reporter=reporter))
-    return None
+    """One stored record as the audit sees it, or None if it is gone."""
+    return stored_records(session, [(record_type, record_id)], codes).get(
+        (record_type, record_id))
 
 
 def record_document(session: Session, record_type: str, record_id: str,
@@ -202,27 +223,32 @@ def verify_chain(session: Session, authority: Authority, receipts: Sequence[Rece
     problems: list[Problem] = []
     prev = GENESIS
     logged: set[tuple[str, str]] = set()
-    for expected_seq, entry in enumerate(entries, start=1):
-        where = (entry.seq, entry.record_type, entry.record_id)
-        if entry.seq != expected_seq:
-            problems.append(Problem(*where, f"link {expected_seq} is missing"))
-        if entry.prev_hash != prev:
-            problems.append(Problem(*where, "link does not follow the previous one"))
-        if entry.actor != authority.code or entry.entry_hash != entry_hash(entry, authority.code):
-            problems.append(Problem(*where, "audit entry changed since it was written"))
-        prev = entry.entry_hash
-        logged.add((entry.record_type, entry.record_id))
-        found = stored_record(session, entry.record_type, entry.record_id, codes)
-        if found is None:
-            problems.append(Problem(*where, "record is missing"))
-            continue
-        if content_hash(found.document) != entry.record_hash:
-            problems.append(Problem(*where, "record content changed since it was logged"))
-        if not verify_signature(authority.public_key, found.signature, found.document):
-            problems.append(Problem(*where, "record signature does not verify"))
-        if not found.served_as_signed:
-            problems.append(Problem(*where, "the copy served to readers differs from the "
-                                            "signed record"))
+    for start in range(0, len(entries), _BATCH):
+        batch = entries[start:start + _BATCH]
+        records = stored_records(session, [(e.record_type, e.record_id) for e in batch], codes)
+        for expected_seq, entry in enumerate(batch, start=start + 1):
+            where = (entry.seq, entry.record_type, entry.record_id)
+            if entry.seq != expected_seq:
+                problems.append(Problem(*where, f"link {expected_seq} is missing"))
+            if entry.prev_hash != prev:
+                problems.append(Problem(*where, "link does not follow the previous one"))
+            if (entry.actor != authority.code
+                    or entry.entry_hash != entry_hash(entry, authority.code)):
+                problems.append(Problem(*where, "audit entry changed since it was written"))
+            prev = entry.entry_hash
+            logged.add((entry.record_type, entry.record_id))
+            found = records.get((entry.record_type, entry.record_id))
+            if found is None:
+                problems.append(Problem(*where, "record is missing"))
+                continue
+            if content_hash(found.document) != entry.record_hash:
+                problems.append(Problem(*where, "record content changed since it was logged"))
+            if not verify_signature(authority.public_key, found.signature, found.document):
+                problems.append(Problem(*where, "record signature does not verify"))
+            if not found.served_as_signed:
+                problems.append(Problem(*where, "the copy served to readers differs from the "
+                                                "signed record"))
+        session.expunge_all()  # a long chain is checked in batches, not all held at once
     for record_type, record_id in sorted(_authored(session, authority.id) - logged):
         problems.append(Problem(None, record_type, record_id, "record is not in the audit chain"))
     held = {e.seq: e for e in entries}

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
+from precursorwatch.exchange import audit
 from precursorwatch.exchange.admin import verify_audit
 from precursorwatch.exchange.audit import Receipt
 from precursorwatch.exchange.db import migrating
@@ -195,3 +196,21 @@ def test_a_receipt_that_no_longer_matches_its_link_is_reported(
     bad = client.get("/v1/audit/verify", params={"receipt": "12-abc"}, headers=cn)
     assert bad.status_code == 422
     assert "receipt '12-abc': expected SEQ:HASH" in bad.json()["error"]["message"]
+
+
+def test_long_chains_are_checked_in_batches_with_the_same_findings(
+        client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for quantity in (1, 2, 3):
+        client.post("/v1/notifications", json=notification(quantity=quantity),
+                    headers=authorities.headers("CN"))
+    tamper(app, "DELETE FROM audit_entry WHERE record_id = :second", second=history["second"])
+    whole = client.get("/v1/audit/verify", headers=authorities.headers("CN")).json()
+    assert whole["entries"] == 4
+    assert (3, "link does not follow the previous one") in [
+        (p["seq"], p["problem"]) for p in whole["problems"]]
+    assert "record is not in the audit chain" in [p["problem"] for p in whole["problems"]]
+    for batch in (1, 2, 3):
+        monkeypatch.setattr(audit, "_BATCH", batch)
+        batched = client.get("/v1/audit/verify", headers=authorities.headers("CN")).json()
+        assert batched == whole
