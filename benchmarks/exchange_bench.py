@@ -248,7 +248,7 @@ def main() -> None:
     parser.add_argument("--db", default=os.environ.get(
         "PWATCH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the number of requests (1.0: about 12,000)")
+                        help="multiply the number of requests (1.0: about 9,000)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
