@@ -143,6 +143,16 @@ class StoredRecord:
 RecordKey = tuple[str, str]  # (record type, record id)
 
 
+def _authority_codes_by_record(session: Session, record: Any, authority: Any, ids: list[str],
+                               codes: dict[int, str]) -> dict[str, list[str]]:
+    """Authority codes per record from a link table (transit authorities, shares)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for record_id, authority_id in session.execute(select(record, authority)
+                                                   .where(record.in_(ids))):
+        out[record_id].append(codes.get(authority_id, "?"))
+    return out
+
+
 def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int, str]
                    ) -> dict[RecordKey, StoredRecord]:
     """The stored records named by `keys` as the audit sees them, loaded a few queries per
@@ -153,19 +163,16 @@ def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int,
     found: dict[RecordKey, StoredRecord] = {}
     content = undefer_group("content")
     if ids["notification"]:
-        transit: dict[str, list[str]] = defaultdict(list)
-        for nid, aid in session.execute(
-                select(NotificationTransit.notification_id, NotificationTransit.authority_id)
-                .where(NotificationTransit.notification_id.in_(ids["notification"]))):
-            transit[nid].append(codes.get(aid, "?"))
+        transit = _authority_codes_by_record(session, NotificationTransit.notification_id,
+                                             NotificationTransit.authority_id,
+                                             ids["notification"], codes)
         for n in session.scalars(select(Notification).options(content)
                                  .where(Notification.id.in_(ids["notification"]))):
-            parties = (codes.get(n.exporter_id, "?"), codes.get(n.importer_id, "?"),
-                       transit[n.id])
-            doc = notification_document(n, exporter=parties[0], importer=parties[1],
-                                        transit=parties[2])
-            served = render_notification(n, exporter=parties[0], importer=parties[1],
-                                         transit=parties[2])
+            exporter, importer = codes.get(n.exporter_id, "?"), codes.get(n.importer_id, "?")
+            doc = notification_document(n, exporter=exporter, importer=importer,
+                                        transit=transit[n.id])
+            served = render_notification(n, exporter=exporter, importer=importer,
+                                         transit=transit[n.id])
             found["notification", n.id] = StoredRecord(doc, n.signature, n.rendered == served)
     if ids["response"]:
         for r in session.scalars(select(NotificationResponse)
@@ -173,11 +180,8 @@ def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int,
             doc = response_document(r, authority=codes.get(r.authority_id, "?"))
             found["response", r.id] = StoredRecord(doc, r.signature, True)
     if ids["incident"]:
-        shares: dict[str, list[str]] = defaultdict(list)
-        for iid, aid in session.execute(
-                select(IncidentShare.incident_id, IncidentShare.authority_id)
-                .where(IncidentShare.incident_id.in_(ids["incident"]))):
-            shares[iid].append(codes.get(aid, "?"))
+        shares = _authority_codes_by_record(session, IncidentShare.incident_id,
+                                            IncidentShare.authority_id, ids["incident"], codes)
         for i in session.scalars(select(Incident).options(content)
                                  .where(Incident.id.in_(ids["incident"]))):
             reporter = codes.get(i.reporter_id, "?")
