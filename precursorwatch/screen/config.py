@@ -60,6 +60,7 @@ class RuleConfig:
     residential_words: tuple[str, ...]
     business_words: tuple[str, ...]
     crypto_words: tuple[str, ...]
+    bulk_categories: tuple[str, ...]  # list categories of bulk reagents/solvents, lower case
     hs: HsRules
     # Derived once for speed (millions of rows): weight lookup and compiled word lists.
     weight_map: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
@@ -106,7 +107,8 @@ def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 _THRESHOLD_KEYS = ("party_match", "small_consignment_kg", "split_min_shipments",
                    "split_max_kg_each", "low_value_usd_per_kg", "price_floors", "usd_rates",
                    "vague_phrases",
-                   "forwarder_words", "residential_words", "business_words", "crypto_words")
+                   "forwarder_words", "residential_words", "business_words", "crypto_words",
+                   "bulk_categories")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -198,6 +200,7 @@ def load_rule_config(path: str | Path | None = None, known_codes: tuple[str, ...
             residential_words=tuple(str(x).lower() for x in t["residential_words"]),
             business_words=tuple(str(x).lower() for x in t["business_words"]),
             crypto_words=tuple(str(x).lower() for x in t["crypto_words"]),
+            bulk_categories=tuple(str(x).lower() for x in t.get("bulk_categories") or ()),
             hs=load_hs_rules(),
         )
     except (TypeError, ValueError, AttributeError) as exc:

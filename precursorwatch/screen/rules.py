@@ -93,14 +93,31 @@ def _find_words(text: str, cfg: RuleConfig, words: str) -> str | None:
     return _search(cfg.patterns[words], text)
 
 
+def _bulk(c: ChemicalFinding, cfg: RuleConfig) -> bool:
+    """Controlled only on the lists of bulk reagents and solvents (`bulk_categories`)."""
+    categories = [m.get("category", "").lower() for m in c.contract.get("matches", [])
+                  if m.get("effect", "control") == "control"]
+    return bool(categories) and all(cat in cfg.bulk_categories for cat in categories)
+
+
 # -- shipment rules ---------------------------------------------------------------------------
 def controlled_chemical(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
     """The shipment carries a chemical that is on a control list in force (the substance, a salt
     or hydrate of it, or a member of a listed family), so it needs an authorisation and,
     for export, a pre-export notification."""
-    found = [c for c in ev.concern if c.verdict == "controlled"]
+    found = [c for c in ev.concern if c.verdict == "controlled" and not _bulk(c, cfg)]
     return "controlled: " + "; ".join(dict.fromkeys(_listing(c) for c in found)) if found \
         else None
+
+
+def controlled_bulk_chemical(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
+    """The shipment carries a reagent or solvent that is controlled only on the lists of bulk
+    chemicals (such as the 1988 Convention's Table II: acetone, toluene, sulphuric acid). It is
+    traded every day in quantity, so on its own it weighs less; other red flags still raise
+    the shipment."""
+    found = [c for c in ev.concern if c.verdict == "controlled" and _bulk(c, cfg)]
+    return "controlled (bulk reagent or solvent): " + "; ".join(
+        dict.fromkeys(_listing(c) for c in found)) if found else None
 
 
 def designer_chemical(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
@@ -373,6 +390,7 @@ def bad_row(*_: object) -> str | None:
 
 RULES: tuple[RuleSpec, ...] = (
     RuleSpec("CONTROLLED_CHEMICAL", controlled_chemical),
+    RuleSpec("CONTROLLED_BULK_CHEMICAL", controlled_bulk_chemical),
     RuleSpec("DESIGNER_CHEMICAL", designer_chemical),
     RuleSpec("WATCH_CHEMICAL", watch_chemical),
     RuleSpec("WATCHLIST_PARTY", watchlist_party),

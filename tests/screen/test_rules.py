@@ -20,6 +20,7 @@ from precursorwatch.screen.rules import (
     FileKey,
     cas_check_digit,
     cas_contradicts_description,
+    controlled_bulk_chemical,
     controlled_chemical,
     crypto_payment,
     designer_chemical,
@@ -78,6 +79,30 @@ def test_chemical_verdict_rules(chem) -> None:  # type: ignore[no-untyped-def]
     assert watch_chemical(BASE, ev(bromide), CFG) == "under watch: phenethyl bromide"
     assert watch_chemical(BASE, ev(npp, urea), CFG) is None
     assert designer_chemical(BASE, ev(npp, bromide, urea), CFG) is None
+
+
+def test_bulk_solvents_weigh_less_than_precursors_until_other_flags_add_up(
+        chem) -> None:  # type: ignore[no-untyped-def]
+    acetone, toluene, npp = chem("acetone"), chem("toluene"), chem("NPP")
+    piperidine = chem("piperidine")  # Table II, but Class A in Canada: a precursor, not bulk
+    assert controlled_chemical(BASE, ev(acetone), CFG) is None
+    assert controlled_bulk_chemical(BASE, ev(acetone, toluene), CFG) == (
+        "controlled (bulk reagent or solvent): acetone (UN); toluene (UN)")
+    assert controlled_bulk_chemical(BASE, ev(piperidine), CFG) is None
+    assert controlled_chemical(BASE, ev(piperidine), CFG) is not None
+    mixed = ev(acetone, npp)
+    assert "N-phenethyl-4-piperidone" in (controlled_chemical(BASE, mixed, CFG) or "")
+    assert "acetone" not in (controlled_chemical(BASE, mixed, CFG) or "")
+    plain = shipment_flags(BASE, ev(acetone), CFG)
+    assert [f.code for f in plain] == ["CONTROLLED_BULK_CHEMICAL"]
+    assert CFG.level(risk_score(plain)) == "low"
+    shady = replace(BASE, description="chemical", mode="courier", payment_method="USDT",
+                    consignee_address="Privada 4, Int. 2, Zapopan")
+    flagged = shipment_flags(shady, ev(acetone), CFG)
+    assert CFG.level(risk_score(flagged)) == "high", [f.code for f in flagged]
+    # A rules file without bulk categories treats Table II like any other listing.
+    strict = replace(CFG, bulk_categories=())
+    assert controlled_chemical(BASE, ev(acetone), strict) is not None
 
 
 def test_designer_rule_fires_on_a_designer_verdict(screener: Screener) -> None:
