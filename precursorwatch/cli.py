@@ -15,7 +15,9 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from precursorwatch.cli_options import AsOf, Depth, Jurisdictions
 from precursorwatch.detect.verdict import VERDICT_ORDER, Verdict
@@ -47,7 +49,7 @@ def out_console() -> Console:
 
 def usage_error(message: str) -> NoReturn:
     """A user mistake: say what was wrong, exit 2."""
-    _err.print(f"[bold red]error:[/] {message}")
+    _err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(2)
 
 
@@ -89,7 +91,8 @@ def read_identifier_lines(source: str) -> list[str]:
             blank.append(number)
     if blank:
         shown = ", ".join(map(str, blank[:10])) + (" …" if len(blank) > 10 else "")
-        _err.print(f"[yellow]note:[/] skipped {len(blank)} empty line(s) in {source}: {shown}")
+        _err.print(f"[yellow]note:[/] skipped {len(blank)} empty line(s) in {escape(source)}: "
+                   f"{shown}")
     return lines
 
 
@@ -127,8 +130,9 @@ def render_table(verdicts: Sequence[Verdict], console: Console) -> None:
         style = VERDICT_STYLE[v.verdict]
         shown_input = v.input if len(v.input) <= 60 else v.input[:57] + "…"
         substance = v.name or (v.smiles or "")
-        table.add_row(shown_input, substance, f"[{style}]{v.verdict}[/]", _lists_cell(v),
-                      _why_cell(v))
+        # Text, not markup: inputs and names may hold brackets ("[/]", "[2H]").
+        table.add_row(Text(shown_input), Text(substance), Text(v.verdict, style=style),
+                      Text(_lists_cell(v)), Text(_why_cell(v)))
     console.print(table)
     counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_ORDER}
     console.print(", ".join(f"{n} {name}" for name, n in counts.items() if n))
@@ -227,8 +231,9 @@ def lists_command(
         table.add_column(col, overflow="fold")
     for r in rows:
         kind = " (watch)" if r.effects == ("watch",) else ""
-        table.add_row(r.jurisdiction, r.list + kind, ", ".join(r.categories), str(r.substances),
-                      str(r.rules), r.earliest.isoformat(), r.latest.isoformat())
+        table.add_row(*(Text(cell) for cell in (
+            r.jurisdiction, r.list + kind, ", ".join(r.categories), str(r.substances),
+            str(r.rules), r.earliest.isoformat(), r.latest.isoformat())))
     console = out_console()
     console.print(table)
     if not rows:

@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from precursorwatch.cli_options import AsOf, Depth, Jurisdictions
 
@@ -25,7 +26,7 @@ class ScanOutput(StrEnum):
 
 
 def _fail(message: str) -> NoReturn:
-    _err.print(f"[bold red]error:[/] {message}")
+    _err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(2)
 
 

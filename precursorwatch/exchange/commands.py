@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -35,7 +36,7 @@ T = TypeVar("T")
 
 
 def _fail(message: str) -> NoReturn:
-    _err.print(f"[bold red]error:[/] {message}")
+    _err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(2)
 
 
@@ -101,8 +102,8 @@ def add_authority_command(
     def run(engine: Engine, settings: ExchangeSettings) -> None:
         vault = KeyVault.open(settings.secret, settings.secret_file)
         issued = add_authority(engine, vault, code, name, reply_days=reply_days)
-        _out.print(f"authority {issued.code} ({issued.name}) added")
-        _out.print(f"public key: {issued.public_key}")
+        _out.print(f"authority {issued.code} ({issued.name}) added", markup=False)
+        _out.print(f"public key: {issued.public_key}", markup=False)
         _out.print("API key (shown only now, store it safely):")
         print(issued.api_key)
 
@@ -116,7 +117,7 @@ def rotate_key_command(code: Annotated[str, typer.Argument(help="Authority code.
     from precursorwatch.exchange.admin import rotate_key
 
     issued = _with_engine(db, lambda engine, settings: rotate_key(engine, code))
-    _out.print(f"new API key for {issued.code} (shown only now):")
+    _out.print(f"new API key for {issued.code} (shown only now):", markup=False)
     print(issued.api_key)
 
 
@@ -127,7 +128,7 @@ def revoke_key_command(code: Annotated[str, typer.Argument(help="Authority code.
     from precursorwatch.exchange.admin import revoke_key
 
     _with_engine(db, lambda engine, settings: revoke_key(engine, code))
-    _out.print(f"API key of {code.strip().upper()} revoked")
+    _out.print(f"API key of {code.strip().upper()} revoked", markup=False)
 
 
 @admin_app.command("verify-audit")
@@ -164,7 +165,8 @@ def verify_audit_command(
         _out.print(f"[bold red]{report.authority}: {len(report.problems)} problem(s)[/]{head}")
         for p in report.problems:
             where = f"link {p.seq}" if p.seq is not None else "unlogged"
-            _out.print(f"  {where} {p.record_type or ''} {p.record_id or ''}: {p.problem}")
+            _out.print(f"  {where} {p.record_type or ''} {p.record_id or ''}: {p.problem}",
+                       markup=False)
     if broken:
         raise typer.Exit(1)
 

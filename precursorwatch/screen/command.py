@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from precursorwatch.cli_options import AsOf
 
@@ -34,7 +35,7 @@ class Engine(StrEnum):
 
 
 def _fail(message: str) -> NoReturn:
-    _err.print(f"[bold red]error:[/] {message}", markup=True)
+    _err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(2)
 
 

@@ -94,3 +94,16 @@ def test_as_of_and_jurisdiction() -> None:
     assert code == 0
     row = json.loads(out)
     assert not any(m["jurisdiction"] == "UN" and m["basis"] == "identity" for m in row["matches"])
+
+
+def test_brackets_in_inputs_and_file_names_are_shown_as_written(tmp_path: Path) -> None:
+    """The table and messages are printed with Rich: text from the user must not be read as
+    its markup ("[/]" would stop the program, "[bold]" would vanish)."""
+    code, out, _ = run("check", "[/]", "[bold]urea", "--format", "table")
+    assert code == 0
+    assert "[/]" in out and "[bold]urea" in out
+    _, designer, _ = run("check", "O=C1CCN(CCc2cccs2)CC1", "--depth", "2", "-j", "US",
+                         "--format", "table")
+    assert "--[reductive" in designer  # the step's label, not swallowed as a style tag
+    code, _, err = run("check", "--file", str(tmp_path / "[x]ids.txt"))
+    assert code == 2 and "[x]ids.txt" in err

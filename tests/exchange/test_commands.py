@@ -51,6 +51,9 @@ def test_admin_commands(database: Any, env: dict[str, str]) -> None:
     assert unknown.exit_code == 2 and "no authority with code 'ZZ'" in unknown.output
     verified = run("admin", "verify-audit", *db)
     assert verified.exit_code == 0 and "MX: 0 entries, intact" in verified.output
+    bracketed = run("admin", "add-authority", "GT", "[/] Ministerio [bold]", *db)
+    assert bracketed.exit_code == 0
+    assert "authority GT ([/] Ministerio [bold]) added" in bracketed.output
 
 
 def test_bad_database_url_exits_2() -> None:
