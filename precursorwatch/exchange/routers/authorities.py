@@ -38,7 +38,7 @@ def verify(exchange: ExchangeDep, caller: CallerDep,
     try:
         receipts = [Receipt.parse(r) for r in receipt or ()]
     except ValueError as exc:
-        raise Invalid(f"receipt: {exc}") from None
+        raise Invalid(str(exc)) from None  # the message names the receipt
     report = service.verify_own_chain(exchange, caller, receipts)
     return AuditReport(authority=report.authority, entries=report.entries, ok=report.ok,
                        head=str(report.head) if report.head else None,
