@@ -10,6 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from exchange_helpers import Clock, notification
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
@@ -17,10 +19,10 @@ from sqlalchemy import Engine, func, select, text
 from precursorwatch.exchange import service
 from precursorwatch.exchange.admin import add_authority, open_database, revoke_key, rotate_key
 from precursorwatch.exchange.app import create_app
-from precursorwatch.exchange.db import make_engine
+from precursorwatch.exchange.db import make_engine, migrate
 from precursorwatch.exchange.errors import AdminError, Conflict, RateLimited
 from precursorwatch.exchange.limits import LocalRateLimits, SharedRateLimits
-from precursorwatch.exchange.models import AuditEntry, Authority
+from precursorwatch.exchange.models import AuditEntry, Authority, Base
 from precursorwatch.exchange.schemas import NotificationIn, ResponseIn
 from precursorwatch.exchange.scope import Caller
 from precursorwatch.exchange.settings import ExchangeSettings
@@ -157,6 +159,13 @@ def test_migrations_run_twice_without_harm(settings: ExchangeSettings) -> None:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     first.dispose()
     second.dispose()
+
+
+def test_migrations_build_exactly_the_tables_the_models_describe(engine: Engine) -> None:
+    """A model changed without a migration (or the reverse) shows here, on both databases."""
+    migrate(engine)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
 def test_bad_database_url_is_said_plainly() -> None:
