@@ -41,7 +41,8 @@ from precursorwatch.exchange.signing import KeyVault
 AUTHORITIES = [("CN", 14), ("IN", 14), ("MX", 7), ("US", 10), ("CA", 30), ("NL", 15)]
 SUBSTANCES = ["4-piperidone hydrochloride monohydrate", "1-boc-4-AP", "110-89-4", "NPP",
               "79099-07-3", "propionyl chloride", "aniline", "sodium chloride", "acetone",
-              "N-phenethyl-4-piperidone", "tert-butyl 4-oxopiperidine-1-carboxylate"]
+              "N-phenethyl-4-piperidone", "tert-butyl 4-oxopiperidine-1-carboxylate",
+              "3-methylbutan-1-ol", "1-phenylpropan-1-one"]  # the last two through OPSIN
 
 
 def body(importer: str, transit: list[str], rng: random.Random) -> dict[str, Any]:

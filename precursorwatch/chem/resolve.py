@@ -14,7 +14,7 @@ from typing import Literal
 
 from precursorwatch.chem.cas import CasError, looks_like_cas, parse_cas
 from precursorwatch.chem.names import NameEntry, NameHit, SynonymIndex, split_salt_words
-from precursorwatch.chem.opsin import OpsinUnavailable, names_to_smiles
+from precursorwatch.chem.opsin import NameParser, OpsinUnavailable, names_to_smiles
 from precursorwatch.chem.structure import Structure, StructureError, from_inchi, from_smiles
 
 ResolvedBy = Literal["cas", "synonym", "iupac", "smiles", "inchi", "inchikey", "fuzzy", "none"]
@@ -60,9 +60,13 @@ def _unresolved(text: str, reason: str) -> Resolution:
 class Resolver:
     """Resolves identifiers against a synonym index, with caching across batches."""
 
-    def __init__(self, entries: Iterable[NameEntry], *, use_opsin: bool = True) -> None:
+    def __init__(self, entries: Iterable[NameEntry], *, use_opsin: bool = True,
+                 name_parser: NameParser = names_to_smiles) -> None:
+        """`name_parser` turns systematic names into SMILES: OPSIN started per batch by
+        default, or an `OpsinProcess` kept running."""
         self.index = SynonymIndex(entries)
         self.use_opsin = use_opsin
+        self.name_parser = name_parser
         self._cache: dict[str, Resolution] = {}
         self._by_inchikey: dict[str, NameEntry] = {}
         self._by_skeleton: dict[str, NameEntry] = {}
@@ -141,7 +145,7 @@ class Resolver:
         opsin_note: str | None = None
         if self.use_opsin:
             try:
-                smiles = names_to_smiles([todo[r].text for r in raws])
+                smiles = self.name_parser([todo[r].text for r in raws])
             except OpsinUnavailable as exc:
                 opsin_note = str(exc)
         for raw, smi in zip(raws, smiles, strict=True):

@@ -15,6 +15,7 @@ from functools import cache
 from importlib.resources import files
 
 from precursorwatch.chem.names import NameEntry
+from precursorwatch.chem.opsin import NameParser, OpsinProcess, names_to_smiles
 from precursorwatch.chem.resolve import Resolution, Resolver
 from precursorwatch.chem.structure import Structure, to_mol
 from precursorwatch.controls.model import ControlSet
@@ -81,17 +82,25 @@ _Decision = tuple[VerdictName, tuple[Match, ...], tuple[str, ...]]
 class Checker:
     """Resolves identifiers and decides verdicts; caches per identifier and per structure."""
 
-    def __init__(self, controls: ControlSet, *, use_opsin: bool = True) -> None:
+    def __init__(self, controls: ControlSet, *, use_opsin: bool = True,
+                 name_parser: NameParser = names_to_smiles) -> None:
         self.controls = controls
         self.index: ControlIndex = control_index(controls)
         self.resolver = Resolver([*control_entries(controls), *common_chemicals()],
-                                 use_opsin=use_opsin)
+                                 use_opsin=use_opsin, name_parser=name_parser)
         self._decisions: dict[tuple[object, ...], _Decision] = {}
 
     @classmethod
     def default(cls) -> Checker:
         """The Checker over the bundled control lists (built once per process)."""
         return _default_checker()
+
+    @classmethod
+    def long_running(cls) -> Checker:
+        """The Checker over the bundled lists for a process that checks one identifier at a
+        time for a long while (the exchange service): OPSIN stays running between names, so
+        a new systematic name costs milliseconds, not a JVM start. Built once per process."""
+        return _long_running_checker()
 
     # -- public -----------------------------------------------------------------------------
     def check(self, identifier: str, *, as_of: dt.date | None = None,
@@ -180,3 +189,10 @@ def _default_checker() -> Checker:
     from precursorwatch.controls.load import load_controls
 
     return Checker(load_controls())
+
+
+@cache
+def _long_running_checker() -> Checker:
+    from precursorwatch.controls.load import load_controls
+
+    return Checker(load_controls(), name_parser=OpsinProcess())

@@ -1,10 +1,13 @@
 """The resolver on its own (no control lists): every identifier form, and bad input."""
 
+from collections.abc import Sequence
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from precursorwatch.chem.names import NameEntry
+from precursorwatch.chem.opsin import names_to_smiles
 from precursorwatch.chem.resolve import Resolver
 from precursorwatch.chem.structure import from_smiles
 
@@ -105,18 +108,14 @@ def test_batch_keeps_order_and_one_bad_identifier_never_stops_it(resolver: Resol
     assert [r.resolved for r in out] == [True, False, False, True, True, False]
 
 
-def test_opsin_runs_once_per_batch(resolver: Resolver, monkeypatch: pytest.MonkeyPatch) -> None:
-    import precursorwatch.chem.resolve as mod
-
+def test_opsin_runs_once_per_batch(resolver: Resolver) -> None:
     calls: list[int] = []
-    real = mod.names_to_smiles
 
-    def counting(names: list[str]) -> list[str | None]:
+    def counting(names: Sequence[str]) -> list[str | None]:
         calls.append(len(names))
-        return real(names)
+        return names_to_smiles(names)
 
-    monkeypatch.setattr(mod, "names_to_smiles", counting)
-    fresh = Resolver(ENTRIES)
+    fresh = Resolver(ENTRIES, name_parser=counting)
     fresh.resolve_batch(["propan-2-one", "ethyl acetate", "2-methylpropan-1-ol", "propan-2-one"])
     assert calls == [3]
 

@@ -145,6 +145,7 @@ def test_served_app_keeps_its_long_lived_objects_out_of_garbage_collection(
         assert frozen > 50_000  # the checker's data, not a handful of objects
         exchange = served.state.exchange
         assert not any(o is exchange for o in gc.get_objects())  # in no collected generation
+        assert exchange.checker.resolver.name_parser.pid is not None  # OPSIN already running
         assert served.openapi()["info"]["title"] == "Precursor Watch exchange"
     finally:
         gc.unfreeze()

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from precursorwatch.chem.opsin import OpsinProcess
 from precursorwatch.exchange.admin import add_authority
 from precursorwatch.exchange.audit import authority_codes, record_document
 from precursorwatch.exchange.models import Notification
@@ -244,3 +245,17 @@ def test_authority_added_while_serving_can_be_notified(client: TestClient, autho
                      headers={"Authorization": f"Bearer {nl.api_key}"})
     assert got.status_code == 200 and got.json()["importing_authority"] == "NL"
     assert got.json()["reply_deadline"].startswith("2026-11-28T09:00")  # NL: 5 days
+
+
+def test_systematic_names_are_parsed_by_one_opsin_kept_running(
+        client: TestClient, authorities: Any, app: FastAPI) -> None:
+    """Notifications arrive one at a time: a JVM started per name would cost each about half a
+    second, so the service keeps one OPSIN running."""
+    parser = app.state.exchange.checker.resolver.name_parser
+    assert isinstance(parser, OpsinProcess)
+    pids = []
+    for name in ("3-methylbutan-1-ol", "2-methylbutan-1-ol"):
+        sent = send(client, authorities, substance=name)
+        assert sent["verdict"]["resolved_by"] == "iupac" and sent["verdict"]["verdict"] == "clear"
+        pids.append(parser.pid)
+    assert pids[0] is not None and pids[0] == pids[1]
