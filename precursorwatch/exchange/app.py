@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -174,6 +175,18 @@ def create_app(settings: ExchangeSettings | None = None, *,
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"),
                               str(exc.detail), dict(exc.headers or {}) or None)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_request: Request, exc: DBAPIError) -> JSONResponse:
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+            return await _unexpected(_request, exc)
+        # The database went away (restart, network): the pool starts afresh, so a retry
+        # usually succeeds. A write cut off while committing may have been stored.
+        log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[:1])
+        return error_response(503, "database_unavailable",
+                              "the database connection was lost; retry in a moment (after a "
+                              "failed write, read first: it may have been stored)",
+                              {"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -73,6 +73,7 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     413: error_doc("Body larger than the service accepts."),
     422: error_doc("Unknown field, wrong type or bad value; the message names the field."),
     429: error_doc("Too many requests for this API key; see Retry-After."),
+    503: error_doc("The database connection was lost; retry (see Retry-After)."),
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: error_doc("No such record for the calling authority (records of others are never "

@@ -12,12 +12,18 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from exchange_helpers import Clock, notification
+from exchange_helpers import Clock, incident, notification
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 
 from precursorwatch.exchange import service
-from precursorwatch.exchange.admin import add_authority, open_database, revoke_key, rotate_key
+from precursorwatch.exchange.admin import (
+    add_authority,
+    open_database,
+    revoke_key,
+    rotate_key,
+    verify_audit,
+)
 from precursorwatch.exchange.app import create_app
 from precursorwatch.exchange.db import make_engine, migrate
 from precursorwatch.exchange.errors import AdminError, Conflict, RateLimited
@@ -222,6 +228,38 @@ def test_concurrent_answers_leave_exactly_one(app: Any, authorities: Any) -> Non
     assert service.verify_own_chain(ex, mx).entries == 1
 
 
+def drop_pooled_connections(engine: Engine, database: Any) -> None:
+    """Terminate, server side, every connection in the engine's pool."""
+    pooled = [engine.connect() for _ in range(max(1, engine.pool.checkedin()))]
+    pids = [c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for c in pooled]
+    for c in pooled:
+        c.close()  # back to the pool, where the next request finds them
+    with psycopg.connect(database.url.replace("+psycopg", ""), autocommit=True) as admin:
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def test_writes_survive_a_dropped_database_connection(
+        app: Any, client: TestClient, authorities: Any, database: Any) -> None:
+    if database.kind != "postgresql":
+        pytest.skip("needs a server that can drop a client's connection")
+    us = authorities.headers("US")
+    assert client.post("/v1/incidents", json=incident(), headers=us).status_code == 201
+    drop_pooled_connections(app.state.exchange.engine, database)
+    assert client.post("/v1/incidents", json=incident(), headers=us).status_code == 201
+    assert all(r.ok for r in verify_audit(app.state.exchange.engine))
+
+
+def test_an_unreachable_database_answers_503_with_retry_after(
+        app: Any, client: TestClient, authorities: Any) -> None:
+    # Nothing listens on port 9: every connection attempt fails, as when the server is down.
+    app.state.exchange._reader = create_engine("postgresql+psycopg://postgres@127.0.0.1:9/x")
+    down = client.get("/v1/notifications", headers=authorities.headers("CN"))
+    assert down.status_code == 503
+    assert down.json()["error"]["code"] == "database_unavailable"
+    assert down.headers["Retry-After"] == "1"
+
+
 def test_reads_survive_a_dropped_database_connection(
         app: Any, client: TestClient, authorities: Any, database: Any) -> None:
     """Pooled connections are not pinged before use; when the database drops them (a restart,
@@ -230,14 +268,7 @@ def test_reads_survive_a_dropped_database_connection(
         pytest.skip("needs a server that can drop a client's connection")
     sent = client.post("/v1/notifications", json=notification(),
                        headers=authorities.headers("CN")).json()
-    engine: Engine = app.state.exchange.engine
-    pooled = [engine.connect() for _ in range(max(1, engine.pool.checkedin()))]
-    pids = [c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for c in pooled]
-    for c in pooled:
-        c.close()  # back to the pool, where the next request finds them
-    with psycopg.connect(database.url.replace("+psycopg", ""), autocommit=True) as admin:
-        for pid in pids:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    drop_pooled_connections(app.state.exchange.engine, database)
     got = client.get(f"/v1/notifications/{sent['id']}", headers=authorities.headers("MX"))
     assert got.status_code == 200, got.text
     assert got.json()["id"] == sent["id"]
