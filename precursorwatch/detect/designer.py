@@ -145,11 +145,19 @@ def _product_name(match: Match) -> str:
     return match.substance
 
 
-def _explain(start: str, path: _Path, match: Match) -> str:
+def _intermediate_name(structure: Structure, index: ControlIndex) -> str:
+    """An intermediate by the name of the substance it is in the control data (listed
+    elsewhere or later), else by its SMILES."""
+    known = index.by_inchikey.get(structure.inchikey)
+    return known[0].name if known else ""
+
+
+def _explain(start: str, path: _Path, match: Match, index: ControlIndex) -> str:
     text = start
     for i, product in enumerate(path.products):
         last = i == len(path.products) - 1
-        name = _product_name(match) if last else product.structure.smiles
+        name = (_product_name(match) if last
+                else _intermediate_name(product.structure, index) or product.structure.smiles)
         if last and match.basis == "class":
             name = f"{product.structure.smiles}, a member of \"{match.substance}\""
         elif last and match.basis == "stereoisomer":
@@ -158,7 +166,7 @@ def _explain(start: str, path: _Path, match: Match) -> str:
     return f"{text} ({_describe_listing(match)})"
 
 
-def _steps(start: Structure, path: _Path, match: Match) -> list[Step]:
+def _steps(start: Structure, path: _Path, match: Match, index: ControlIndex) -> list[Step]:
     steps: list[Step] = []
     reactant = start.smiles
     for i, product in enumerate(path.products):
@@ -168,7 +176,9 @@ def _steps(start: Structure, path: _Path, match: Match) -> list[Step]:
                 transformation=product.transformation.name,
                 reactant_smiles=reactant,
                 product_smiles=product.structure.smiles,
-                product_name=_product_name(match) if last and match.basis != "class" else "",
+                product_name=(_product_name(match) if last and match.basis != "class"
+                              else "" if last else
+                              _intermediate_name(product.structure, index)),
                 product_inchikey=product.structure.inchikey,
             )
         )
@@ -176,7 +186,8 @@ def _steps(start: Structure, path: _Path, match: Match) -> list[Step]:
     return steps
 
 
-def _to_designer_match(start: Structure, start_name: str, path: _Path, match: Match) -> Match:
+def _to_designer_match(start: Structure, start_name: str, path: _Path, match: Match,
+                       index: ControlIndex) -> Match:
     source = "; ".join(
         dict.fromkeys(
             [match.source, *(f"step {p.transformation.name}: {p.transformation.source}"
@@ -191,12 +202,12 @@ def _to_designer_match(start: Structure, start_name: str, path: _Path, match: Ma
         since=match.since,
         until=match.until,
         basis="transformation",
-        explanation=_explain(start_name, path, match),
+        explanation=_explain(start_name, path, match, index),
         source=source,
         legal_reference=match.legal_reference,
         effect="control",
         rule=match.rule,
-        steps=_steps(start, path, match),
+        steps=_steps(start, path, match, index),
     )
 
 
@@ -253,7 +264,7 @@ def _find_cached(
     for path, match in hits:
         key = (path.end.inchikey, match.jurisdiction, match.list, match.substance,
                match.rule or "")
-        out.setdefault(key, _to_designer_match(structure, name, path, match))
+        out.setdefault(key, _to_designer_match(structure, name, path, match, index))
     return tuple(out.values())
 
 

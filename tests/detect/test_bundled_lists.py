@@ -70,3 +70,21 @@ def test_every_fentanyl_target_has_the_route_core(controls: ControlSet) -> None:
         mol = Chem.MolFromSmiles(smiles)
         if any(mol.HasSubstructMatch(Chem.MolFromSmarts(r.smarts)) for r in index_rules.values()):
             assert has_route_core(from_smiles(smiles)), smiles
+
+
+def test_an_intermediate_in_the_control_data_is_named_not_drawn(controls: ControlSet) -> None:
+    """Before 4-piperidone was listed by the UN, 1-boc-4-piperidone reached 4-AP through it:
+    the route names it (it is in the data), while intermediates unknown to it keep SMILES."""
+    boc = from_smiles("CC(C)(C)OC(=O)N1CCC(=O)CC1")
+    routes = find_designer(boc, controls, as_of=dt.date(2023, 1, 1), jurisdictions=["UN"],
+                           depth=2, name="1-boc-4-piperidone")
+    via = [m for m in routes if m.substance == "4-anilinopiperidine"]
+    assert via and via[0].explanation.startswith(
+        "1-boc-4-piperidone --[Boc deprotection]--> 4-piperidone --[reductive amination")
+    assert via[0].steps is not None
+    assert [s.product_name for s in via[0].steps] == ["4-piperidone", "4-anilinopiperidine"]
+    cbz = from_smiles("O=C1CCN(C(=O)OCc2ccccc2)CC1")
+    unnamed = [m for m in find_designer(cbz, controls, as_of=TODAY, jurisdictions=["UN"], depth=2)
+               if m.steps and len(m.steps) == 2]
+    assert unnamed and unnamed[0].steps is not None and unnamed[0].steps[0].product_name == ""
+    assert unnamed[0].steps[0].product_smiles in unnamed[0].explanation
