@@ -23,6 +23,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -230,7 +231,7 @@ _ONE_SERVED = _served_columns(Scope.notifications_statement()).where(
 
 
 @cache
-def _list_statement(direction: Direction | None, by_status: bool
+def _list_statement(direction: Direction | None, by_status: bool, by_thread: bool
                     ) -> Select[*tuple[Any, ...]]:
     query = _served_columns(Scope.notifications_statement())
     if direction == "outgoing":
@@ -243,6 +244,8 @@ def _list_statement(direction: Direction | None, by_status: bool
             NotificationTransit.authority_id == CALLER)))
     if by_status:
         query = query.where(status_expression() == bindparam("status"))
+    if by_thread:
+        query = query.where(Notification.thread_id == bindparam("thread_id", type_=String()))
     return (query.order_by(Notification.created_at.desc(), Notification.id)
             .limit(bindparam("limit", type_=Integer())).offset(bindparam("offset",
                                                                           type_=Integer())))
@@ -345,12 +348,13 @@ def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> str:
 
 
 def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
-                       status: Status | None = None, limit: int = 100, offset: int = 0
-                       ) -> list[str]:
-    """A page of notifications, newest first, each as JSON text."""
-    params = {**Scope(caller).params, "now": ex.now(), "status": status, "limit": limit,
-              "offset": offset}
-    query = _list_statement(direction, status is not None)
+                       status: Status | None = None, thread_id: str | None = None,
+                       limit: int = 100, offset: int = 0) -> list[str]:
+    """A page of notifications, newest first, each as JSON text; `thread_id` keeps the
+    versions of one notified shipment."""
+    params = {**Scope(caller).params, "now": ex.now(), "status": status, "thread_id": thread_id,
+              "limit": limit, "offset": offset}
+    query = _list_statement(direction, status is not None, thread_id is not None)
     rows = ex.read(lambda conn: conn.execute(query, params).all())
     codes = ex.codes()
     return [_served(row, codes) for row in rows]

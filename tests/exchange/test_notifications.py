@@ -179,6 +179,32 @@ def test_correction_is_a_new_version_and_the_old_one_stays(
     assert twice.status_code == 409
 
 
+def test_the_versions_of_one_shipment_are_listed_by_thread(
+        client: TestClient, authorities: Any, clock: Clock) -> None:
+    first = send(client, authorities)
+    other = send(client, authorities, quantity=3)
+    clock.advance(hours=1)
+    second = client.post(f"/v1/notifications/{first['id']}/corrections",
+                         json=notification(quantity=20, transit_authorities=[]),
+                         headers=authorities.headers("CN")).json()
+
+    def thread(code: str, thread_id: str) -> list[tuple[int, str]]:
+        got = client.get("/v1/notifications", params={"thread_id": thread_id},
+                         headers=authorities.headers(code))
+        assert got.status_code == 200, got.text
+        return [(n["version"], n["status"]) for n in got.json()["items"]]
+
+    assert thread("MX", first["id"]) == [(2, "sent"), (1, "superseded")]
+    assert thread("CN", other["id"]) == [(1, "sent")]
+    # US was in transit on the first version only: it sees that one, no more.
+    assert thread("US", first["id"]) == [(1, "superseded")]
+    assert second["transit_authorities"] == []
+    assert thread("CA", first["id"]) == []  # outsiders: an empty list, nothing disclosed
+    bad = client.get("/v1/notifications", params={"thread_id": "nope"},
+                     headers=authorities.headers("MX"))
+    assert bad.status_code == 422 and "thread_id" in bad.json()["error"]["message"]
+
+
 def test_only_the_exporter_corrects_and_not_after_an_answer(client: TestClient,
                                                             authorities: Any) -> None:
     sent = send(client, authorities)

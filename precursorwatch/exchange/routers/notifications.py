@@ -30,8 +30,8 @@ from precursorwatch.exchange.schemas import (
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"], responses=COMMON_ERRORS)
 
-RecordId = Annotated[str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
-                                       r"[0-9a-f]{12}$",
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+RecordId = Annotated[str, Path(pattern=_UUID,
                                examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
                                description="The notification version's id (a UUID).")]
 
@@ -70,13 +70,17 @@ def list_(exchange: ExchangeDep, caller: CallerDep,
               description="outgoing: you exported; incoming: you import; transit: you are a "
                           "transit authority.", examples=["incoming"])] = None,
           status: Annotated[Status | None, Query(examples=["sent"])] = None,
+          thread_id: Annotated[str | None, Query(
+              pattern=_UUID, examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
+              description="Only the versions of one notified shipment (its first version's "
+                          "id), newest first.")] = None,
           limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
           offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
           ) -> Response:
     """Newest first. Deadlines are applied on read: an unanswered notification past its
     deadline is listed as `expired`."""
     items = service.list_notifications(exchange, caller, direction=direction, status=status,
-                                       limit=limit, offset=offset)
+                                       thread_id=thread_id, limit=limit, offset=offset)
     return served_page(items, limit=limit, offset=offset)
 
 
