@@ -5,7 +5,8 @@ statement that looks the key up: every worker process and every host serving fro
 shares one count per key, at no extra round trip. On SQLite, which `pwatch serve` runs in one
 process, the count lives in that process (`LocalRateLimits`).
 
-Both count only keys that are presented; an unknown key is refused (401) whatever its rate.
+An unknown or revoked key is refused (401) whatever its rate; the shared count keeps rows for
+live keys only, so guessed keys cannot fill the table.
 """
 
 from __future__ import annotations
