@@ -50,7 +50,9 @@ from precursorwatch.screen.validate import parse_row
 from precursorwatch.screen.watchlist import (
     PartyMatcher,
     WatchlistEntry,
+    WatchlistHit,
     bundled_watchlist_path,
+    city_in_address,
     load_watchlist,
 )
 
@@ -60,9 +62,9 @@ if TYPE_CHECKING:
 
 ENGINES = ("local", "dask")
 _ORDINARY_CACHE = 200_000
-ROLES = (("shipper", "shipper_name", "shipper_country"),
-         ("consignee", "consignee_name", "consignee_country"),
-         ("notify_party", "notify_party", ""))
+ROLES = (("shipper", "shipper_name", "shipper_country", "shipper_address"),
+         ("consignee", "consignee_name", "consignee_country", "consignee_address"),
+         ("notify_party", "notify_party", "", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +178,7 @@ class Screener:
         self._descriptions: dict[str, tuple[tuple[ChemicalFinding, ...], tuple[str, ...],
                                             tuple[dict[str, Any], ...]]] = {}
         self._declared: dict[str, tuple[ChemicalFinding | None, str]] = {}
-        self._parties: dict[tuple[str, str], tuple[tuple[str, str, str, tuple[str, ...],
-                                                         float, str], ...]] = {}
+        self._parties: dict[tuple[str, str], tuple[WatchlistHit, ...]] = {}
         self._ordinary: dict[tuple[object, ...], tuple[Flag, ...]] = {}
         self._lock = threading.Lock()
 
@@ -262,24 +263,26 @@ class Screener:
             return
         hits = self.matcher.match_many(new, self.cfg.party_match)
         for p, found in zip(new, hits, strict=True):
-            self._parties[p] = tuple(
-                (h.entry.list, h.entry.name, h.entry.entry_id, h.entry.programmes, h.score,
-                 h.detail + (f"; matched alias {h.alias!r}" if h.alias != h.entry.name else ""))
-                for h in found[:3])
+            self._parties[p] = tuple(found[:3])
 
     def _party_hits(self, s: Shipment) -> tuple[PartyHit, ...]:
         out = []
-        for role, name_field, country_field in ROLES:
+        for role, name_field, country_field, address_field in ROLES:
             name = getattr(s, name_field)
             if not name:
                 continue
             country = getattr(s, country_field) if country_field else ""
-            for lst, entry, entry_id, programmes, score, detail in self._parties.get(
-                    (name, country), ()):
-                alias = detail.split("matched alias ", 1)[1].strip("'") \
-                    if "matched alias " in detail else entry
-                out.append(PartyHit(role, name, lst, entry, entry_id, alias, programmes, score,
-                                    detail))
+            address = getattr(s, address_field) if address_field else ""
+            found = [(h, city_in_address(h.entry, address))
+                     for h in self._parties.get((name, country), ())]
+            # Equal names: the entry whose listed city the address names comes first.
+            found.sort(key=lambda hc: (-hc[0].score, not hc[1], hc[0].entry.entry_id))
+            for h, city in found:
+                detail = h.detail + (f"; city agrees ({city.title()})" if city else "")
+                if h.alias != h.entry.name:
+                    detail += f"; matched alias {h.alias!r}"
+                out.append(PartyHit(role, name, h.entry.list, h.entry.name, h.entry.entry_id,
+                                    h.alias, h.entry.programmes, h.score, detail))
         return tuple(out)
 
     # -- rows -----------------------------------------------------------------------------------
@@ -321,7 +324,7 @@ class Screener:
         self._learn_descriptions([s.description for s in shipments], [s.cas for s in shipments])
         party_keys = []
         for s in shipments:
-            for _, name_field, country_field in ROLES:
+            for _, name_field, country_field, _ in ROLES:
                 name = getattr(s, name_field)
                 if name:
                     party_keys.append((name, getattr(s, country_field) if country_field else ""))

@@ -3,7 +3,8 @@
 Every list is read into the same `WatchlistEntry` records. `PartyMatcher` compares party names
 with `names.name_similarity` after a fast rapidfuzz pre-selection over all listed names and
 aliases, and uses the country as a qualifier: a known, different country lowers the score a
-little, and never creates a match on its own.
+little, and never creates a match on its own. A listed city found in the party's address is
+named in the evidence (`city_in_address`): it corroborates, it never creates a match either.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+from anyascii import anyascii
 from rapidfuzz import fuzz, process
 
 from precursorwatch.screen.countries import country_code
@@ -49,6 +51,23 @@ class WatchlistEntry:
     programmes: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()  # ISO alpha-2 where recognised
     kind: str = "entity"  # individual | entity | vessel | aircraft
+    cities: tuple[str, ...] = ()  # of its listed addresses, as `city_key` gives them
+
+
+def city_key(text: str) -> str:
+    """A city as written in a list's address field ("Shanghai 200233", "Zurich CH-8022",
+    "London EC3N 1DY"), folded for comparison: ASCII, lower case, postal codes dropped."""
+    first = anyascii(text.split(",")[0])
+    kept = [w for w in first.split() if not any(ch.isdigit() for ch in w)]  # postal codes
+    return " ".join(re.split(r"[^a-z]+", " ".join(kept).lower())).strip()
+
+
+def city_in_address(entry: WatchlistEntry, address: str) -> str:
+    """The first of the entry's cities that the address names as whole words, or ""."""
+    if not entry.cities or not address:
+        return ""
+    folded = " " + " ".join(re.split(r"[^a-z0-9]+", anyascii(address).lower())) + " "
+    return next((c for c in entry.cities if f" {c} " in folded), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +106,13 @@ def load_ofac_sdn(path: str | Path) -> list[WatchlistEntry]:
     if not sdn.is_file():
         raise WatchlistError(f"{sdn}: no OFAC sdn.csv here")
     countries: dict[str, list[str]] = {}
+    cities: dict[str, list[str]] = {}
     if (folder / "add.csv").is_file():
         for row in _read_ofac_csv(folder / "add.csv"):
             if len(row) > 4 and (c := _ofac_field(row[4])):
                 countries.setdefault(row[0].strip(), []).append(country_code(c))
+            if len(row) > 3 and (city := city_key(_ofac_field(row[3]))):
+                cities.setdefault(row[0].strip(), []).append(city)
     aliases: dict[str, list[str]] = {}
     if (folder / "alt.csv").is_file():
         for row in _read_ofac_csv(folder / "alt.csv"):
@@ -116,6 +138,7 @@ def load_ofac_sdn(path: str | Path) -> list[WatchlistEntry]:
             list="OFAC SDN", entry_id=ent, name=name,
             aliases=tuple(dict.fromkeys([*aliases.get(ent, []), *extra])),
             programmes=programmes, countries=tuple(cs), kind=kind,
+            cities=tuple(dict.fromkeys(cities.get(ent, []))),
         ))
     return entries
 
@@ -144,6 +167,8 @@ def load_un_consolidated(path: str | Path) -> list[WatchlistEntry]:
                   if (c.text or "").strip()]
             cs += [country_code(v.text or "") for n in node.iter("NATIONALITY")
                    for v in n.iter("VALUE") if (v.text or "").strip()]
+            cities = [city_key(c.text or "") for a in node.iter(f"{tag}_ADDRESS")
+                      for c in a.iter("CITY")]
             entries.append(WatchlistEntry(
                 list="UN Consolidated",
                 entry_id=(node.findtext("REFERENCE_NUMBER") or node.findtext("DATAID") or "")
@@ -152,6 +177,7 @@ def load_un_consolidated(path: str | Path) -> list[WatchlistEntry]:
                 programmes=tuple(x for x in [(node.findtext("UN_LIST_TYPE") or "").strip()]
                                  if x),
                 countries=tuple(dict.fromkeys(c for c in cs if c)), kind=kind,
+                cities=tuple(dict.fromkeys(c for c in cities if c)),
             ))
     return entries
 

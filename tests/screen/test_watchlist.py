@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from precursorwatch.screen.engine import ScreenOptions, screen_records
 from precursorwatch.screen.names import name_similarity, normalise_name
 from precursorwatch.screen.watchlist import (
     PartyMatcher,
     WatchlistEntry,
     WatchlistError,
     bundled_watchlist_path,
+    city_in_address,
+    city_key,
     load_ftm,
     load_ofac_sdn,
     load_un_consolidated,
@@ -208,3 +211,44 @@ def test_chinese_name_finds_the_sdn_entry(matcher: PartyMatcher) -> None:
     # SHANGHAI BOYLE CHEMICAL CO., LTD. (entry 16907)
     hits = matcher.match_many([("上海勃乐化工有限公司", "CN")], THRESHOLD)[0]
     assert hits and hits[0].entry.entry_id == "16907"
+
+
+@pytest.mark.parametrize(("written", "key"), [
+    ("Shanghai 200233", "shanghai"), ("Zurich CH-8022", "zurich"), ("London EC3N 1DY", "london"),
+    ("Tokyo 103", "tokyo"), ("Ciudad de México, CDMX", "ciudad de mexico"), ("-0- ", ""),
+])
+def test_city_keys_drop_postal_codes_and_accents(written: str, key: str) -> None:
+    assert city_key(written.replace("-0- ", "")) == key
+
+
+def test_listed_cities_are_read_and_found_in_addresses(sdn: list[WatchlistEntry],
+                                                       un_xml: Path) -> None:
+    boyle = next(e for e in sdn if e.entry_id == "16907")
+    assert boyle.cities == ("shanghai",)
+    assert city_in_address(boyle, "Building 12, No. 3802 Shengang Road, Shanghai") == "shanghai"
+    assert city_in_address(boyle, "88 Binhai Road, Shangyu Industrial Park") == ""  # whole words
+    assert city_in_address(boyle, "") == ""
+    un = load_un_consolidated(un_xml)
+    glbc = next(e for e in un if e.entry_id == "CDe.003")
+    assert glbc.cities == ("goma", "gisenyi")  # UN addresses give cities too
+    assert sum(1 for e in un if e.cities) == 289
+
+
+def test_the_entry_whose_city_the_address_names_ranks_first(tmp_path: Path) -> None:
+    """Two listed companies with one name: the address decides which one the evidence leads
+    with, and says why; the score, a name score, stays the same."""
+    (tmp_path / "sdn.csv").write_text(
+        '101,"HUAXIN CHEMICAL CO., LTD.","-0- ","SDNTK",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n'
+        '102,"HUAXIN CHEMICAL CO., LTD.","-0- ","SDNTK",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n')
+    (tmp_path / "add.csv").write_text('101,1,"1 Jiefang Rd","Nanjing 210000","China",-0- \n'
+                                      '102,2,"9 Optics Valley","Wuhan","China",-0- \n')
+    options = ScreenOptions(watchlists=(str(tmp_path),))
+    run = screen_records([{
+        "shipment_id": "S1", "description": "Benzaldehyde 99%", "shipper_name":
+        "Huaxin Chemical Co Ltd", "shipper_country": "CN",
+        "shipper_address": "Building 6, 9 Optics Valley Avenue, Wuhan, Hubei"}], options=options)
+    parties = run.results[0].parties
+    assert [p.entry_id for p in parties] == ["102", "101"]
+    assert parties[0].score == parties[1].score
+    assert parties[0].detail.endswith("city agrees (Wuhan)")
+    assert "city agrees" not in parties[1].detail
