@@ -28,6 +28,7 @@ from precursorwatch.exchange.models import (
     AuditEntry,
     Authority,
     Incident,
+    IncidentNotification,
     IncidentShare,
     Notification,
     NotificationResponse,
@@ -138,6 +139,7 @@ class StoredRecord:
     document: dict[str, Any]  # the signed form, rebuilt from the row
     signature: str
     served_as_signed: bool  # the stored served copy still renders from the signed columns
+    links_as_signed: bool = True  # an incident's notification links match its signed body
 
 
 RecordKey = tuple[str, str]  # (record type, record id)
@@ -182,12 +184,18 @@ def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int,
     if ids["incident"]:
         shares = _authority_codes_by_record(session, IncidentShare.incident_id,
                                             IncidentShare.authority_id, ids["incident"], codes)
+        links: dict[str, set[str]] = defaultdict(set)
+        for iid, nid in session.execute(
+                select(IncidentNotification.incident_id, IncidentNotification.notification_id)
+                .where(IncidentNotification.incident_id.in_(ids["incident"]))):
+            links[iid].add(nid)
         for i in session.scalars(select(Incident).options(content)
                                  .where(Incident.id.in_(ids["incident"]))):
             reporter = codes.get(i.reporter_id, "?")
             doc = incident_document(i, reporter=reporter, shared_with=shares[i.id])
             found["incident", i.id] = StoredRecord(
-                doc, i.signature, i.rendered == render_incident(i, reporter=reporter))
+                doc, i.signature, i.rendered == render_incident(i, reporter=reporter),
+                links[i.id] == set(i.body.get("notification_ids") or ()))
     return found
 
 
@@ -251,6 +259,9 @@ def verify_chain(session: Session, authority: Authority, receipts: Sequence[Rece
                 problems.append(Problem(*where, "record signature does not verify"))
             if not found.served_as_signed:
                 problems.append(Problem(*where, "the copy served to readers differs from the "
+                                                "signed record"))
+            if not found.links_as_signed:
+                problems.append(Problem(*where, "its links to notifications differ from the "
                                                 "signed record"))
         session.expunge_all()  # a long chain is checked in batches, not all held at once
     for record_type, record_id in sorted(_authored(session, authority.id) - logged):

@@ -149,6 +149,18 @@ class IncidentShare(Base):
                                               index=True)
 
 
+class IncidentNotification(Base):
+    """A notification an incident is linked to: an index of the incident's signed
+    `notification_ids`, so the incidents of a notification can be listed (the audit checks
+    that it still agrees with the signed record)."""
+
+    __tablename__ = "incident_notification"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incident.id"), primary_key=True)
+    notification_id: Mapped[str] = mapped_column(ForeignKey("notification.id"),
+                                                 primary_key=True, index=True)
+
+
 class AuditEntry(Base):
     """One link of an authority's hash chain: who did what to which record, when, and the
     record's content hash at that moment."""

@@ -41,6 +41,7 @@ from precursorwatch.exchange.errors import Conflict, Forbidden, Invalid
 from precursorwatch.exchange.models import (
     Authority,
     Incident,
+    IncidentNotification,
     IncidentShare,
     Notification,
     NotificationResponse,
@@ -423,23 +424,38 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
         session.flush()
         session.add_all(IncidentShare(incident_id=row.id, authority_id=a.id)
                         for a in shared if a.id != me.id)
+        session.add_all(IncidentNotification(incident_id=row.id, notification_id=nid)
+                        for nid in dict.fromkeys(data.notification_ids))
         link = audit.append(session, me, action="incident.report", record_type="incident",
                             record_id=row.id, record_hash=content_hash(doc), at=now)
         return Written(row.rendered, audit.receipt(link))
 
 
 _INCIDENTS_SERVED = Scope.incidents_statement().with_only_columns(Incident.rendered)
-_INCIDENT_PAGE = (_INCIDENTS_SERVED.order_by(Incident.created_at.desc(), Incident.id)
-                  .limit(bindparam("limit", type_=Integer()))
-                  .offset(bindparam("offset", type_=Integer())))
 _ONE_INCIDENT_SERVED = _INCIDENTS_SERVED.where(Incident.id == RECORD_ID)
 
 
-def list_incidents(ex: Exchange, caller: Caller, *, limit: int = 100, offset: int = 0
-                   ) -> list[str]:
-    """A page of incidents, newest first, each as JSON text."""
-    params = {**Scope(caller).params, "limit": limit, "offset": offset}
-    return ex.read(lambda conn: list(conn.scalars(_INCIDENT_PAGE, params)))
+@cache
+def _incident_page(by_notification: bool) -> Select[str]:
+    query = _INCIDENTS_SERVED
+    if by_notification:
+        query = query.where(exists().where(and_(
+            IncidentNotification.incident_id == Incident.id,
+            IncidentNotification.notification_id == bindparam("notification_id",
+                                                              type_=String()))))
+    return (query.order_by(Incident.created_at.desc(), Incident.id)
+            .limit(bindparam("limit", type_=Integer()))
+            .offset(bindparam("offset", type_=Integer())))
+
+
+def list_incidents(ex: Exchange, caller: Caller, *, notification_id: str | None = None,
+                   limit: int = 100, offset: int = 0) -> list[str]:
+    """A page of incidents, newest first, each as JSON text; `notification_id` keeps those
+    linked to that notification."""
+    params = {**Scope(caller).params, "notification_id": notification_id, "limit": limit,
+              "offset": offset}
+    query = _incident_page(notification_id is not None)
+    return ex.read(lambda conn: list(conn.scalars(query, params)))
 
 
 def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> str:

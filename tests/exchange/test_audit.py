@@ -31,8 +31,10 @@ def history(client: TestClient, authorities: Any) -> dict[str, str]:
     assert answer.status_code == 200
     seized = client.post("/v1/incidents", json=incident(),
                          headers=authorities.headers("US")).json()
+    linked = client.post("/v1/incidents", json=incident(notification_ids=[first["id"]]),
+                         headers=authorities.headers("US")).json()
     return {"first": first["id"], "second": second["id"], "answered": first["id"],
-            "incident": seized["id"]}
+            "incident": seized["id"], "linked": linked["id"]}
 
 
 def problems(client: TestClient, authorities: Any, code: str) -> list[str]:
@@ -53,7 +55,7 @@ def test_untouched_chains_verify(client: TestClient, authorities: Any, app: Fast
     for code in ("CN", "MX", "US", "CA"):
         assert problems(client, authorities, code) == []
     reports = {r.authority: r for r in verify_audit(app.state.exchange.engine)}
-    assert {c: r.entries for c, r in reports.items()} == {"CA": 0, "CN": 2, "MX": 1, "US": 1}
+    assert {c: r.entries for c, r in reports.items()} == {"CA": 0, "CN": 2, "MX": 1, "US": 2}
     assert all(r.ok for r in reports.values())
 
 
@@ -92,6 +94,9 @@ TAMPERING = [
     ("served incident copy edited", "US",
      "UPDATE incident SET rendered = REPLACE(rendered, '\"seizure\"', '\"attempted_diversion\"')"
      " WHERE id = :incident", "copy served to readers differs"),
+    ("incident unlinked from its notification", "US",
+     "DELETE FROM incident_notification WHERE incident_id = :linked",
+     "links to notifications differ"),
     ("signature swapped", "CN",
      "UPDATE notification SET signature = (SELECT signature FROM notification WHERE id = :first)"
      " WHERE id = :second", "signature does not verify"),
@@ -132,27 +137,38 @@ def test_record_slipped_in_without_the_service_is_detected(
     assert "record is not in the audit chain" in problems(client, authorities, "CN")
 
 
-def test_upgrade_renders_the_served_copy_of_records_written_before_it(
+def test_upgrades_rebuild_what_they_add_from_records_written_before_them(
         client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str]) -> None:
-    """Revision 0002 added the stored served copy; records already there get theirs from the
-    signed columns, identical to what the service rendered on write."""
+    """Revision 0002 added the stored served copy and 0004 the incidents' notification links;
+    records already there get both from the signed columns, as the service wrote them."""
     engine = app.state.exchange.engine
-    served = {k: client.get(f"/v1/{'incidents' if k == 'incident' else 'notifications'}/{i}",
-                            headers=authorities.headers("US" if k == "incident" else "CN")).json()
-              for k, i in history.items()}
+    incidents = ("incident", "linked")
+
+    def read(key: str, record_id: str) -> Any:
+        kind = "incidents" if key in incidents else "notifications"
+        got = client.get(f"/v1/{kind}/{record_id}",
+                         headers=authorities.headers("US" if key in incidents else "CN"))
+        assert got.status_code == 200, got.text
+        return got.json()
+
+    def linked() -> list[str]:
+        return [i["id"] for i in client.get(
+            "/v1/incidents", params={"notification_id": history["first"]},
+            headers=authorities.headers("US")).json()["items"]]
+
+    served = {k: read(k, i) for k, i in history.items()}
+    assert linked() == [history["linked"]]
     with migrating(engine) as config:
         conn = config.attributes["connection"]
         before = dict(conn.execute(text("SELECT id, rendered FROM notification")).all())
         command.downgrade(config, "0001")
         assert "rendered" not in {c["name"] for c in inspect(conn).get_columns("notification")}
+        assert "incident_notification" not in inspect(conn).get_table_names()
         command.upgrade(config, "head")
         after = dict(conn.execute(text("SELECT id, rendered FROM notification")).all())
     assert after == before and len(after) == 2
-    for key, record_id in history.items():
-        again = client.get(f"/v1/{'incidents' if key == 'incident' else 'notifications'}/"
-                           f"{record_id}",
-                           headers=authorities.headers("US" if key == "incident" else "CN"))
-        assert again.json() == served[key]
+    assert {k: read(k, i) for k, i in history.items()} == served
+    assert linked() == [history["linked"]]
     assert all(r.ok for r in verify_audit(engine))
 
 

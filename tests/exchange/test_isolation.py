@@ -98,6 +98,30 @@ def test_incident_cannot_link_a_notification_the_reporter_cannot_see(
     assert linked.json()["notification_ids"] == [records["notification"]]
 
 
+def test_incidents_are_listed_by_the_notification_they_name(
+        client: TestClient, authorities: Any, records: dict[str, str]) -> None:
+    notification_id = records["notification"]
+    to_mx = client.post("/v1/incidents", json=incident(
+        notification_ids=[notification_id, notification_id], shared_with=["MX"]),
+        headers=authorities.headers("US")).json()
+    to_all = client.post("/v1/incidents", json=incident(
+        notification_ids=[notification_id], shared_with="all"),
+        headers=authorities.headers("MX")).json()
+
+    def linked(code: str) -> set[str]:
+        got = client.get("/v1/incidents", params={"notification_id": notification_id},
+                         headers=authorities.headers(code))
+        assert got.status_code == 200, got.text
+        return {i["id"] for i in got.json()["items"]}
+
+    assert linked("MX") == linked("US") == {to_mx["id"], to_all["id"]}
+    assert linked("CN") == linked("CA") == {to_all["id"]}  # the other was not shared with them
+    assert records["incident"] not in linked("US")  # not linked to it
+    bad = client.get("/v1/incidents", params={"notification_id": "x"},
+                     headers=authorities.headers("US"))
+    assert bad.status_code == 422 and "notification_id" in bad.json()["error"]["message"]
+
+
 def test_audit_verify_reports_only_the_callers_chain(client: TestClient, authorities: Any,
                                                      records: dict[str, str]) -> None:
     for code, entries in [("CN", 1), ("US", 1), ("CA", 1), ("MX", 0)]:

@@ -40,11 +40,16 @@ def report(exchange: ExchangeDep, caller: CallerDep,
 
 @router.get("", response_model=IncidentPage, summary="List incidents shared with you")
 def list_(exchange: ExchangeDep, caller: CallerDep,
+          notification_id: Annotated[str | None, Query(
+              pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+              examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
+              description="Only incidents linked to this notification.")] = None,
           limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
           offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
           ) -> Response:
     """Incidents you reported, shared with you by name, or shared with all; newest first."""
-    items = service.list_incidents(exchange, caller, limit=limit, offset=offset)
+    items = service.list_incidents(exchange, caller, notification_id=notification_id,
+                                   limit=limit, offset=offset)
     return served_page(items, limit=limit, offset=offset)
 
 
