@@ -182,7 +182,7 @@ def create_app(settings: ExchangeSettings | None = None, *,
             return await _unexpected(_request, exc)
         # The database went away (restart, network): the pool starts afresh, so a retry
         # usually succeeds. A write cut off while committing may have been stored.
-        log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[:1])
+        log.warning("database unavailable: %s", (str(exc.orig).strip().splitlines() or [""])[0])
         return error_response(503, "database_unavailable",
                               "the database connection was lost; retry in a moment (after a "
                               "failed write, read first: it may have been stored)",
@@ -199,11 +199,10 @@ def create_app(settings: ExchangeSettings | None = None, *,
 
 def serving_app() -> FastAPI:
     """The app as `pwatch serve` runs it in each worker process: `create_app` from the
-    environment, with OPSIN started, then the objects built so far (control lists, structures,
+    environment, with OPSIN started. Then the objects built so far (control lists, structures,
     indexes: about 130,000 that live as long as the process) are moved out of the garbage
-    collector's view.
-    Otherwise every full collection walks them all, a pause of about 70 ms that stalls every
-    request in flight."""
+    collector's view; otherwise every full collection walks them all, a pause of about 70 ms
+    that stalls every request in flight."""
     app = create_app()
     _start_opsin(app.state.exchange.checker)
     gc.collect()
