@@ -78,7 +78,6 @@ INCIDENT_VISIBLE: ColumnElement[bool] = or_(
 _NOTIFICATIONS = select(Notification).where(NOTIFICATION_VISIBLE)
 _INCIDENTS = select(Incident).where(INCIDENT_VISIBLE)
 _ONE_NOTIFICATION = _NOTIFICATIONS.where(Notification.id == RECORD_ID)
-_ONE_INCIDENT = _INCIDENTS.where(Incident.id == RECORD_ID)
 
 
 class Scope:
@@ -118,10 +117,4 @@ class Scope:
         found = session.scalar(_ONE_NOTIFICATION, {**self.params, "record_id": notification_id})
         if found is None:
             raise self.no_notification(notification_id)
-        return found
-
-    def incident(self, session: Session, incident_id: str) -> Incident:
-        found = session.scalar(_ONE_INCIDENT, {**self.params, "record_id": incident_id})
-        if found is None:
-            raise self.no_incident(incident_id)
         return found

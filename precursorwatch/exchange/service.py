@@ -274,7 +274,7 @@ def _served(row: Sequence[Any], codes: dict[int, str]) -> str:
 def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
                       corrects: str | None = None) -> Written:
     """Store, check and sign a notification (or a corrected version of `corrects`); the stored
-    record as JSON text."""
+    record as served, with its audit receipt."""
     if corrects is not None:
         with ex.sessions() as session:  # a fast 404 before the slower substance check
             Scope(caller).notification(session, corrects)
