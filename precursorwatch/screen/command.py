@@ -8,9 +8,11 @@ problem and exit 2; no tracebacks.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections import Counter
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -100,6 +102,15 @@ def screen(
         _fail("--workers must be at least 1")
     if scheduler and engine is not Engine.dask:
         _fail("--scheduler needs --engine dask")
+    if out:
+        # Said now, not after a long run whose results could then not be written.
+        folder = Path(out).resolve().parent
+        if not folder.is_dir():
+            _fail(f"--out: cannot write {out}: no folder {folder}")
+        if Path(out).is_dir():
+            _fail(f"--out: {out} is a folder; give a file name")
+        if not os.access(folder, os.W_OK):
+            _fail(f"--out: cannot write {out}: the folder {folder} is not writable")
     options = ScreenOptions(
         as_of=on, jurisdictions=tuple(jurisdiction) if jurisdiction else None,
         watchlists=tuple(watchlist or ()), threshold=threshold, rules=rules,

@@ -125,6 +125,16 @@ def test_cli_screen_writes_each_format(tmp_path: Path) -> None:
     assert "PW-2611-049" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
+def test_cli_screen_refuses_an_unwritable_out_before_screening(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = tmp_path / "no" / "such" / "report.html"
+    res = runner.invoke(app, ["screen", str(SAMPLE_MANIFEST), "--out", str(missing)])
+    assert res.exit_code == 2 and "no folder" in res.output
+    assert "screened" not in res.output  # said before any work, not after
+    res = runner.invoke(app, ["screen", str(SAMPLE_MANIFEST), "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "is a folder" in res.output
+
+
 def test_cli_screen_user_errors_exit_2(tmp_path: Path) -> None:
     runner = CliRunner()
     bad = tmp_path / "m.csv"
