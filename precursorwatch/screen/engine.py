@@ -52,8 +52,8 @@ from precursorwatch.screen.watchlist import (
     WatchlistEntry,
     WatchlistHit,
     bundled_watchlist_path,
-    city_in_address,
     load_watchlist,
+    party_hits,
 )
 
 if TYPE_CHECKING:
@@ -273,16 +273,7 @@ class Screener:
                 continue
             country = getattr(s, country_field) if country_field else ""
             address = getattr(s, address_field) if address_field else ""
-            found = [(h, city_in_address(h.entry, address))
-                     for h in self._parties.get((name, country), ())]
-            # Equal names: the entry whose listed city the address names comes first.
-            found.sort(key=lambda hc: (-hc[0].score, not hc[1], hc[0].entry.entry_id))
-            for h, city in found:
-                detail = h.detail + (f"; city agrees ({city.title()})" if city else "")
-                if h.alias != h.entry.name:
-                    detail += f"; matched alias {h.alias!r}"
-                out.append(PartyHit(role, name, h.entry.list, h.entry.name, h.entry.entry_id,
-                                    h.alias, h.entry.programmes, h.score, detail))
+            out.extend(party_hits(role, name, address, self._parties.get((name, country), ())))
         return tuple(out)
 
     # -- rows -----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from anyascii import anyascii
 from rapidfuzz import fuzz, process
 
 from precursorwatch.screen.countries import country_code
+from precursorwatch.screen.model import PartyHit
 from precursorwatch.screen.names import NormName, name_similarity, normalise_name
 
 COUNTRY_MISMATCH_FACTOR = 0.9
@@ -60,6 +61,22 @@ def city_key(text: str) -> str:
     first = anyascii(text.split(",")[0])
     kept = [w for w in first.split() if not any(ch.isdigit() for ch in w)]  # postal codes
     return " ".join(re.split(r"[^a-z]+", " ".join(kept).lower())).strip()
+
+
+def party_hits(role: str, name: str, address: str, hits: Iterable[WatchlistHit]
+               ) -> list[PartyHit]:
+    """A party's watchlist hits as evidence, best first: of equal scores, the entry whose listed
+    city the address names comes first, and the detail says so."""
+    found = [(h, city_in_address(h.entry, address)) for h in hits]
+    found.sort(key=lambda hc: (-hc[0].score, not hc[1], hc[0].entry.entry_id))
+    out = []
+    for h, city in found:
+        detail = h.detail + (f"; city agrees ({city.title()})" if city else "")
+        if h.alias != h.entry.name:
+            detail += f"; matched alias {h.alias!r}"
+        out.append(PartyHit(role, name, h.entry.list, h.entry.name, h.entry.entry_id, h.alias,
+                            h.entry.programmes, h.score, detail))
+    return out
 
 
 def city_in_address(entry: WatchlistEntry, address: str) -> str:
