@@ -194,6 +194,13 @@ def serve(
         _fail(f"--workers {workers}: SQLite is served by one process (it takes one writer at "
               "a time, and rate limits count in the process); use PostgreSQL "
               "(--db postgresql+psycopg://...) for more workers")
+    from precursorwatch.exchange.service import party_matcher
+    from precursorwatch.screen.watchlist import WatchlistError
+
+    try:  # a bad watchlist is said here, not in every worker's traceback
+        party_matcher(settings.watchlists)
+    except WatchlistError as exc:
+        _fail(f"PWATCH_EXCHANGE_WATCHLIST: {exc}")
     _with_engine(db, lambda engine, s: None)  # migrate once, before any worker starts
     with _plain_errors():
         KeyVault.open(settings.secret, settings.secret_file)  # create the secret once, too

@@ -90,6 +90,10 @@ class Notification(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True, deferred_group="content")
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True,
                                                     deferred_group="content")
+    # Watchlist hits of the exporter, importer and consignee on receipt (None: written
+    # before the exchange screened parties).
+    party_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, deferred=True, deferred_group="content")
     signature: Mapped[str] = mapped_column(String(100))
     # The record as the API serves it (records.render_notification), rendered once on write.
     rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")

@@ -46,7 +46,8 @@ def render_notification(row: Notification, *, exporter: str, importer: str,
     }
     out.update((k, v) for k, v in row.body.items()
                if k not in ("importing_authority", "transit_authorities"))
-    out.update(verdict=row.verdict, signature=row.signature, signed_by=exporter)
+    out.update(verdict=row.verdict, party_hits=row.party_hits or [], signature=row.signature,
+               signed_by=exporter)
     return to_json(out)
 
 
@@ -79,6 +80,8 @@ def notification_document(row: Notification, *, exporter: str, importer: str,
         "verdict_name": row.verdict_name,
         "body": row.body,
         "verdict": row.verdict,
+        # Only when screened, so records signed before parties were screened still verify.
+        **({"party_hits": row.party_hits} if row.party_hits is not None else {}),
     }
 
 

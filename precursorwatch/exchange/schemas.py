@@ -139,6 +139,21 @@ class ResponseOut(BaseModel):
                                        "over the response's canonical JSON.")
 
 
+class PartyHitOut(BaseModel):
+    """A notified party that matched a watchlist entry on receipt (as `pwatch screen` reports
+    a shipment's parties)."""
+
+    role: Literal["exporter", "importer", "consignee"]
+    name: str
+    list: str
+    entry: str
+    entry_id: str
+    alias: str
+    programme: str
+    score: float
+    detail: str
+
+
 class NotificationOut(BaseModel):
     """A stored notification version with its chemistry verdict, status and signature."""
 
@@ -152,6 +167,12 @@ class NotificationOut(BaseModel):
                                                                      "transit_authorities")},
         "verdict": {"input": "4-piperidone hydrochloride monohydrate", "resolved_by": "synonym",
                     "verdict": "controlled", "matches": []},
+        "party_hits": [{
+            "role": "importer", "name": "Shanghai Boyle Chemical Co Ltd", "list": "OFAC SDN",
+            "entry": "BOYLE CHEMICAL CO., LTD.", "entry_id": "16907",
+            "alias": "SHANGHAI BOYLE CHEMICAL CO., LTD.", "programme": "SDNTK", "score": 1.0,
+            "detail": "name 'Shanghai Boyle Chemical Co Ltd' ~ 'SHANGHAI BOYLE CHEMICAL CO., "
+                      "LTD.' (1.00); country agrees (CN)"}],
         "response": None, "signature": "base64…", "signed_by": "CN",
     }]})
 
@@ -180,6 +201,9 @@ class NotificationOut(BaseModel):
     exporter_reference: str | None = None
     other_information: str | None = None
     verdict: Verdict
+    party_hits: list[PartyHitOut] = Field(
+        default_factory=list, description="Watchlist hits of the exporter, importer and "
+        "consignee on receipt; empty when none matched.")
     response: ResponseOut | None
     signature: str
     signed_by: str

@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy import (
@@ -65,6 +65,12 @@ from precursorwatch.exchange.schemas import (
 from precursorwatch.exchange.scope import CALLER, RECORD_ID, Caller, Scope
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import KeyVault, content_hash
+from precursorwatch.screen.watchlist import (
+    PartyMatcher,
+    bundled_watchlist_path,
+    load_watchlist,
+    party_hits,
+)
 
 log = logging.getLogger("precursorwatch.exchange")
 
@@ -102,6 +108,8 @@ class Exchange:
         self.vault = vault
         self.checker = checker
         self.clock = clock
+        self.party_matcher = (party_matcher(settings.watchlists) if settings.screen_parties
+                              else None)
         self.sessions: sessionmaker[Session] = session_factory(engine)
         # Reads are single statements: in autocommit they need no BEGIN and ROLLBACK round
         # trips. Same pool as the writers.
@@ -156,6 +164,29 @@ class Exchange:
                 verdict = Verdict(input=identifier, resolved_by="none", verdict="unresolved",
                                   reason=f"the check failed: {type(exc).__name__}")
         return verdict.model_dump(mode="json")
+
+
+@lru_cache(maxsize=4)
+def party_matcher(watchlists: tuple[str, ...]) -> PartyMatcher:
+    """The watchlists notified parties are screened against, loaded once per process
+    (WatchlistError names a file that cannot be read)."""
+    paths = watchlists or (str(bundled_watchlist_path()),)
+    return PartyMatcher([e for p in paths for e in load_watchlist(p)])
+
+
+def screen_parties(ex: Exchange, data: NotificationIn) -> list[dict[str, Any]] | None:
+    """Exporter, importer and consignee against the watchlists: the hits as evidence
+    (`screen.model.PartyHit`), at most three a party, best first; None when the service does
+    not screen parties."""
+    if ex.party_matcher is None:
+        return None
+    parties = [("exporter", data.exporter), ("importer", data.importer)]
+    if data.consignee is not None:
+        parties.append(("consignee", data.consignee))
+    found = ex.party_matcher.match_many([(p.name, p.country) for _, p in parties],
+                                        ex.settings.party_match)
+    return [hit.to_dict() for (role, party), hits in zip(parties, found, strict=True)
+            for hit in party_hits(role, party.name, party.address, hits[:3])]
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -279,6 +310,7 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         with ex.sessions() as session:  # a fast 404 before the slower substance check
             Scope(caller).notification(session, corrects)
     verdict = ex.check_substance(data.substance)
+    hits = screen_parties(ex, data)
     if verdict["verdict"] == "unresolved":
         # A notification must name its substance (Art. 12(10)(a)(ii)): say why this one could
         # not be identified, so the sender can give a CAS number, name or SMILES instead.
@@ -310,7 +342,7 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
             exporter_id=me.id, importer_id=importer.id, created_at=now,
             reply_deadline=now + dt.timedelta(days=importer.reply_days),
             verdict_name=verdict["verdict"], body=data.model_dump(mode="json"), verdict=verdict,
-            signature="",
+            party_hits=hits, signature="",
         )
         codes = [t.code for t in transit]
         doc = notification_document(row, exporter=me.code, importer=importer.code, transit=codes)

@@ -40,6 +40,11 @@ class ExchangeSettings:
     rate_window_seconds: int = 60
     default_reply_days: int = 14
     max_page: int = 500
+    # Watchlists the notified parties are screened against (paths as `pwatch screen
+    # --watchlist` takes them); empty: the bundled OFAC SDNTK excerpt.
+    watchlists: tuple[str, ...] = ()
+    party_match: float = 0.80
+    screen_parties: bool = True  # False: parties are not screened (party_hits is null)
 
     @classmethod
     def from_env(cls, **overrides: object) -> ExchangeSettings:
@@ -51,6 +56,10 @@ class ExchangeSettings:
             "max_body_bytes": _env_int("PWATCH_EXCHANGE_MAX_BODY", 64 * 1024),
             "rate_limit": _env_int("PWATCH_EXCHANGE_RATE_LIMIT", 600),
             "rate_window_seconds": _env_int("PWATCH_EXCHANGE_RATE_WINDOW", 60),
+            "watchlists": tuple(p for p in os.environ.get("PWATCH_EXCHANGE_WATCHLIST", "")
+                                .split(os.pathsep) if p.strip()),
+            "screen_parties": os.environ.get("PWATCH_EXCHANGE_SCREEN_PARTIES", "1").strip()
+            not in ("0", "false", "no", "off"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

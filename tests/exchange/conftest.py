@@ -60,9 +60,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def settings(database: Database, tmp_path: Path) -> ExchangeSettings:
-    return ExchangeSettings(db_url=database.url, db_schema=database.schema,
-                            secret_file=tmp_path / "exchange.secret", rate_limit=10_000)
+def settings(database: Database, tmp_path: Path, request: pytest.FixtureRequest
+             ) -> ExchangeSettings:
+    return ExchangeSettings(
+        db_url=database.url, db_schema=database.schema, secret_file=tmp_path / "exchange.secret",
+        rate_limit=10_000,
+        screen_parties=request.node.get_closest_marker("parties_unscreened") is None)
 
 
 @pytest.fixture

@@ -88,6 +88,9 @@ TAMPERING = [
      "DELETE FROM audit_entry WHERE record_id = :first", "link 1 is missing"),
     ("answer deleted", "MX",
      "DELETE FROM notification_response WHERE notification_id = :answered", "record is missing"),
+    ("party screening hit removed", "CN",
+     "UPDATE notification SET party_hits = NULL WHERE id = :second",
+     "record content changed"),
     ("served copy replaced", "CN",
      "UPDATE notification SET rendered = (SELECT rendered FROM notification WHERE id = :first)"
      " WHERE id = :second", "copy served to readers differs"),
@@ -137,6 +140,7 @@ def test_record_slipped_in_without_the_service_is_detected(
     assert "record is not in the audit chain" in problems(client, authorities, "CN")
 
 
+@pytest.mark.parties_unscreened  # as records were written before revision 0005
 def test_upgrades_rebuild_what_they_add_from_records_written_before_them(
         client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str]) -> None:
     """Revision 0002 added the stored served copy and 0004 the incidents' notification links;
@@ -230,3 +234,13 @@ def test_long_chains_are_checked_in_batches_with_the_same_findings(
         monkeypatch.setattr(audit, "_BATCH", batch)
         batched = client.get("/v1/audit/verify", headers=authorities.headers("CN")).json()
         assert batched == whole
+
+
+def test_no_downgrade_below_the_signed_party_screening(
+        client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str]) -> None:
+    """Party screening is part of what a notification's signature covers: a downgrade that
+    would drop it is refused, and nothing changes."""
+    with (pytest.raises(RuntimeError, match="cannot go below revision 0005: 2 notification"),
+          migrating(app.state.exchange.engine) as config):
+        command.downgrade(config, "0004")
+    assert all(r.ok for r in verify_audit(app.state.exchange.engine))

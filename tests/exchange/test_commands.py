@@ -62,6 +62,14 @@ def test_bad_database_url_exits_2() -> None:
     assert "is not a database URL" in result.output
 
 
+def test_serve_says_plainly_when_a_watchlist_cannot_be_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PWATCH_EXCHANGE_WATCHLIST", str(tmp_path / "sdn-missing.csv"))
+    result = run("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.exit_code == 2
+    assert "PWATCH_EXCHANGE_WATCHLIST" in result.output and "sdn-missing.csv" in result.output
+
+
 def test_several_workers_need_postgresql(tmp_path: Path) -> None:
     result = run("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--workers", "2")
     assert result.exit_code == 2

@@ -285,3 +285,36 @@ def test_systematic_names_are_parsed_by_one_opsin_kept_running(
         assert sent["verdict"]["resolved_by"] == "iupac" and sent["verdict"]["verdict"] == "clear"
         pids.append(parser.pid)
     assert pids[0] is not None and pids[0] == pids[1]
+
+
+def test_notified_parties_are_screened_against_the_watchlists(
+        client: TestClient, authorities: Any, app: FastAPI) -> None:
+    """The exporter here is an OFAC SDNTK company (in the bundled excerpt): the importing
+    authority sees the hit, with its evidence, on the notification itself."""
+    listed = {"name": "Boyle Chemicals (Shanghai) Co Ltd",
+              "address": "Building 12, No. 3802 Shengang Road, Songjiang, Shanghai",
+              "country": "CN"}
+    flagged = send(client, authorities, exporter=listed)
+    hits = flagged["party_hits"]
+    assert [(h["role"], h["list"], h["entry_id"]) for h in hits] == [
+        ("exporter", "OFAC SDN", "16907")]
+    assert hits[0]["programme"] == "SDNTK" and hits[0]["score"] >= 0.8
+    assert "country agrees (CN)" in hits[0]["detail"]
+    assert "city agrees (Shanghai)" in hits[0]["detail"]
+    read = client.get(f"/v1/notifications/{flagged['id']}", headers=authorities.headers("MX"))
+    assert read.json()["party_hits"] == hits
+    assert send(client, authorities)["party_hits"] == []  # ordinary parties: no hits
+    with app.state.exchange.sessions() as session:
+        stored = session.scalars(select(Notification.party_hits)
+                                 .where(Notification.id == flagged["id"])).one()
+    assert stored == hits
+
+
+@pytest.mark.parties_unscreened
+def test_parties_are_not_screened_when_the_service_is_told_not_to(
+        client: TestClient, authorities: Any, app: FastAPI) -> None:
+    sent = send(client, authorities, exporter={
+        "name": "Boyle Chemicals (Shanghai) Co Ltd", "address": "Shanghai", "country": "CN"})
+    assert sent["party_hits"] == []
+    with app.state.exchange.sessions() as session:
+        assert session.scalars(select(Notification.party_hits)).one() is None
