@@ -139,6 +139,8 @@ class Incident(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True, deferred_group="content")
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True,
                                                     deferred_group="content")
+    party_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, deferred=True, deferred_group="content")
     signature: Mapped[str] = mapped_column(String(100))
     rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
 

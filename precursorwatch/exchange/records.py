@@ -61,7 +61,8 @@ def with_status(rendered: str, *, status: str, superseded_by: str | None,
 def render_incident(row: Incident, *, reporter: str) -> str:
     """An incident as served."""
     return to_json({"id": row.id, "reporter": reporter, "created_at": when(row.created_at),
-                    **row.body, "verdict": row.verdict, "signature": row.signature})
+                    **row.body, "verdict": row.verdict, "party_hits": row.party_hits or [],
+                    "signature": row.signature})
 
 
 def notification_document(row: Notification, *, exporter: str, importer: str,
@@ -109,4 +110,5 @@ def incident_document(row: Incident, *, reporter: str, shared_with: Iterable[str
         "verdict_name": row.verdict_name,
         "body": row.body,
         "verdict": row.verdict,
+        **({"party_hits": row.party_hits} if row.party_hits is not None else {}),
     }

@@ -140,10 +140,11 @@ class ResponseOut(BaseModel):
 
 
 class PartyHitOut(BaseModel):
-    """A notified party that matched a watchlist entry on receipt (as `pwatch screen` reports
-    a shipment's parties)."""
+    """A party of a notification or incident that matched a watchlist entry on receipt (as
+    `pwatch screen` reports a shipment's parties)."""
 
-    role: Literal["exporter", "importer", "consignee"]
+    role: str = Field(description="The party's role in the record: exporter, importer, "
+                      "consignee, or an incident party's role.")
     name: str
     list: str
     entry: str
@@ -290,6 +291,9 @@ class IncidentOut(BaseModel):
     shared_with: Literal["all"] | list[str]
     notification_ids: list[str]
     verdict: Verdict
+    party_hits: list[PartyHitOut] = Field(
+        default_factory=list, description="Watchlist hits of the incident's parties on "
+        "receipt; empty when none matched.")
     signature: str
 
 

@@ -59,6 +59,7 @@ from precursorwatch.exchange.records import (
 from precursorwatch.exchange.schemas import (
     IncidentIn,
     NotificationIn,
+    Party,
     ResponseIn,
     Status,
 )
@@ -174,15 +175,13 @@ def party_matcher(watchlists: tuple[str, ...]) -> PartyMatcher:
     return PartyMatcher([e for p in paths for e in load_watchlist(p)])
 
 
-def screen_parties(ex: Exchange, data: NotificationIn) -> list[dict[str, Any]] | None:
-    """Exporter, importer and consignee against the watchlists: the hits as evidence
+def screen_parties(ex: Exchange, parties: Sequence[tuple[str, Party]]
+                   ) -> list[dict[str, Any]] | None:
+    """(role, party) pairs against the watchlists: the hits as evidence
     (`screen.model.PartyHit`), at most three a party, best first; None when the service does
     not screen parties."""
     if ex.party_matcher is None:
         return None
-    parties = [("exporter", data.exporter), ("importer", data.importer)]
-    if data.consignee is not None:
-        parties.append(("consignee", data.consignee))
     found = ex.party_matcher.match_many([(p.name, p.country) for _, p in parties],
                                         ex.settings.party_match)
     return [hit.to_dict() for (role, party), hits in zip(parties, found, strict=True)
@@ -310,7 +309,8 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         with ex.sessions() as session:  # a fast 404 before the slower substance check
             Scope(caller).notification(session, corrects)
     verdict = ex.check_substance(data.substance)
-    hits = screen_parties(ex, data)
+    hits = screen_parties(ex, [("exporter", data.exporter), ("importer", data.importer),
+                               *([("consignee", data.consignee)] if data.consignee else [])])
     if verdict["verdict"] == "unresolved":
         # A notification must name its substance (Art. 12(10)(a)(ii)): say why this one could
         # not be identified, so the sender can give a CAS number, name or SMILES instead.
@@ -430,6 +430,7 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
 # -- incidents --------------------------------------------------------------------------------
 def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
     verdict = ex.check_substance(data.substance)
+    hits = screen_parties(ex, [(p.role, p) for p in data.parties])
     with ex.writing() as session:
         me = audit.lock_chain(session, caller.id)
         now = ex.now()
@@ -447,7 +448,7 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
         row = Incident(id=str(uuid.uuid4()), reporter_id=me.id,
                        shared_with_all=data.shared_with == "all", created_at=now,
                        verdict_name=verdict["verdict"], body=data.model_dump(mode="json"),
-                       verdict=verdict, signature="")
+                       verdict=verdict, party_hits=hits, signature="")
         doc = incident_document(row, reporter=me.code,
                                 shared_with=[a.code for a in shared if a.id != me.id])
         row.signature = ex.vault.sign(me.private_key_enc, doc)

@@ -91,6 +91,9 @@ TAMPERING = [
     ("party screening hit removed", "CN",
      "UPDATE notification SET party_hits = NULL WHERE id = :second",
      "record content changed"),
+    ("incident party screening altered", "US",
+     "UPDATE incident SET party_hits = NULL WHERE id = :incident",
+     "record content changed"),
     ("served copy replaced", "CN",
      "UPDATE notification SET rendered = (SELECT rendered FROM notification WHERE id = :first)"
      " WHERE id = :second", "copy served to readers differs"),

@@ -310,6 +310,19 @@ def test_notified_parties_are_screened_against_the_watchlists(
     assert stored == hits
 
 
+def test_incident_parties_are_screened_too(client: TestClient, authorities: Any) -> None:
+    got = client.post("/v1/incidents", json=incident(parties=[
+        {"role": "shipper", "name": "Shanghai Boyle Chem Co Ltd", "address": "Shanghai",
+         "country": "CN"},
+        {"role": "consignee", "name": "Ejemplo Importaciones", "address": "Calle 5, Culiacan",
+         "country": "MX"}]), headers=authorities.headers("US"))
+    assert got.status_code == 201, got.text
+    hits = got.json()["party_hits"]
+    assert [(h["role"], h["entry_id"]) for h in hits] == [("shipper", "16907")]
+    listed = client.get("/v1/incidents", headers=authorities.headers("US")).json()["items"]
+    assert listed[0]["party_hits"] == hits
+
+
 @pytest.mark.parties_unscreened
 def test_parties_are_not_screened_when_the_service_is_told_not_to(
         client: TestClient, authorities: Any, app: FastAPI) -> None:
