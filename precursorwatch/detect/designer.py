@@ -152,6 +152,15 @@ def _intermediate_name(structure: Structure, index: ControlIndex) -> str:
     return known[0].name if known else ""
 
 
+def _step_product_name(structure: Structure, match: Match, last: bool,
+                       index: ControlIndex) -> str:
+    """The listed substance for the last step (none for a class member: the class is not its
+    name); a known substance's name for an intermediate."""
+    if last:
+        return _product_name(match) if match.basis != "class" else ""
+    return _intermediate_name(structure, index)
+
+
 def _explain(start: str, path: _Path, match: Match, index: ControlIndex) -> str:
     text = start
     for i, product in enumerate(path.products):
@@ -176,9 +185,7 @@ def _steps(start: Structure, path: _Path, match: Match, index: ControlIndex) -> 
                 transformation=product.transformation.name,
                 reactant_smiles=reactant,
                 product_smiles=product.structure.smiles,
-                product_name=(_product_name(match) if last and match.basis != "class"
-                              else "" if last else
-                              _intermediate_name(product.structure, index)),
+                product_name=_step_product_name(product.structure, match, last, index),
                 product_inchikey=product.structure.inchikey,
             )
         )

@@ -145,13 +145,13 @@ class StoredRecord:
 RecordKey = tuple[str, str]  # (record type, record id)
 
 
-def _authority_codes_by_record(session: Session, record: Any, authority: Any, ids: list[str],
-                               codes: dict[int, str]) -> dict[str, list[str]]:
-    """Authority codes per record from a link table (transit authorities, shares)."""
-    out: dict[str, list[str]] = defaultdict(list)
-    for record_id, authority_id in session.execute(select(record, authority)
-                                                   .where(record.in_(ids))):
-        out[record_id].append(codes.get(authority_id, "?"))
+def _linked(session: Session, record: Any, other: Any, ids: list[str]
+            ) -> dict[str, list[Any]]:
+    """What a link table (transit authorities, shares, notification links) joins to each of
+    the records `ids`."""
+    out: dict[str, list[Any]] = defaultdict(list)
+    for record_id, value in session.execute(select(record, other).where(record.in_(ids))):
+        out[record_id].append(value)
     return out
 
 
@@ -165,16 +165,14 @@ def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int,
     found: dict[RecordKey, StoredRecord] = {}
     content = undefer_group("content")
     if ids["notification"]:
-        transit = _authority_codes_by_record(session, NotificationTransit.notification_id,
-                                             NotificationTransit.authority_id,
-                                             ids["notification"], codes)
+        transit = _linked(session, NotificationTransit.notification_id,
+                          NotificationTransit.authority_id, ids["notification"])
         for n in session.scalars(select(Notification).options(content)
                                  .where(Notification.id.in_(ids["notification"]))):
             exporter, importer = codes.get(n.exporter_id, "?"), codes.get(n.importer_id, "?")
-            doc = notification_document(n, exporter=exporter, importer=importer,
-                                        transit=transit[n.id])
-            served = render_notification(n, exporter=exporter, importer=importer,
-                                         transit=transit[n.id])
+            via = [codes.get(a, "?") for a in transit[n.id]]
+            doc = notification_document(n, exporter=exporter, importer=importer, transit=via)
+            served = render_notification(n, exporter=exporter, importer=importer, transit=via)
             found["notification", n.id] = StoredRecord(doc, n.signature, n.rendered == served)
     if ids["response"]:
         for r in session.scalars(select(NotificationResponse)
@@ -182,20 +180,18 @@ def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int,
             doc = response_document(r, authority=codes.get(r.authority_id, "?"))
             found["response", r.id] = StoredRecord(doc, r.signature, True)
     if ids["incident"]:
-        shares = _authority_codes_by_record(session, IncidentShare.incident_id,
-                                            IncidentShare.authority_id, ids["incident"], codes)
-        links: dict[str, set[str]] = defaultdict(set)
-        for iid, nid in session.execute(
-                select(IncidentNotification.incident_id, IncidentNotification.notification_id)
-                .where(IncidentNotification.incident_id.in_(ids["incident"]))):
-            links[iid].add(nid)
+        shares = _linked(session, IncidentShare.incident_id, IncidentShare.authority_id,
+                         ids["incident"])
+        links = _linked(session, IncidentNotification.incident_id,
+                        IncidentNotification.notification_id, ids["incident"])
         for i in session.scalars(select(Incident).options(content)
                                  .where(Incident.id.in_(ids["incident"]))):
             reporter = codes.get(i.reporter_id, "?")
-            doc = incident_document(i, reporter=reporter, shared_with=shares[i.id])
+            doc = incident_document(i, reporter=reporter,
+                                    shared_with=[codes.get(a, "?") for a in shares[i.id]])
             found["incident", i.id] = StoredRecord(
                 doc, i.signature, i.rendered == render_incident(i, reporter=reporter),
-                links[i.id] == set(i.body.get("notification_ids") or ()))
+                set(links[i.id]) == set(i.body.get("notification_ids") or ()))
     return found
 
 

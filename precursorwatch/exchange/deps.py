@@ -64,6 +64,10 @@ ExchangeDep = Annotated[Exchange, Depends(get_exchange)]
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
+# Record ids are UUIDs (lower-case hex, as the service issues them).
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
 def error_doc(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 

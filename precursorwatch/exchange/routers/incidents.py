@@ -11,6 +11,7 @@ from precursorwatch.exchange import service
 from precursorwatch.exchange.deps import (
     COMMON_ERRORS,
     NOT_FOUND,
+    UUID_PATTERN,
     CallerDep,
     ExchangeDep,
     receipt_header,
@@ -41,7 +42,7 @@ def report(exchange: ExchangeDep, caller: CallerDep,
 @router.get("", response_model=IncidentPage, summary="List incidents shared with you")
 def list_(exchange: ExchangeDep, caller: CallerDep,
           notification_id: Annotated[str | None, Query(
-              pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+              pattern=UUID_PATTERN,
               examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
               description="Only incidents linked to this notification.")] = None,
           limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
@@ -57,7 +58,7 @@ def list_(exchange: ExchangeDep, caller: CallerDep,
             summary="Read one incident")
 def read(exchange: ExchangeDep, caller: CallerDep,
          incident_id: Annotated[str, Path(
-             pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+             pattern=UUID_PATTERN,
              examples=["7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6"])]) -> Response:
     """404 unless you reported it or it was shared with you."""
     return served(service.get_incident(exchange, caller, incident_id))

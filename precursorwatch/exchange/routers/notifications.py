@@ -11,6 +11,7 @@ from precursorwatch.exchange import service
 from precursorwatch.exchange.deps import (
     COMMON_ERRORS,
     NOT_FOUND,
+    UUID_PATTERN,
     CallerDep,
     ExchangeDep,
     error_doc,
@@ -30,8 +31,7 @@ from precursorwatch.exchange.schemas import (
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"], responses=COMMON_ERRORS)
 
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-RecordId = Annotated[str, Path(pattern=_UUID,
+RecordId = Annotated[str, Path(pattern=UUID_PATTERN,
                                examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
                                description="The notification version's id (a UUID).")]
 
@@ -71,7 +71,7 @@ def list_(exchange: ExchangeDep, caller: CallerDep,
                           "transit authority.", examples=["incoming"])] = None,
           status: Annotated[Status | None, Query(examples=["sent"])] = None,
           thread_id: Annotated[str | None, Query(
-              pattern=_UUID, examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
+              pattern=UUID_PATTERN, examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
               description="Only the versions of one notified shipment (its first version's "
                           "id), newest first.")] = None,
           limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
