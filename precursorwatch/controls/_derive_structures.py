@@ -19,7 +19,7 @@ from py2opsin import py2opsin
 
 from precursorwatch.chem.structure import StructureError, from_smiles
 
-SUBSTANCES = Path(__file__).resolve().parent / "data" / "substances.yaml"
+SUBSTANCES = Path(__file__).resolve().parent / "data" / "substances" / "core.yaml"
 
 
 def derive(names: list[str]) -> list[str]:

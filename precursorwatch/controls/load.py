@@ -1,8 +1,9 @@
 """Load the cited control-list files into an immutable `ControlSet`.
 
 Files, under `precursorwatch/controls/data/` (or any folder passed as `data_dir`):
-- `substances.yaml`: one record per chemical identity;
-- `listings.yaml`: one record per (substance, jurisdiction, list) with dates and citation;
+- `substances.yaml` and/or `substances/*.yaml`: one record per chemical identity;
+- `listings.yaml` and/or `listings/*.yaml` (one file per jurisdiction): one record per
+  (substance, jurisdiction, list) with dates and citation;
 - `rules/*.yaml`: structure rules (family and class listings written as SMARTS).
 
 Validation is strict and happens here, at the file edge: unknown fields, wrong types, bad CAS
@@ -34,11 +35,15 @@ from precursorwatch.controls.model import (
     SaltForm,
     StructureRule,
     Substance,
+    Threshold,
+    Verification,
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SUBSTANCES_FILE = "substances.yaml"
+SUBSTANCES_DIR = "substances"
 LISTINGS_FILE = "listings.yaml"
+LISTINGS_DIR = "listings"
 RULES_DIR = "rules"
 
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"
@@ -176,7 +181,26 @@ class _Dated(_Record):
         return self
 
 
-class ListingRecord(_Dated):
+class ThresholdRecord(_Record):
+    quantity: Annotated[float, Field(gt=0)]
+    unit: Literal["kg", "g", "L", "mL", "dosage units"]
+    basis: str = ""  # e.g. "cumulative per calendar month", "per transaction"
+
+    def to_model(self) -> Threshold:
+        return Threshold(quantity=self.quantity, unit=self.unit, basis=self.basis)
+
+
+class _Cited(_Dated):
+    """How far a record's citation was checked: `primary` (the instrument itself, or the
+    issuing body's own publication), `secondary` (a transcription or report of it), or
+    `unverified`; anything short of primary says why in `verification_reason`."""
+
+    verification: Verification = "unverified"
+    verification_reason: str = ""
+    decided: dt.date | None = None  # decision or publication date, when it differs from since
+
+
+class ListingRecord(_Cited):
     substance: Annotated[str, Field(pattern=_SLUG)]
     jurisdiction: JurisdictionCode
     list: Text
@@ -184,6 +208,9 @@ class ListingRecord(_Dated):
     legal_reference: Text
     source: Text
     effect: Literal["control", "watch"] = "control"
+    # the substance's name as the instrument writes it, by language code (es, zh, fr, en)
+    names: dict[Annotated[str, Field(pattern=r"^[a-z]{2}$")], Text] = {}
+    threshold: ThresholdRecord | None = None
     note: str = ""
 
     def to_model(self) -> Listing:
@@ -191,11 +218,14 @@ class ListingRecord(_Dated):
             substance=self.substance, jurisdiction=self.jurisdiction, list=self.list,
             category=self.category, since=self.since, until=self.until,
             legal_reference=self.legal_reference, source=self.source, effect=self.effect,
-            note=self.note,
+            note=self.note, verification=self.verification,
+            verification_reason=self.verification_reason, decided=self.decided,
+            names=tuple(sorted(self.names.items())),
+            threshold=self.threshold.to_model() if self.threshold else None,
         )
 
 
-class RuleRecord(_Dated):
+class RuleRecord(_Cited):
     id: Annotated[str, Field(pattern=_SLUG)]
     label: Text
     jurisdiction: JurisdictionCode
@@ -229,7 +259,8 @@ class RuleRecord(_Dated):
             category=self.category, since=self.since, until=self.until, smarts=self.smarts,
             exclude=tuple(self.exclude), legal_reference=self.legal_reference,
             source=self.source, effect=self.effect, parent=self.parent, kind=self.kind,
-            note=self.note,
+            note=self.note, verification=self.verification,
+            verification_reason=self.verification_reason, decided=self.decided,
         )
 
 
@@ -307,6 +338,21 @@ def _duplicates(
             seen[key] = pos
 
 
+def _duplicates_across(
+    items: Iterable[tuple[str, int, str]], what: str, problems: list[DataProblem]
+) -> None:
+    seen: dict[str, tuple[str, int]] = {}
+    for name, pos, key in items:
+        if key in seen:
+            first_name, first_pos = seen[key]
+            first = (f"record {first_pos}" if first_name == name
+                     else f"{first_name} record {first_pos}")
+            problems.append(DataProblem(
+                name, f"duplicate {what} {key!r} (first at {first})", pos, key, "id"))
+        else:
+            seen[key] = (name, pos)
+
+
 def load_controls(data_dir: Path | None = None) -> ControlSet:
     """Load and validate the control lists; the bundled set (data_dir None) is loaded once."""
     if data_dir is None:
@@ -319,27 +365,42 @@ def _load_bundled() -> ControlSet:
     return _load(DATA_DIR)
 
 
+def _data_files(data_dir: Path, single: str, folder: str) -> list[tuple[Path, str]]:
+    """The single file and/or every file of the folder, with the names problems give."""
+    found = [(data_dir / single, single)] if (data_dir / single).exists() else []
+    sub = data_dir / folder
+    if sub.is_dir():
+        found += [(p, f"{folder}/{p.name}") for p in sorted(sub.glob("*.yaml"))]
+    # Neither: reading the single file reports it missing.
+    return found or [(data_dir / single, single)]
+
+
 def _load(data_dir: Path) -> ControlSet:
     problems: list[DataProblem] = []
 
-    raw_subs = _read_yaml_list(data_dir / SUBSTANCES_FILE, SUBSTANCES_FILE, problems)
-    subs = _parse_records(SubstanceRecord, raw_subs, SUBSTANCES_FILE, problems)
-    _duplicates(((p, r.id) for p, r in subs), SUBSTANCES_FILE, "substance id", problems)
-    # Ids of invalid records count as known, so one bad record is reported once, not again
-    # by every listing that names it.
-    known = {r["id"] for r in raw_subs if isinstance(r, dict) and isinstance(r.get("id"), str)}
+    subs: list[tuple[str, int, SubstanceRecord]] = []
+    known: set[str] = set()
+    for path, name in _data_files(data_dir, SUBSTANCES_FILE, SUBSTANCES_DIR):
+        raw_subs = _read_yaml_list(path, name, problems)
+        subs += [(name, p, r) for p, r in _parse_records(SubstanceRecord, raw_subs, name, problems)]
+        # Ids of invalid records count as known, so one bad record is reported once, not again
+        # by every listing that names it.
+        known |= {r["id"] for r in raw_subs
+                  if isinstance(r, dict) and isinstance(r.get("id"), str)}
+    _duplicates_across(((n, p, r.id) for n, p, r in subs), "substance id", problems)
 
-    listings = _parse_records(
-        ListingRecord, _read_yaml_list(data_dir / LISTINGS_FILE, LISTINGS_FILE, problems),
-        LISTINGS_FILE, problems)
-    for pos, rec in listings:
-        if rec.substance not in known:
-            problems.append(DataProblem(
-                LISTINGS_FILE, f"unknown substance {rec.substance!r} (not in {SUBSTANCES_FILE})",
-                pos, rec.substance, "substance"))
-    _duplicates(
-        ((p, f"{r.substance}/{r.jurisdiction}/{r.list}/{r.since}") for p, r in listings),
-        LISTINGS_FILE, "listing", problems)
+    listings: list[tuple[str, int, ListingRecord]] = []
+    for path, name in _data_files(data_dir, LISTINGS_FILE, LISTINGS_DIR):
+        for pos, rec in _parse_records(
+                ListingRecord, _read_yaml_list(path, name, problems), name, problems):
+            listings.append((name, pos, rec))
+            if rec.substance not in known:
+                problems.append(DataProblem(
+                    name, f"unknown substance {rec.substance!r} (not in the substance files)",
+                    pos, rec.substance, "substance"))
+    _duplicates_across(
+        ((n, p, f"{r.substance}/{r.jurisdiction}/{r.list}/{r.since}") for n, p, r in listings),
+        "listing", problems)
 
     rules: list[tuple[str, int, RuleRecord]] = []
     rules_dir = data_dir / RULES_DIR
@@ -350,7 +411,7 @@ def _load(data_dir: Path) -> ControlSet:
             rules.append((name, pos, rule))
             if rule.parent and rule.parent not in known:
                 problems.append(DataProblem(
-                    name, f"unknown parent substance {rule.parent!r} (not in {SUBSTANCES_FILE})",
+                    name, f"unknown parent substance {rule.parent!r} (not in the substance files)",
                     pos, rule.id, "parent"))
     seen_rules: dict[str, str] = {}
     for name, pos, rule in rules:
@@ -364,7 +425,7 @@ def _load(data_dir: Path) -> ControlSet:
     if problems:
         raise ControlsDataError(problems)
     return ControlSet(
-        substances=tuple(r.to_model() for _, r in subs),
-        listings=tuple(r.to_model() for _, r in listings),
+        substances=tuple(r.to_model() for _, _, r in subs),
+        listings=tuple(r.to_model() for _, _, r in listings),
         rules=tuple(r.to_model() for _, _, r in rules),
     )

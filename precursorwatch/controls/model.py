@@ -16,6 +16,18 @@ JURISDICTIONS: tuple[str, ...] = ("UN", "US", "CN", "MX", "EU", "CA")
 # "control": a legal control list. "watch": a reagent or pre-precursor kept under watch
 # (verdict `watch`, never `controlled`).
 Effect = Literal["control", "watch"]
+# How far a citation was checked: the instrument itself (or its issuing body's publication),
+# a secondary report or transcription of it, or not at all.
+Verification = Literal["primary", "secondary", "unverified"]
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A quantity below which a transaction is not regulated (e.g. US List I, 21 CFR 1310.04)."""
+
+    quantity: float
+    unit: str  # "kg", "g", "L", "mL", "dosage units"
+    basis: str = ""  # e.g. "cumulative per calendar month"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +75,11 @@ class Listing:
     until: dt.date | None = None
     effect: Effect = "control"
     note: str = ""
+    verification: Verification = "unverified"
+    verification_reason: str = ""
+    decided: dt.date | None = None  # decision or publication date, when it differs from since
+    names: tuple[tuple[str, str], ...] = ()  # (language, name as the instrument writes it)
+    threshold: Threshold | None = None
 
     def in_force(self, on: dt.date) -> bool:
         return self.since <= on and (self.until is None or on < self.until)
@@ -90,6 +107,9 @@ class StructureRule:
     parent: str = ""  # Substance.id of the named parent, when the family has one
     kind: Literal["family", "class"] = "family"
     note: str = ""
+    verification: Verification = "unverified"
+    verification_reason: str = ""
+    decided: dt.date | None = None
 
     def in_force(self, on: dt.date) -> bool:
         return self.since <= on and (self.until is None or on < self.until)

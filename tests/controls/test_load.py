@@ -104,7 +104,7 @@ def test_unquoted_hs_code_is_a_type_error_not_a_silent_float(tmp_path: Path) -> 
 def test_listing_of_unknown_substance_is_an_error(tmp_path: Path) -> None:
     err = load_error(write(tmp_path, listings=LISTING.replace("substance: npp", "substance: nppx")))
     assert str(err) == ("listings.yaml: record 1 (id 'nppx'), field 'substance': "
-                        "unknown substance 'nppx' (not in substances.yaml)")
+                        "unknown substance 'nppx' (not in the substance files)")
 
 
 def test_bad_date_and_order_of_dates(tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ def test_bad_smarts_and_unknown_parent_in_a_rule_file(tmp_path: Path) -> None:
 def test_unknown_parent_in_a_rule(tmp_path: Path) -> None:
     err = load_error(write(tmp_path, rules=RULE + "  parent: nosuch\n"))
     assert str(err) == ("rules/families.yaml: record 1 (id 'piperidones'), field 'parent': "
-                        "unknown parent substance 'nosuch' (not in substances.yaml)")
+                        "unknown parent substance 'nosuch' (not in the substance files)")
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
