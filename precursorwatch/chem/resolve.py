@@ -40,6 +40,7 @@ class Resolution:
     notes: tuple[str, ...] = ()
     reason: str | None = None  # why unresolved
     fuzzy_score: float | None = None
+    language: str | None = None  # language of the name that matched ("en", "es", "zh"), if a name
 
     @property
     def resolved(self) -> bool:

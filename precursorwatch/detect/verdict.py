@@ -49,6 +49,8 @@ class Match(BaseModel):
     rule: str | None = None  # StructureRule.id for class/family matches
     steps: builtins.list[Step] | None = None  # for basis "transformation"
     score: float | None = None  # for basis "similarity"
+    # how far the listing's citation was checked: primary, secondary or unverified
+    verification: Literal["primary", "secondary", "unverified"] | None = None
 
 
 class Verdict(BaseModel):
@@ -62,6 +64,7 @@ class Verdict(BaseModel):
     smiles: str | None = None
     inchikey: str | None = None
     cas: str | None = None
+    language: str | None = None  # language of the name that matched ("en", "es", "zh")
     verdict: VerdictName
     matches: list[Match] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)  # e.g. fuzzy score, ambiguity, stripped salt
