@@ -96,10 +96,15 @@ def read_identifier_lines(source: str) -> list[str]:
     return lines
 
 
+# How a listing whose citation is not the instrument itself is marked in the table.
+SOURCE_MARK = {"secondary": " (secondary source)", "unverified": " (unverified source)"}
+
+
 def _lists_cell(v: Verdict) -> str:
     seen: list[str] = []
     for m in v.matches:
-        label = f"{m.jurisdiction} {m.category or m.list} ({m.since[:4]})"
+        mark = SOURCE_MARK.get(m.verification or "", "")
+        label = f"{m.jurisdiction} {m.category or m.list} ({m.since[:4]}){mark}"
         if label not in seen:
             seen.append(label)
     return "\n".join(seen)

@@ -45,6 +45,7 @@ SUBSTANCES_DIR = "substances"
 LISTINGS_FILE = "listings.yaml"
 LISTINGS_DIR = "listings"
 RULES_DIR = "rules"
+ABOUT_FILE = "about.yaml"
 
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"
 Text = Annotated[str, Field(min_length=1)]
@@ -183,7 +184,7 @@ class _Dated(_Record):
 
 class ThresholdRecord(_Record):
     quantity: Annotated[float, Field(gt=0)]
-    unit: Literal["kg", "g", "L", "mL", "dosage units"]
+    unit: Literal["kg", "g", "L", "mL", "gal", "dosage units"]
     basis: str = ""  # e.g. "cumulative per calendar month", "per transaction"
 
     def to_model(self) -> Threshold:
@@ -353,6 +354,26 @@ def _duplicates_across(
             seen[key] = (name, pos)
 
 
+def _same_structure(
+    subs: Sequence[tuple[str, int, SubstanceRecord]], problems: list[DataProblem]
+) -> None:
+    """Two records of one structure (same InChIKey) split its listings between them, so a
+    check finds one and misses the other's: report both records."""
+    seen: dict[str, tuple[str, int, str]] = {}
+    for name, pos, rec in subs:
+        key = from_smiles(rec.smiles).inchikey  # the SMILES was parsed on validation
+        if key in seen:
+            first_name, first_pos, first_id = seen[key]
+            if first_id == rec.id:
+                continue  # reported as a duplicate id already
+            where = "" if first_name == name else f"{first_name} "
+            problems.append(DataProblem(
+                name, f"same structure (InChIKey {key}) as {where}record {first_pos} "
+                f"(id {first_id!r}); merge them into one record", pos, rec.id, "smiles"))
+        else:
+            seen[key] = (name, pos, rec.id)
+
+
 def load_controls(data_dir: Path | None = None) -> ControlSet:
     """Load and validate the control lists; the bundled set (data_dir None) is loaded once."""
     if data_dir is None:
@@ -388,6 +409,7 @@ def _load(data_dir: Path) -> ControlSet:
         known |= {r["id"] for r in raw_subs
                   if isinstance(r, dict) and isinstance(r.get("id"), str)}
     _duplicates_across(((n, p, r.id) for n, p, r in subs), "substance id", problems)
+    _same_structure(subs, problems)
 
     listings: list[tuple[str, int, ListingRecord]] = []
     for path, name in _data_files(data_dir, LISTINGS_FILE, LISTINGS_DIR):
@@ -429,3 +451,58 @@ def _load(data_dir: Path) -> ControlSet:
         listings=tuple(r.to_model() for _, _, r in listings),
         rules=tuple(r.to_model() for _, _, r in rules),
     )
+
+
+# --------------------------------------------------------------------------- data version
+
+
+@dataclass(frozen=True, slots=True)
+class DataVersion:
+    """Which edition of the control data this is and when it was last checked against the
+    instruments (`about.yaml`)."""
+
+    version: str
+    checked: dt.date
+    note: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"version": self.version, "checked": self.checked.isoformat(), "note": self.note}
+
+    def __str__(self) -> str:
+        return f"control data {self.version}, checked {self.checked.isoformat()}"
+
+
+class AboutRecord(_Record):
+    version: Annotated[str, Field(pattern=r"^\d{4}\.\d{2}(\.\d+)?$")]  # e.g. 2026.11 or 2026.11.2
+    checked: dt.date
+    note: str = ""
+
+    def to_model(self) -> DataVersion:
+        return DataVersion(version=self.version, checked=self.checked, note=self.note)
+
+
+def load_data_version(data_dir: Path | None = None) -> DataVersion | None:
+    """The version and check date of a data folder (the bundled one when None); None when the
+    folder has no `about.yaml`. Raises ControlsDataError when the file is invalid."""
+    path = (Path(data_dir) if data_dir is not None else DATA_DIR) / ABOUT_FILE
+    if not path.exists():
+        return None
+    problems: list[DataProblem] = []
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ControlsDataError([DataProblem(ABOUT_FILE, f"cannot be read: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise ControlsDataError([DataProblem(
+            ABOUT_FILE, f"expected a mapping, found {type(raw).__name__}")])
+    parsed = _parse_records(AboutRecord, [raw], ABOUT_FILE, problems)
+    if not parsed:
+        # one mapping, not a list: no record position to name
+        raise ControlsDataError([DataProblem(p.file, p.message, field=p.field) for p in problems])
+    return parsed[0][1].to_model()
+
+
+@lru_cache(maxsize=1)
+def controls_data_version() -> DataVersion | None:
+    """The bundled control data's version and check date (for `pwatch lists`, `--version`)."""
+    return load_data_version()

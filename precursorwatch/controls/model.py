@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
 
 Jurisdiction = Literal["UN", "US", "CN", "MX", "EU", "CA"]
 JURISDICTIONS: tuple[str, ...] = ("UN", "US", "CN", "MX", "EU", "CA")
@@ -21,13 +22,88 @@ Effect = Literal["control", "watch"]
 Verification = Literal["primary", "secondary", "unverified"]
 
 
+# Publishers whose own pages are the instrument or the issuing body's publication of it: the
+# official gazettes and law databases, the regulators, the treaty bodies. A source address on
+# one of these domains (or a subdomain) is a primary source; any other is at best secondary.
+PRIMARY_DOMAINS: tuple[str, ...] = (
+    # United States
+    "federalregister.gov", "govinfo.gov", "ecfr.gov", "regulations.gov", "dea.gov",
+    "deadiversion.usdoj.gov", "justice.gov", "congress.gov", "uscode.house.gov", "state.gov",
+    "whitehouse.gov", "treasury.gov", "fincen.gov", "cbp.gov",
+    # European Union (EUR-Lex, the Publications Office, the Commission)
+    "eur-lex.europa.eu", "op.europa.eu", "ec.europa.eu",
+    # Canada (Canada Gazette, Justice Laws, Health Canada and other federal sites)
+    "gazette.gc.ca", "laws-lois.justice.gc.ca", "canada.ca", "gc.ca",
+    # Mexico (Diario Oficial de la Federación, Cámara de Diputados, federal government)
+    "dof.gob.mx", "diputados.gob.mx", "gob.mx",
+    # United Nations, UNODC, INCB
+    "unodc.org", "incb.org", "un.org", "undocs.org",
+    # China (central government, Ministry of Public Security, NMPA, MOFCOM, Customs; the
+    # National Narcotics Control Commission's site)
+    "gov.cn", "nncc626.com",
+)
+
+
+def source_domain(address: str) -> str:
+    """The host of a source address, lower case, without a leading "www."; "" if none."""
+    host = urlsplit(address.strip()).hostname or ""
+    return host.removeprefix("www.")
+
+
+def is_primary_source(address: str) -> bool:
+    """Whether a source address is on a primary publisher's domain (`PRIMARY_DOMAINS`)."""
+    host = source_domain(address)
+    return bool(host) and any(host == d or host.endswith("." + d) for d in PRIMARY_DOMAINS)
+
+
 @dataclass(frozen=True, slots=True)
 class Threshold:
     """A quantity below which a transaction is not regulated (e.g. US List I, 21 CFR 1310.04)."""
 
     quantity: float
-    unit: str  # "kg", "g", "L", "mL", "dosage units"
+    unit: str  # "kg", "g", "L", "mL", "gal", "dosage units"
     basis: str = ""  # e.g. "cumulative per calendar month"
+
+
+# Units a threshold or a shipment quantity may be given in, as (dimension, factor to the base
+# unit of that dimension: kg, L, or one dosage unit). Keys are lower case.
+_UNITS: dict[str, tuple[str, float]] = {
+    **{u: ("mass", 1.0) for u in ("kg", "kgs", "kilogram", "kilograms")},
+    **{u: ("mass", 1e-3) for u in ("g", "gr", "gram", "grams")},
+    **{u: ("mass", 1e-6) for u in ("mg", "milligram", "milligrams")},
+    **{u: ("mass", 1000.0) for u in ("t", "mt", "ton", "tons", "tonne", "tonnes")},
+    **{u: ("mass", 0.45359237) for u in ("lb", "lbs", "pound", "pounds")},
+    **{u: ("volume", 1.0) for u in ("l", "litre", "litres", "liter", "liters")},
+    **{u: ("volume", 1e-3) for u in ("ml", "millilitre", "millilitres", "milliliter")},
+    # US gallon, the unit of 21 CFR 1310.04 for List II solvents
+    **{u: ("volume", 3.785411784) for u in ("gal", "gallon", "gallons")},
+    **{u: ("count", 1.0) for u in ("dosage units", "dosage unit", "du")},
+}
+
+
+def unit_dimension(unit: str) -> tuple[str, float] | None:
+    """(dimension, factor to kg / L / dosage unit) of a unit, or None when it is not known."""
+    return _UNITS.get(" ".join(unit.strip().lower().split()))
+
+
+class QuantityLike(Protocol):
+    """Anything with a quantity and a unit: a `Threshold`, or a verdict match's threshold."""
+
+    @property
+    def quantity(self) -> float: ...
+
+    @property
+    def unit(self) -> str: ...
+
+
+def threshold_reached(threshold: QuantityLike, quantity: float, unit: str) -> bool | None:
+    """Whether `quantity` `unit` is at or above the threshold; None when the two cannot be
+    compared (an unknown unit, or mass against volume: a density would be a guess)."""
+    mine, given = unit_dimension(threshold.unit), unit_dimension(unit)
+    if mine is None or given is None or mine[0] != given[0]:
+        return None
+    # A tolerance, so 1000 g against a 1 kg threshold is "at" it despite float rounding.
+    return quantity * given[1] >= threshold.quantity * mine[1] * (1 - 1e-9)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ def class_matches(
                 legal_reference=rule.legal_reference,
                 effect=rule.effect,
                 rule=rule.id,
+                verification=rule.verification,
             )
         )
     return out

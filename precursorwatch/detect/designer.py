@@ -215,6 +215,8 @@ def _to_designer_match(start: Structure, start_name: str, path: _Path, match: Ma
         effect="control",
         rule=match.rule,
         steps=_steps(start, path, match, index),
+        # the product's listing is the one cited; its threshold is the product's, not the input's
+        verification=match.verification,
     )
 
 

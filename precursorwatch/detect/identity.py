@@ -8,7 +8,7 @@ from collections.abc import Collection
 from precursorwatch.chem.structure import Structure
 from precursorwatch.controls.model import Listing, Substance
 from precursorwatch.detect.lookup import ControlIndex
-from precursorwatch.detect.verdict import Basis, Match
+from precursorwatch.detect.verdict import Basis, Match, Threshold
 
 
 def wanted(listing_jurisdiction: str, jurisdictions: Collection[str] | None) -> bool:
@@ -28,6 +28,9 @@ def listing_match(sub: Substance, listing: Listing, basis: Basis, explanation: s
         source=listing.source,
         legal_reference=listing.legal_reference,
         effect=listing.effect,
+        verification=listing.verification,
+        threshold=(Threshold(quantity=t.quantity, unit=t.unit, basis=t.basis)
+                   if (t := listing.threshold) else None),
     )
 
 

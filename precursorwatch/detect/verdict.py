@@ -30,6 +30,17 @@ class Step(BaseModel):
     product_inchikey: str = ""
 
 
+class Threshold(BaseModel):
+    """A listing's quantity threshold: below it a transaction is not regulated as such (e.g. US
+    List I, 21 CFR 1310.04). Compare a quantity with `controls.model.threshold_reached`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    quantity: float
+    unit: str  # "kg", "g", "L", "mL", "gal", "dosage units"
+    basis: str = ""  # e.g. "cumulative per calendar month", "import and export"
+
+
 class Match(BaseModel):
     """One reason a substance is covered: which list, on which basis, with the source."""
 
@@ -51,6 +62,7 @@ class Match(BaseModel):
     score: float | None = None  # for basis "similarity"
     # how far the listing's citation was checked: primary, secondary or unverified
     verification: Literal["primary", "secondary", "unverified"] | None = None
+    threshold: Threshold | None = None  # the listing's quantity threshold, where the law has one
 
 
 class Verdict(BaseModel):
