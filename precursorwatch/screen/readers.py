@@ -13,7 +13,8 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from precursorwatch.screen.model import Problem, RawRow
 
 RowItem = tuple[int, RawRow | Problem]
 _SNIFF_BYTES = 1 << 16
+# A quoted value may run over a few lines (an address); an open quote still open after this many
+# lines is a broken quote, not a value.
+MAX_RECORD_LINES = 50
 
 
 class ManifestError(ValueError):
@@ -84,6 +88,86 @@ def detect_delimiter(text_sample: str) -> str:
     return best
 
 
+@dataclass(frozen=True, slots=True)
+class CsvRecord:
+    """One CSV record and the physical lines it came from (1-based, the header is line 1).
+
+    `cells` is None when the lines could not be read as a record; `error` then says why."""
+
+    first_line: int
+    last_line: int
+    cells: list[str] | None
+    error: str = ""
+
+
+def split_csv_records(lines: Iterable[str], delimiter: str) -> Iterator[CsvRecord]:
+    """Split physical lines into CSV records, accounting for every non-blank line.
+
+    A quote that is never closed must not swallow the rest of the file (the csv module reads
+    to the end of the file looking for it): the line that opened it becomes a record with an
+    error, and the lines after it are read again on their own. Lines are expected as
+    `open(..., newline="")` returns them (line endings kept); blank lines yield nothing.
+    """
+    numbered = enumerate(lines, start=1)
+    replay: deque[tuple[int, str]] = deque()
+    while True:
+        item = replay.popleft() if replay else next(numbered, None)
+        if item is None:
+            return
+        line_no, line = item
+        if '"' not in line:
+            # No quote: the csv module would split exactly here; a plain split is much faster.
+            text = line.rstrip("\r\n")
+            if text.strip():
+                yield CsvRecord(line_no, line_no, text.split(delimiter))
+            continue
+        group = [item]
+        quotes = line.count('"')
+        while quotes % 2 and len(group) < MAX_RECORD_LINES:
+            nxt = replay.popleft() if replay else next(numbered, None)
+            if nxt is None:
+                break
+            group.append(nxt)
+            quotes += nxt[1].count('"')
+        error = ""
+        if quotes % 2:
+            error = "a quote opened on this line is never closed"
+        else:
+            try:
+                rows = list(csv.reader(io.StringIO("".join(t for _, t in group)),
+                                       delimiter=delimiter, strict=True))
+            except csv.Error as exc:
+                error = f"badly quoted value ({exc})"
+            else:
+                if len(rows) == 1:
+                    yield CsvRecord(line_no, group[-1][0], rows[0])
+                    continue
+                error = "badly quoted value"
+        yield CsvRecord(line_no, line_no, None, error)
+        # The lines after a broken one are read again on their own: nothing is lost.
+        replay.extendleft(reversed(group[1:]))
+
+
+def _numbered_records(records: Iterator[CsvRecord]) -> Iterator[tuple[int, list[str] | Problem]]:
+    """Data records numbered as rows from 1; a record that could not be read is a Problem."""
+    for row_no, rec in enumerate(records, start=1):
+        if rec.cells is None:
+            yield row_no, Problem(row_no, "(line)", "",
+                                  f"line {rec.first_line} of the file: {rec.error}; the lines "
+                                  "after it are read on their own")
+        else:
+            yield row_no, rec.cells
+
+
+def _header(first: CsvRecord | None, path: Path) -> list[str]:
+    if first is None:
+        return []
+    if first.cells is None:
+        raise ManifestError(path, [Problem(0, "(header)", "", f"line {first.first_line}: "
+                                           f"{first.error}")])
+    return [h.strip().lstrip("\ufeff") for h in first.cells]
+
+
 def _cell_text(value: Any) -> str:
     """A cell from XLSX/JSON/Parquet as manifest text."""
     if value is None:
@@ -129,24 +213,22 @@ def _open_csv(path: Path, overrides: Mapping[str, str]) -> Manifest:
     text_sample = sample.decode(encoding, errors="replace")
     delimiter = detect_delimiter(text_sample)
     fh_text = path.open("r", encoding=encoding, errors="replace", newline="")
-    reader = csv.reader(fh_text, delimiter=delimiter)
-    headers = next(reader, [])
-    headers = [h.strip().lstrip("\ufeff") for h in headers]
+    records = split_csv_records(fh_text, delimiter)
+    try:
+        headers = _header(next(records, None), path)
+    except ManifestError:
+        fh_text.close()
+        raise
     mapping, problems = match_headers(headers, overrides)
     if problems:
         fh_text.close()
         raise ManifestError(path, problems)
 
-    def records() -> Iterator[tuple[int, list[str] | Problem]]:
+    def rows() -> Iterator[tuple[int, list[str] | Problem]]:
         with fh_text:
-            row_no = 0
-            for cells in reader:
-                if not cells or (len(cells) == 1 and not cells[0].strip()):
-                    continue  # blank line
-                row_no += 1
-                yield row_no, cells
+            yield from _numbered_records(records)
 
-    return Manifest(path, "csv", headers, mapping, _canonical_rows(records(), headers, mapping),
+    return Manifest(path, "csv", headers, mapping, _canonical_rows(rows(), headers, mapping),
                     encoding=encoding, delimiter=delimiter)
 
 
@@ -306,10 +388,9 @@ def manifest_from_records(records: Sequence[Mapping[str, Any]],
 def read_text_rows(text: str, column_map: Mapping[str, str] | None = None) -> list[RowItem]:
     """Rows of a CSV given as text (small inputs, tests, the web upload)."""
     delimiter = detect_delimiter(text[:_SNIFF_BYTES])
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    headers = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
+    records = split_csv_records(io.StringIO(text, newline=""), delimiter)
+    headers = _header(next(records, None), Path("<text>"))
     mapping, problems = match_headers(headers, column_map)
     if problems:
         raise ManifestError(Path("<text>"), problems)
-    numbered = ((i, cells) for i, cells in enumerate((c for c in reader if c), start=1))
-    return list(_canonical_rows(iter(numbered), headers, mapping))
+    return list(_canonical_rows(_numbered_records(records), headers, mapping))

@@ -1,0 +1,104 @@
+"""Every line of a CSV manifest is accounted for: a broken quote never swallows the lines after it.
+
+The property test mangles the bundled sample manifest (a real-looking booking export) with stray
+quotes, extra delimiters, blank lines, other line endings and encodings, and checks that the
+records' line spans cover every non-blank line exactly once, and that the screening run gives
+one result (shipment or BAD_ROW) per record.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from precursorwatch.screen.engine import ScreenOptions, screen_file
+from precursorwatch.screen.readers import split_csv_records
+from tests.screen.conftest import SAMPLE_MANIFEST
+
+SAMPLE_LINES = SAMPLE_MANIFEST.read_text(encoding="utf-8").splitlines()
+
+
+def _lines(text: str) -> list[str]:
+    return io.StringIO(text, newline="").readlines()
+
+
+def _assert_partition(text: str) -> int:
+    """The records' spans cover each non-blank line once, in order; returns the record count."""
+    lines = _lines(text)
+    covered: list[int] = []
+    records = list(split_csv_records(lines, ","))
+    for rec in records:
+        assert rec.first_line <= rec.last_line
+        covered.extend(range(rec.first_line, rec.last_line + 1))
+    non_blank = [i for i, ln in enumerate(lines, start=1) if ln.strip()]
+    assert sorted(covered) == sorted(set(covered)), "a line was read twice"
+    assert set(non_blank) <= set(covered), "a line was lost"
+    # A span may include blank lines inside a quoted value, never lines outside the file.
+    assert set(covered) <= set(range(1, len(lines) + 1))
+    return len(records)
+
+
+def test_unclosed_quote_does_not_swallow_the_next_shipments(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text('shipment_id,description\nS1,"acetone 200L\nS2,NPP 1kg\nS3,caffeine\n',
+                    encoding="utf-8")
+    run = screen_file(path, options=ScreenOptions())
+    by_id = {r.shipment_id: r for r in run.results}
+    assert len(run.results) == 3
+    bad = [r for r in run.results if any(f.code == "BAD_ROW" for f in r.flags)]
+    assert len(bad) == 1 and "line 2" in bad[0].flags[0].detail
+    assert "never closed" in bad[0].flags[0].detail
+    assert by_id["S2"].risk > 0
+    assert [c["verdict"] for c in by_id["S2"].chemicals] == ["controlled"]
+    assert by_id["S2"].chemicals[0]["name"] == "N-phenethyl-4-piperidone"
+    assert "S3" in by_id
+
+
+def test_quoted_value_over_several_lines_is_one_record() -> None:
+    text = 'id,description,address\nS1,"NPP 1kg","Room 5,\nBuilding 2"\nS2,urea,x\n'
+    records = list(split_csv_records(_lines(text), ","))
+    assert [(r.first_line, r.last_line) for r in records] == [(1, 1), (2, 3), (4, 4)]
+    assert records[1].cells == ["S1", "NPP 1kg", "Room 5,\nBuilding 2"]
+
+
+def test_text_after_a_closing_quote_is_a_bad_record_and_the_next_line_survives() -> None:
+    text = 'id,description\nS1,"NPP" 1kg\nS2,4-piperidone\n'
+    records = list(split_csv_records(_lines(text), ","))
+    assert records[1].cells is None and "badly quoted" in records[1].error
+    assert records[2].cells == ["S2", "4-piperidone"]
+
+
+_MANGLES = st.sampled_from(['"', '""', ",", '",', ',"', "\n", "\r\n", "\r", "\n\n", ";"])
+
+
+@st.composite
+def mangled_manifest(draw: st.DrawFn) -> str:
+    lines = list(SAMPLE_LINES[: draw(st.integers(min_value=2, max_value=len(SAMPLE_LINES)))])
+    for _ in range(draw(st.integers(min_value=0, max_value=8))):
+        i = draw(st.integers(min_value=1, max_value=len(lines) - 1))
+        pos = draw(st.integers(min_value=0, max_value=len(lines[i])))
+        lines[i] = lines[i][:pos] + draw(_MANGLES) + lines[i][pos:]
+    ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return ending.join(lines) + draw(st.sampled_from(["", ending]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(mangled_manifest())
+def test_every_line_of_a_mangled_manifest_is_accounted_for(text: str) -> None:
+    _assert_partition(text)
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=mangled_manifest(),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]))
+def test_screening_gives_one_result_per_record(tmp_path: Path, text: str, encoding: str) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes(text.encode(encoding, errors="replace"))
+    decoded = path.read_bytes().decode(encoding, errors="replace").lstrip("\ufeff")
+    records = _assert_partition(decoded)
+    run = screen_file(path, options=ScreenOptions())
+    assert len(run.results) == records - 1  # the header is the first record
