@@ -206,29 +206,66 @@ class ListsFormat(StrEnum):
     json = "json"
 
 
-@app.command(name="lists")
+lists_app = typer.Typer(
+    invoke_without_command=True, no_args_is_help=False, add_completion=False,
+    pretty_exceptions_enable=False)
+app.add_typer(lists_app, name="lists")
+
+ListsJurisdictions = Annotated[list[str] | None, typer.Option(
+    "--jurisdiction", "-j", help="Only these jurisdictions; repeat or comma-separate.")]
+
+
+def _data_version_line() -> str:
+    from precursorwatch.controls.load import ControlsDataError, controls_data_version
+
+    try:
+        version = controls_data_version()
+    except ControlsDataError as exc:
+        return f"control data: about.yaml is invalid ({exc})"
+    return str(version) if version else "control data without a version (no about.yaml)"
+
+
+def _data_version_dict() -> dict[str, str] | None:
+    from precursorwatch.controls.load import ControlsDataError, controls_data_version
+
+    try:
+        version = controls_data_version()
+    except ControlsDataError:
+        return None
+    return version.as_dict() if version else None
+
+
+@lists_app.callback()
 def lists_command(
+    ctx: typer.Context,
     as_of: AsOf = None,
-    jurisdiction: Annotated[list[str] | None, typer.Option(
-        "--jurisdiction", "-j", help="Only these jurisdictions; repeat or comma-separate.")
-    ] = None,
+    jurisdiction: ListsJurisdictions = None,
     fmt: Annotated[ListsFormat, typer.Option("--format", help="Output format.")] = (
         ListsFormat.table),
 ) -> None:
-    """Show the control lists in force on a date, with counts and first and latest entries.
+    """Show the control lists in force on a date, with counts, first and latest entries, and
+    how far their citations were checked (primary, secondary, unverified source).
 
-    Example: pwatch lists --as-of 2021-01-01 -j UN,US
+    Example: pwatch lists --as-of 2021-01-01 -j UN,US; pwatch lists changes --since 2024-01-01
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from precursorwatch.controls.load import load_controls
-    from precursorwatch.controls.summary import summarise_lists
+    from precursorwatch.controls.summary import summarise_lists, verification_counts
 
     on = parse_date(as_of, "--as-of") or dt.date.today()
     try:
-        rows = summarise_lists(load_controls(), on, jurisdiction)
+        controls = load_controls()
+        rows = summarise_lists(controls, on, jurisdiction)
+        checked = verification_counts(controls, on, jurisdiction)
     except ValueError as exc:
         usage_error(f"--jurisdiction: {exc}")
     if fmt is ListsFormat.json:
-        sys.stdout.write(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
+        sys.stdout.write(json.dumps({
+            "controls_data": _data_version_dict(), "as_of": on.isoformat(),
+            "lists": [r.as_dict() for r in rows],
+            "verification": [c.as_dict() for c in checked],
+        }, indent=2, ensure_ascii=False) + "\n")
         return
     table = Table(title=f"Control lists in force on {on.isoformat()}")
     for col in ("Jurisdiction", "List", "Categories", "Substances", "Rules", "First entry",
@@ -243,6 +280,78 @@ def lists_command(
     console.print(table)
     if not rows:
         console.print("nothing was in force on that date")
+    else:
+        sources = Table(title="How the citations were checked (listings and rules in force)")
+        for col in ("Jurisdiction", "Listings", "Primary source", "Secondary source",
+                    "Unverified", "Rules", "Rules: primary / secondary / unverified"):
+            sources.add_column(col, overflow="fold")
+        for c in checked:
+            sources.add_row(*(Text(cell) for cell in (
+                c.jurisdiction, str(c.total_listings), *(str(n) for n in c.listings),
+                str(c.total_rules), " / ".join(str(n) for n in c.rules))))
+        console.print(sources)
+    console.print(Text(_data_version_line()))
+
+
+class ChangesFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@lists_app.command(name="changes")
+def lists_changes(
+    since: Annotated[str, typer.Option(
+        "--since", help="First day of the period (YYYY-MM-DD), included.", show_default=False)],
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Last day of the period (YYYY-MM-DD), included; default no end.")
+    ] = None,
+    jurisdiction: ListsJurisdictions = None,
+    fmt: Annotated[ChangesFormat, typer.Option("--format", help="Output format.")] = (
+        ChangesFormat.table),
+) -> None:
+    """What came into force on the lists in a period: additions, removals and amendments (a
+    listing moved to another list, a family rule replaced), by date, with the legal reference
+    and the source of each.
+
+    Example: pwatch lists changes --since 2023-01-01 -j US,CA
+    """
+    from precursorwatch.controls.changes import changes_between
+    from precursorwatch.controls.load import load_controls
+
+    start = parse_date(since, "--since")
+    assert start is not None  # a required option
+    end = parse_date(until, "--until")
+    if end is not None and end < start:
+        usage_error(f"--until: {until!r} is before --since {since!r}")
+    try:
+        found = changes_between(load_controls(), start, end, jurisdiction)
+    except ValueError as exc:
+        usage_error(f"--jurisdiction: {exc}")
+    if fmt is ChangesFormat.json:
+        sys.stdout.write(json.dumps({
+            "controls_data": _data_version_dict(), "since": start.isoformat(),
+            "until": end.isoformat() if end else None,
+            "changes": [c.as_dict() for c in found],
+        }, indent=2, ensure_ascii=False) + "\n")
+        return
+    period = f"from {start.isoformat()}" + (f" to {end.isoformat()}" if end else "")
+    table = Table(title=f"Changes to the control lists {period}", show_lines=True)
+    table.add_column("In force")
+    table.add_column("Jurisdiction")
+    table.add_column("Change")
+    table.add_column("What", overflow="fold", ratio=2)
+    table.add_column("Legal reference", overflow="fold", ratio=2)
+    table.add_column("Source", overflow="fold", ratio=2)
+    for c in found:
+        mark = SOURCE_MARK.get(c.verification, "").strip()
+        table.add_row(*(Text(cell) for cell in (
+            c.date.isoformat(), c.jurisdiction, c.kind, c.summary, c.legal_reference,
+            f"{c.source}\n{mark}" if mark else c.source)))
+    console = out_console()
+    console.print(table)
+    if not found:
+        console.print("no change came into force in that period")
+    console.print(Text(_data_version_line()))
 
 
 from precursorwatch.screen.command import screen as _screen  # noqa: E402
