@@ -186,9 +186,11 @@ class ThresholdRecord(_Record):
     quantity: Annotated[float, Field(gt=0)]
     unit: Literal["kg", "g", "L", "mL", "gal", "dosage units"]
     basis: str = ""  # e.g. "cumulative per calendar month", "per transaction"
+    reference: str = ""  # the provision that sets it, e.g. "21 CFR 1310.04(f)(1)"
 
     def to_model(self) -> Threshold:
-        return Threshold(quantity=self.quantity, unit=self.unit, basis=self.basis)
+        return Threshold(quantity=self.quantity, unit=self.unit, basis=self.basis,
+                         reference=self.reference)
 
 
 class _Cited(_Dated):

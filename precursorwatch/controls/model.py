@@ -63,6 +63,7 @@ class Threshold:
     quantity: float
     unit: str  # "kg", "g", "L", "mL", "gal", "dosage units"
     basis: str = ""  # e.g. "cumulative per calendar month"
+    reference: str = ""  # the provision that sets it, e.g. "21 CFR 1310.04(f)(1)"
 
 
 # Units a threshold or a shipment quantity may be given in, as (dimension, factor to the base

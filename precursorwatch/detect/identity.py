@@ -29,8 +29,8 @@ def listing_match(sub: Substance, listing: Listing, basis: Basis, explanation: s
         legal_reference=listing.legal_reference,
         effect=listing.effect,
         verification=listing.verification,
-        threshold=(Threshold(quantity=t.quantity, unit=t.unit, basis=t.basis)
-                   if (t := listing.threshold) else None),
+        threshold=(Threshold(quantity=t.quantity, unit=t.unit, basis=t.basis,
+                             reference=t.reference) if (t := listing.threshold) else None),
     )
 
 

@@ -39,6 +39,7 @@ class Threshold(BaseModel):
     quantity: float
     unit: str  # "kg", "g", "L", "mL", "gal", "dosage units"
     basis: str = ""  # e.g. "cumulative per calendar month", "import and export"
+    reference: str = ""  # the provision that sets it, e.g. "21 CFR 1310.04(f)(1)"
 
 
 class Match(BaseModel):

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from precursorwatch.chem.cas import CAS_IN_TEXT
+from precursorwatch.controls.model import Threshold, threshold_reached
 from precursorwatch.screen.config import RuleConfig
 from precursorwatch.screen.model import Flag, PartyHit, Shipment
 
@@ -100,14 +101,37 @@ def _bulk(c: ChemicalFinding, cfg: RuleConfig) -> bool:
     return bool(categories) and all(cat in cfg.bulk_categories for cat in categories)
 
 
+def _below_thresholds(s: Shipment, found: Sequence[ChemicalFinding]) -> str:
+    """"; quantity … below the US List I threshold of … (21 CFR 1310.04)" for each listing
+    whose quantity threshold the shipment stays under ("" when none): the listing still
+    applies, but the transaction may not be a regulated one, which the officer must know."""
+    if s.quantity is None:
+        return ""
+    amount, unit = (s.quantity_kg, "kg") if s.quantity_kg is not None else (s.quantity, s.unit)
+    notes: list[str] = []
+    for c in found:
+        for m in c.contract.get("matches", []):
+            t = m.get("threshold")
+            if not t or m.get("effect", "control") != "control":
+                continue
+            limit = Threshold(float(t["quantity"]), str(t["unit"]))
+            if threshold_reached(limit, amount, unit) is False:
+                ref = f" ({t['reference']})" if t.get("reference") else ""
+                notes.append(f"quantity {s.quantity:g} {s.unit} of {c.label} below the "
+                             f"{m.get('jurisdiction')} {m.get('category') or m.get('list')} "
+                             f"threshold of {limit.quantity:g} {limit.unit}{ref}")
+    return "".join(f"; {n}" for n in dict.fromkeys(notes))
+
+
 # -- shipment rules ---------------------------------------------------------------------------
 def controlled_chemical(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
     """The shipment carries a chemical that is on a control list in force (the substance, a salt
     or hydrate of it, or a member of a listed family), so it needs an authorisation and,
-    for export, a pre-export notification."""
+    for export, a pre-export notification (where the list sets a quantity threshold, the
+    detail says when the shipment is below it)."""
     found = [c for c in ev.concern if c.verdict == "controlled" and not _bulk(c, cfg)]
-    return "controlled: " + "; ".join(dict.fromkeys(_listing(c) for c in found)) if found \
-        else None
+    return "controlled: " + "; ".join(dict.fromkeys(_listing(c) for c in found)) + \
+        _below_thresholds(s, found) if found else None
 
 
 def controlled_bulk_chemical(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
@@ -117,7 +141,8 @@ def controlled_bulk_chemical(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str 
     the shipment."""
     found = [c for c in ev.concern if c.verdict == "controlled" and _bulk(c, cfg)]
     return "controlled (bulk reagent or solvent): " + "; ".join(
-        dict.fromkeys(_listing(c) for c in found)) if found else None
+        dict.fromkeys(_listing(c) for c in found)) + _below_thresholds(s, found) if found \
+        else None
 
 
 def designer_chemical(s: Shipment, ev: Evidence, cfg: RuleConfig) -> str | None:
