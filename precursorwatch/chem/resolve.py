@@ -1,8 +1,14 @@
 """One entry point that turns any identifier, or a batch of them, into a structure.
 
 Order of attempts, cheapest and least ambiguous first: CAS number, InChI, InChIKey, synonym index
-(exact, then with salt words split off), SMILES, OPSIN for systematic names (one Java process for
-the whole batch), fuzzy synonym match. Whatever cannot be resolved says why.
+(exact, then with salt words split off), SMILES, the general vocabulary (about 75,000 compounds
+with their PubChem names, synonyms and CAS numbers; exact, then with salt words split off), OPSIN
+for systematic names it does not know (one Java process for the whole batch), fuzzy synonym match.
+The listed substances and built-in chemicals are asked first and win for their names and numbers;
+a compound of the general vocabulary whose structure is a known one is named as that one.
+OPSIN gives a second opinion on names the vocabulary answered whenever it runs anyway; where
+the two disagree the table's structure is used and the notes say so. Whatever cannot be
+resolved says why.
 """
 
 from __future__ import annotations
@@ -13,9 +19,23 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from precursorwatch.chem.cas import CasError, looks_like_cas, parse_cas
+from precursorwatch.chem.multilingual import (
+    ForeignHit,
+    ForeignIndex,
+    ForeignVocabulary,
+    bundled_vocabulary,
+    has_cjk,
+    language_name,
+)
 from precursorwatch.chem.names import NameEntry, NameHit, SynonymIndex, split_salt_words
-from precursorwatch.chem.opsin import NameParser, OpsinUnavailable, names_to_smiles
+from precursorwatch.chem.opsin import NameParser, OpsinProcess, OpsinUnavailable, names_to_smiles
 from precursorwatch.chem.structure import Structure, StructureError, from_inchi, from_smiles
+from precursorwatch.chem.vocabulary import (
+    SOURCE_LABEL,
+    Vocabulary,
+    VocabularyEntry,
+    VocabularyHit,
+)
 
 ResolvedBy = Literal["cas", "synonym", "iupac", "smiles", "inchi", "inchikey", "fuzzy", "none"]
 
@@ -54,6 +74,15 @@ class _Pending:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _TableAnswer:
+    """A name the general vocabulary answered, kept for OPSIN's second opinion."""
+
+    text: str
+    hit: VocabularyHit
+    salt_words: tuple[str, ...]
+
+
 def _unresolved(text: str, reason: str) -> Resolution:
     return Resolution(input=text, resolved_by="none", reason=reason)
 
@@ -62,12 +91,25 @@ class Resolver:
     """Resolves identifiers against a synonym index, with caching across batches."""
 
     def __init__(self, entries: Iterable[NameEntry], *, use_opsin: bool = True,
-                 name_parser: NameParser = names_to_smiles) -> None:
+                 name_parser: NameParser = names_to_smiles,
+                 vocabulary: Vocabulary | None = None,
+                 cross_check: bool | None = None,
+                 foreign_names: ForeignVocabulary | None = None) -> None:
         """`name_parser` turns systematic names into SMILES: OPSIN started per batch by
-        default, or an `OpsinProcess` kept running."""
-        self.index = SynonymIndex(entries)
+        default, or an `OpsinProcess` kept running. `vocabulary` is the general table asked
+        after `entries` (None: names and numbers outside `entries` go to OPSIN only).
+        `cross_check`: ask OPSIN about names the vocabulary answered too: always (True), never
+        (False), or only when it costs no JVM start (None: OPSIN runs for the batch anyway,
+        or is kept running)."""
+        # Spanish, Chinese, ... names (None: the bundled ones), and the chemicals known only
+        # through them.
+        foreign = bundled_vocabulary() if foreign_names is None else foreign_names
+        self.index = SynonymIndex([*entries, *foreign.entries])
+        self.foreign = ForeignIndex.build(foreign.names, self.index)
         self.use_opsin = use_opsin
         self.name_parser = name_parser
+        self.vocabulary = vocabulary
+        self.cross_check = cross_check
         self._cache: dict[str, Resolution] = {}
         self._by_inchikey: dict[str, NameEntry] = {}
         self._by_skeleton: dict[str, NameEntry] = {}
@@ -86,24 +128,38 @@ class Resolver:
     def resolve_batch(self, identifiers: Sequence[str]) -> list[Resolution]:
         """Resolve every identifier; input order kept; never raises for a bad identifier."""
         todo: dict[str, _Pending] = {}
+        answers: dict[str, _TableAnswer] = {}
         for text in identifiers:
             if text in self._cache or text in todo:
                 continue
-            result = self._resolve_without_opsin(text)
+            result = self._resolve_without_opsin(text, answers)
             if isinstance(result, Resolution):
                 self._cache[text] = result
             else:
                 todo[text] = result
-        if todo:
-            self._finish_with_opsin(todo)
+        if not self._wants_cross_check(bool(todo)):
+            answers = {}
+        if todo or answers:
+            self._finish_with_opsin(todo, answers)
         return [self._cache[text] for text in identifiers]
+
+    def _wants_cross_check(self, opsin_runs: bool) -> bool:
+        if not self.use_opsin or self.cross_check is False:
+            return False
+        return bool(self.cross_check or opsin_runs or isinstance(self.name_parser, OpsinProcess))
 
     def known_name(self, structure: Structure) -> NameEntry | None:
         """The known chemical with this structure (stereo-exact), if any."""
         return self._by_inchikey.get(structure.inchikey)
 
+    def vocabulary_knows(self, text: str) -> bool:
+        """Whether the general vocabulary has this exact name (after normalisation)."""
+        return self.vocabulary is not None and self.vocabulary.by_name(text) is not None
+
     # -- steps ------------------------------------------------------------------------------
-    def _resolve_without_opsin(self, raw: str) -> Resolution | _Pending:
+    def _resolve_without_opsin(self, raw: str,
+                               answers: dict[str, _TableAnswer]) -> Resolution | _Pending:
+        """Everything but OPSIN; names the general vocabulary answered go into `answers`."""
         if _CONTROL_CHARS.search(raw):
             return _unresolved(
                 raw, "contains control characters or undecodable bytes (binary data?)"
@@ -122,6 +178,12 @@ class Resolver:
             return self._from_structure(raw, text, "inchi", from_inchi)
         if _INCHIKEY_RE.match(text):
             return self._from_inchikey(raw, text)
+        foreign = self.foreign.lookup(text)
+        if foreign is not None:
+            return self._from_foreign(raw, foreign)
+        if has_cjk(text):
+            # No other step reads Chinese: English keys would keep only its Latin letters.
+            return _unresolved(raw, f"no known chemical has the Chinese name {text[:80]!r}")
         base_key, salts = split_salt_words(text)
         hit = self.index.lookup(text)
         if hit is not None:
@@ -138,17 +200,37 @@ class Resolver:
                 pass
             else:
                 return self._named(Resolution(input=raw, resolved_by="smiles", structure=st))
+        if self.vocabulary is not None:
+            # The whole vocabulary is asked exactly before OPSIN and before any fuzzy match.
+            table_salts: tuple[str, ...] = ()
+            found = self.vocabulary.by_name(text)
+            if found is None and salts and base_key:
+                found, table_salts = self.vocabulary.by_key(base_key), salts
+            if found is not None:
+                res = self._from_table(raw, found, "synonym", salt_words=table_salts)
+                if res is not None:
+                    answers[raw] = _TableAnswer(text, found, table_salts)
+                    return res
         return _Pending(text=text, salt_words=salts)
 
-    def _finish_with_opsin(self, todo: dict[str, _Pending]) -> None:
+    def _finish_with_opsin(self, todo: dict[str, _Pending],
+                           answers: dict[str, _TableAnswer] | None = None) -> None:
         raws = list(todo)
+        checked = list(answers or {})
         smiles: list[str | None] = [None] * len(raws)
+        second: list[str | None] = [None] * len(checked)
         opsin_note: str | None = None
         if self.use_opsin:
             try:
-                smiles = self.name_parser([todo[r].text for r in raws])
+                parsed = self.name_parser([todo[r].text for r in raws]
+                                          + [answers[r].text for r in checked if answers])
             except OpsinUnavailable as exc:
                 opsin_note = str(exc)
+            else:
+                smiles, second = parsed[: len(raws)], parsed[len(raws):]
+        for raw, smi in zip(checked, second, strict=True):
+            if smi and answers:
+                self._second_opinion(raw, answers[raw], smi)
         for raw, smi in zip(raws, smiles, strict=True):
             pending = todo[raw]
             result: Resolution | None = None
@@ -174,12 +256,48 @@ class Resolver:
                 result = _unresolved(raw, reason)
             self._cache[raw] = result
 
+    def _second_opinion(self, raw: str, answer: _TableAnswer, opsin_smiles: str) -> None:
+        """Compare OPSIN's reading of a name with the table's answer; the table wins, and
+        a disagreement is written in the notes. Where the table gives several compounds for
+        the name and OPSIN's reading is one of them, that one is taken."""
+        current = self._cache.get(raw)
+        if current is None or current.structure is None:
+            return
+        try:
+            opsin = from_smiles(opsin_smiles)
+        except StructureError:
+            return
+        if _same_compound(opsin, current.structure):
+            return
+        for other in answer.hit.alternatives:
+            st = _parse(other.smiles)
+            if st is not None and _same_compound(opsin, st):
+                picked = VocabularyHit(other, answer.hit.how,
+                                       tuple(e for e in (answer.hit.entry,
+                                                         *answer.hit.alternatives)
+                                             if e is not other))
+                res = self._from_table(raw, picked, "synonym", salt_words=answer.salt_words,
+                                       choice="OPSIN's reading of the name")
+                if res is not None:
+                    self._cache[raw] = res
+                    return
+        note = (f"OPSIN read {answer.text!r} as {opsin.smiles}; {SOURCE_LABEL} gives "
+                f"{current.structure.smiles} ({answer.hit.entry.name}); "
+                f"{current.structure.smiles} used")
+        self._cache[raw] = replace(current, notes=(*current.notes, note))
+
     def _from_cas(self, raw: str, text: str) -> Resolution:
         try:
             cas = parse_cas(text)
         except CasError as exc:
             return _unresolved(raw, str(exc))
         hit = self.index.by_cas(cas.text)
+        if hit is None and self.vocabulary is not None:
+            found = self.vocabulary.by_cas(cas.text)
+            if found is not None:
+                res = self._from_table(raw, found, "cas", cas=cas.text)
+                if res is not None:
+                    return res
         if hit is None:
             res = _unresolved(raw, f"CAS {cas.text} is well-formed but not in the reference data")
             return replace(res, cas=cas.text)
@@ -189,6 +307,13 @@ class Resolver:
     def _from_inchikey(self, raw: str, key: str) -> Resolution:
         entry = self._by_inchikey.get(key)
         notes: tuple[str, ...] = ()
+        if entry is None and self.vocabulary is not None:
+            found = self.vocabulary.by_inchikey(key)
+            if found is not None and (found.how == "inchikey"
+                                      or self._by_skeleton.get(key.split("-")[0]) is None):
+                res = self._from_table(raw, found, "inchikey")
+                if res is not None:
+                    return res
         if entry is None:
             entry = self._by_skeleton.get(key.split("-")[0])
             if entry is not None:
@@ -228,7 +353,20 @@ class Resolver:
         if hit.score is not None:
             notes.append(f"fuzzy match: {raw.strip()!r} read as {hit.matched_name!r} "
                          f"(similarity {hit.score:.0f}/100)")
-        return replace(res, notes=tuple(notes), fuzzy_score=hit.score)
+        return replace(res, notes=tuple(notes), fuzzy_score=hit.score,
+                       language="en" if how in ("synonym", "fuzzy") else None)
+
+    def _from_foreign(self, raw: str, hit: ForeignHit) -> Resolution:
+        ambiguous = [a for a in hit.alternatives if a.context == "precursor"]
+        if hit.entry.context == "precursor" and ambiguous:
+            names = ", ".join(e.name for e in (hit.entry, *ambiguous))
+            return _unresolved(raw, f"ambiguous name {hit.matched_name!r}: could be {names}")
+        res = self._from_entry(raw, hit.entry, "synonym", salt_words=hit.salt_words)
+        if res.structure is None:
+            return res
+        note = (f"{language_name(hit.language)} name {hit.matched_name!r} "
+                f"({hit.entry.name})")
+        return replace(res, language=hit.language, notes=(*res.notes, note))
 
     def _from_entry(self, raw: str, entry: NameEntry, how: ResolvedBy,
                     salt_words: tuple[str, ...] = ()) -> Resolution:
@@ -246,6 +384,83 @@ class Resolver:
         assert res.structure is not None
         entry = self._by_inchikey.get(res.structure.inchikey)
         if entry is None:
+            if self.vocabulary is not None and not res.structure.is_salt_or_hydrate:
+                found = self.vocabulary.by_inchikey(res.structure.inchikey)
+                if found is not None and found.how == "inchikey":
+                    return replace(res, name=res.name or found.entry.name,
+                                   cas=found.entry.cas)
             return res
         return replace(res, name=entry.name, cas=entry.cas[0] if entry.cas else None,
                        ref=entry.ref)
+
+    def _from_table(self, raw: str, hit: VocabularyHit, how: ResolvedBy, *,
+                    cas: str | None = None, salt_words: tuple[str, ...] = (),
+                    choice: str | None = None) -> Resolution | None:
+        """A Resolution from the general vocabulary; None when no structure of the hit parses.
+
+        A compound that is a listed substance or built-in chemical (by its parent structure)
+        is named and referenced as that one; a salt keeps the table's name ("fentanyl
+        citrate") and the counter-ion stays on the structure, so the evidence says "salt".
+        Where the key leads to several compounds, a listed one is preferred (as for
+        ambiguous abbreviations) and the notes name the others."""
+        candidates: list[tuple[VocabularyEntry, Structure]] = []
+        for e in (hit.entry, *hit.alternatives):
+            st = _parse(e.smiles)
+            if st is not None:
+                candidates.append((e, st))
+        if not candidates:
+            return None
+        listed = [c for c in candidates if self._listed(c[1])]
+        entry, st = listed[0] if listed else candidates[0]
+        known = self._by_inchikey.get(st.inchikey)
+        notes = [_table_note(raw, hit, entry, cas)]
+        others = [e for e, _ in candidates if e is not entry]
+        if others:
+            why = choice or ("the listed one" if listed else "the first by PubChem id")
+            notes.append(f"{raw.strip()!r} names {len(candidates)} compounds in {SOURCE_LABEL}: "
+                         f"{', '.join(e.name for e in [entry, *others])}; read as "
+                         f"{entry.name} ({why})")
+        name, ref = entry.name, None
+        if known is not None:
+            ref = known.ref
+            # A salt of a known chemical is named by it and its counter-ions, not by the
+            # table's name for the salt (often a brand: "novafed").
+            name = " ".join((known.name, *(_SALT_NAMES.get(w, w) for w in st.stripped)))
+        return Resolution(
+            input=raw, resolved_by=how, structure=st, name=name,
+            cas=cas or entry.cas or (known.cas[0] if known and known.cas else None),
+            ref=ref, salt_words=salt_words, notes=tuple(notes),
+        )
+
+    def _listed(self, st: Structure) -> bool:
+        entry = self._by_inchikey.get(st.inchikey) or self._by_skeleton.get(st.skeleton_key)
+        return entry is not None and entry.context == "precursor"
+
+
+_SALT_NAMES = {"water": "hydrate"}
+
+
+def _parse(smiles: str) -> Structure | None:
+    try:
+        return from_smiles(smiles)
+    except StructureError:
+        return None
+
+
+def _same_compound(a: Structure, b: Structure) -> bool:
+    """Same InChIKey, or the same connectivity (stereo or protonation written differently)."""
+    return a.inchikey == b.inchikey or a.skeleton_key == b.skeleton_key
+
+
+def _table_note(raw: str, hit: VocabularyHit, entry: VocabularyEntry, cas: str | None) -> str:
+    where = f"{SOURCE_LABEL} (PubChem CID {entry.pubchem})" if entry.pubchem else SOURCE_LABEL
+    if hit.how == "secondary-cas":
+        own = f" (CAS {entry.cas})" if entry.cas else ""
+        return (f"CAS {cas} is given among the synonyms of {entry.name}{own} in {where}: "
+                "a salt, hydrate, stereoisomer or former number of it")
+    what = {"cas": f"CAS {cas}", "name": "name", "synonym": "synonym",
+            "inchikey": "InChIKey", "skeleton": "InChIKey connectivity block"}[hit.how]
+    note = f"{what} found in {where}"
+    if hit.how == "skeleton":
+        note += f"; {entry.name} has the same connectivity (another stereoisomer or form)"
+    return note

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import logging
 from collections.abc import Collection, Sequence
 from functools import cache
 from importlib.resources import files
 
+from precursorwatch.chem.multilingual import ForeignName, bundled_vocabulary
 from precursorwatch.chem.names import NameEntry
 from precursorwatch.chem.opsin import NameParser, OpsinProcess, names_to_smiles
 from precursorwatch.chem.resolve import Resolution, Resolver
 from precursorwatch.chem.structure import Structure, to_mol
+from precursorwatch.chem.vocabulary import default_vocabulary
 from precursorwatch.controls.model import ControlSet
 from precursorwatch.controls.summary import parse_jurisdictions
 from precursorwatch.detect.classes import class_matches
@@ -59,11 +62,16 @@ def common_chemicals() -> list[NameEntry]:
 
 def control_entries(controls: ControlSet) -> list[NameEntry]:
     """Names of listed substances, then their traded salt forms (found by the salt's CAS or
-    name; the structure keeps the counter-ion so the evidence says "salt")."""
+    name; the structure keeps the counter-ion so the evidence says "salt"). The English names
+    the listings write are synonyms; their other names are `listing_names`."""
+    english: dict[str, list[str]] = {}
+    for x in controls.listings:
+        english.setdefault(x.substance, []).extend(n for lang, n in x.names if lang == "en")
     entries = [
         NameEntry(
             ref=f"listed:{s.id}", name=s.name, smiles=s.smiles, context="precursor",
-            cas=s.cas, synonyms=s.synonyms, abbreviations=s.abbreviations,
+            cas=s.cas, synonyms=(*s.synonyms, *english.get(s.id, ())),
+            abbreviations=s.abbreviations,
         )
         for s in controls.substances
     ]
@@ -76,7 +84,15 @@ def control_entries(controls: ControlSet) -> list[NameEntry]:
     return entries
 
 
+def listing_names(controls: ControlSet) -> list[ForeignName]:
+    """The names the listings write in other languages than English ("efedrina" in Mexico's
+    instrument, "麻黄碱" in China's), each with the address of its listing."""
+    return [ForeignName(lang, name, ref=f"listed:{x.substance}", source=x.source)
+            for x in controls.listings for lang, name in x.names if lang != "en" and name]
+
+
 _Decision = tuple[VerdictName, tuple[Match, ...], tuple[str, ...]]
+_log = logging.getLogger(__name__)
 
 
 class Checker:
@@ -87,7 +103,10 @@ class Checker:
         self.controls = controls
         self.index: ControlIndex = control_index(controls)
         self.resolver = Resolver([*control_entries(controls), *common_chemicals()],
-                                 use_opsin=use_opsin, name_parser=name_parser)
+                                 use_opsin=use_opsin, name_parser=name_parser,
+                                 foreign_names=bundled_vocabulary().with_names(
+                                     listing_names(controls)),
+                                 vocabulary=default_vocabulary())
         self._decisions: dict[tuple[object, ...], _Decision] = {}
 
     @classmethod
@@ -117,14 +136,16 @@ class Checker:
         on = as_of or dt.date.today()
         wanted = normalise_jurisdictions(jurisdictions)
         return [self._verdict(r, on, wanted, depth)
-                for r in self.resolver.resolve_batch(identifiers)]
+                for r in self._resolve_safely(list(identifiers))]
 
     def decide(self, structure: Structure, *, as_of: dt.date,
                jurisdictions: Collection[str] | None = None, depth: int = 1,
                salt_words: tuple[str, ...] = (), name: str | None = None) -> _Decision:
         """Verdict, evidence and notes for a resolved structure (`name` words explanations)."""
-        key = (structure.inchikey, structure.is_salt_or_hydrate or bool(salt_words), salt_words,
-               as_of, jurisdictions, depth, name)
+        # The whole Structure (stripped fragments, alternatives), not only its InChIKey: two
+        # salts with one parent must each report what was removed from them.
+        key = (structure, salt_words, as_of,
+               None if jurisdictions is None else frozenset(jurisdictions), depth, name)
         found = self._decisions.get(key)
         if found is None:
             found = self._decide(structure, as_of, jurisdictions, depth, salt_words, name)
@@ -134,8 +155,34 @@ class Checker:
         return found
 
     # -- internals --------------------------------------------------------------------------
+    def _resolve_safely(self, identifiers: list[str]) -> list[Resolution]:
+        """Resolutions in input order. An identifier whose resolution fails unexpectedly is
+        unresolved with the reason and the rest go on: the batch is halved until the failing
+        identifier is alone (what resolved before the failure is cached, OPSIN runs per half)."""
+        try:
+            return self.resolver.resolve_batch(identifiers)
+        except Exception as exc:  # one odd identifier must not cost the whole batch
+            if len(identifiers) == 1:
+                _log.debug("internal error while resolving %r", identifiers[0], exc_info=True)
+                return [Resolution(input=identifiers[0], resolved_by="none",
+                                   reason=f"internal error while checking: {_describe(exc)}")]
+            half = len(identifiers) // 2
+            return (self._resolve_safely(identifiers[:half])
+                    + self._resolve_safely(identifiers[half:]))
+
     def _verdict(self, res: Resolution, on: dt.date, wanted: frozenset[str] | None,
                  depth: int) -> Verdict:
+        try:
+            return self._verdict_of(res, on, wanted, depth)
+        except Exception as exc:  # an unforeseen structure gets a reason, not a traceback
+            _log.debug("internal error while checking %r", res.input, exc_info=True)
+            smiles = f" ({res.structure.smiles})" if res.structure is not None else ""
+            return Verdict(input=res.input, resolved_by="none", verdict="unresolved",
+                           name=res.name or None, cas=res.cas, notes=list(res.notes),
+                           reason=f"internal error while checking{smiles}: {_describe(exc)}")
+
+    def _verdict_of(self, res: Resolution, on: dt.date, wanted: frozenset[str] | None,
+                    depth: int) -> Verdict:
         if res.structure is None:
             return Verdict(input=res.input, resolved_by="none", verdict="unresolved",
                            cas=res.cas, reason=res.reason, notes=list(res.notes))
@@ -145,7 +192,8 @@ class Checker:
         return Verdict(
             input=res.input, resolved_by=res.resolved_by, name=res.name or None,
             smiles=res.structure.smiles, inchikey=res.structure.inchikey, cas=res.cas,
-            verdict=verdict, matches=list(matches), notes=[*res.notes, *notes],
+            language=res.language, verdict=verdict, matches=list(matches),
+            notes=[*res.notes, *notes],
         )
 
     def _decide(self, structure: Structure, on: dt.date, wanted: Collection[str] | None,
@@ -182,6 +230,12 @@ class Checker:
         if watch:
             return "watch", watch, tuple(notes)
         return "clear", (), tuple(notes)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line naming an unexpected error: its type and the first line of its message."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__
 
 
 @cache
