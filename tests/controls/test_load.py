@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from precursorwatch.controls.load import DATA_DIR, ControlsDataError, load_controls
+from precursorwatch.controls.load import (
+    DATA_DIR,
+    ControlsDataError,
+    controls_data_version,
+    load_controls,
+    load_data_version,
+)
 
 SUBSTANCE = """\
 - id: npp
@@ -181,9 +188,83 @@ def test_bundled_set_is_loaded_once() -> None:
     assert load_controls() is load_controls()
 
 
-# ---------------------------------------------------------------- properties
+def test_one_structure_under_two_records_names_both(tmp_path: Path) -> None:
+    """Two records of one structure would split its listings: a check finds one of them."""
+    write(tmp_path)
+    (tmp_path / "substances").mkdir()
+    other = (SUBSTANCE.replace("id: npp", "id: phenethyl-piperidone")
+             .replace('"O=C1CCN(CCc2ccccc2)CC1"', '"C1CC(=O)CCN1CCc1ccccc1"')
+             .replace("39742-60-4", "21409-26-7"))
+    (tmp_path / "substances" / "more.yaml").write_text(other, encoding="utf-8")
+    (problem,) = load_error(tmp_path).problems
+    assert (problem.file, problem.record, problem.record_id, problem.field) == (
+        "substances/more.yaml", 1, "phenethyl-piperidone", "smiles")
+    assert problem.message == (
+        "same structure (InChIKey YDJXNYNKKXZBMP-UHFFFAOYSA-N) as substances.yaml record 1 "
+        "(id 'npp'); merge them into one record")
 
-import datetime as dt  # noqa: E402
+
+def test_stereoisomers_are_distinct_records(tmp_path: Path) -> None:
+    pair = """\
+- id: ephedrine
+  name: ephedrine
+  smiles: "CN[C@@H](C)[C@H](O)c1ccccc1"
+  sources: [https://example.org/a]
+- id: pseudoephedrine
+  name: pseudoephedrine
+  smiles: "CN[C@@H](C)[C@@H](O)c1ccccc1"
+  sources: [https://example.org/a]
+"""
+    controls = load_controls(write(tmp_path, substances=pair, listings="[]\n", rules=None))
+    assert [s.id for s in controls.substances] == ["ephedrine", "pseudoephedrine"]
+
+
+def test_citation_fields_reach_the_model(tmp_path: Path) -> None:
+    listing = LISTING.replace("since: 2017-10-18", """since: 2017-10-18
+  decided: 2017-03-16
+  verification: secondary
+  verification_reason: the instrument's own text is not online; INCB report quoted
+  names:
+    es: N-fenetil-4-piperidona
+    en: N-phenethyl-4-piperidone
+  threshold: {quantity: 1, unit: kg, reference: 21 CFR 1310.04}""")
+    (x,) = load_controls(write(tmp_path, listings=listing)).listings
+    assert (x.decided, x.verification) == (dt.date(2017, 3, 16), "secondary")
+    assert x.verification_reason.startswith("the instrument's own text")
+    assert x.names == (("en", "N-phenethyl-4-piperidone"), ("es", "N-fenetil-4-piperidona"))
+    assert x.threshold is not None and (x.threshold.quantity, x.threshold.unit) == (1.0, "kg")
+
+
+def test_unknown_verification_level_is_named(tmp_path: Path) -> None:
+    bad = LISTING.replace("since: 2017-10-18", "since: 2017-10-18\n  verification: checked")
+    (problem,) = load_error(write(tmp_path, listings=bad)).problems
+    assert problem.field == "verification"
+    assert "'checked'" in problem.message
+
+
+def test_the_bundled_data_states_its_version_and_check_date() -> None:
+    version = controls_data_version()
+    assert version is not None
+    assert version.checked <= dt.date.today()
+    assert str(version) == f"control data {version.version}, checked {version.checked}"
+
+
+def test_a_folder_without_about_has_no_version(tmp_path: Path) -> None:
+    assert load_data_version(write(tmp_path)) is None
+
+
+def test_a_bad_about_file_names_the_field(tmp_path: Path) -> None:
+    write(tmp_path)
+    (tmp_path / "about.yaml").write_text(
+        'version: "November"\nchecked: 2026-11-30\nby: me\n', encoding="utf-8")
+    with pytest.raises(ControlsDataError) as info:
+        load_data_version(tmp_path)
+    found = {(p.file, p.field) for p in info.value.problems}
+    assert found == {("about.yaml", "version"), ("about.yaml", "by")}
+    assert all(p.record is None for p in info.value.problems)
+
+
+# ---------------------------------------------------------------- properties
 
 import yaml  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from precursorwatch.controls.load import load_controls
-from precursorwatch.controls.model import JURISDICTIONS
+from precursorwatch.cli import app
+from precursorwatch.controls.load import controls_data_version, load_controls
+from precursorwatch.controls.model import JURISDICTIONS, is_primary_source
 from precursorwatch.controls.summary import (
+    BEGIN,
+    END,
     listings_in_force,
+    markdown_report,
     parse_jurisdictions,
+    replace_generated,
     rules_in_force,
     summarise_lists,
+    verification_counts,
 )
 
 CONTROLS = load_controls()
@@ -84,8 +93,9 @@ def test_us_list_i_rules_change_with_the_date() -> None:
 
 
 def test_lists_with_nothing_in_force_are_left_out() -> None:
-    rows = summarise_lists(CONTROLS, dt.date(1980, 1, 1))
-    assert rows == []
+    first = min(x.since for x in (*CONTROLS.listings, *CONTROLS.rules))
+    assert summarise_lists(CONTROLS, first - dt.timedelta(days=1)) == []
+    assert summarise_lists(CONTROLS, first) != []
 
 
 def test_jurisdiction_codes_are_checked() -> None:
@@ -127,8 +137,6 @@ def test_a_listing_without_end_stays_in_force(a: dt.date, b: dt.date) -> None:
 
 
 def test_summary_rows_serialise_to_json() -> None:
-    import json
-
     (row,) = [r for r in summarise_lists(CONTROLS, dt.date(2018, 1, 1), ["MX"])]
     data = json.loads(json.dumps(row.as_dict()))
     assert data == {
@@ -137,3 +145,92 @@ def test_summary_rows_serialise_to_json() -> None:
         "categories": ["precursor químico"], "effects": ["control"], "substances": 2, "rules": 0,
         "earliest": "2017-07-18", "latest": "2017-07-18", "as_of": "2018-01-01",
     }
+
+
+# ---------------------------------------------------------------- how citations were checked
+
+@settings(max_examples=40, deadline=None)
+@given(on=st.one_of(st.none(), DATES), wanted=SUBSETS)
+def test_verification_counts_equal_a_direct_count(on: dt.date | None, wanted: list[str]) -> None:
+    counts = verification_counts(CONTROLS, on, wanted)
+    assert [c.jurisdiction for c in counts] == sorted(
+        (c.jurisdiction for c in counts), key=JURISDICTIONS.index)
+    for c in counts:
+        mine = [x for x in CONTROLS.listings if x.jurisdiction == c.jurisdiction
+                and (on is None or x.in_force(on))]
+        assert c.listings == tuple(sum(x.verification == v for x in mine)
+                                   for v in ("primary", "secondary", "unverified"))
+        assert c.total_listings == len(mine)
+        assert c.listings_primary_address == sum(is_primary_source(x.source) for x in mine)
+        assert c.jurisdiction in wanted
+
+
+@pytest.mark.parametrize(("address", "primary"), [
+    ("https://www.govinfo.gov/content/pkg/FR-2020-04-15/html/2020-07064.htm", True),
+    ("https://eur-lex.europa.eu/eli/reg/2023/196/oj", True),
+    ("https://laws-lois.justice.gc.ca/eng/regulations/SOR-2002-359/", True),
+    ("https://www.dof.gob.mx/nota_detalle.php?codigo=5490487", True),
+    ("http://www.mps.gov.cn/n2254314/n6409334/c6585806/content.html", True),
+    ("https://www.unodc.org/pdf/convention_1988_en.pdf", True),
+    ("https://www.law.cornell.edu/cfr/text/21/1310.02", False),
+    ("https://regulations.justia.com/regulations/fedreg/2020/04/17/2020-07381.html", False),
+    ("https://eurlexa.com/act/en/32023R0196/present/text", False),  # a look-alike, not EUR-Lex
+    ("https://notgov.cn.example.com/x", False),
+    ("21 CFR 1310.02", False),
+])
+def test_primary_publishers_by_domain(address: str, primary: bool) -> None:
+    assert is_primary_source(address) is primary
+
+
+def test_markdown_report_block_replaces_only_itself() -> None:
+    block = markdown_report(CONTROLS, None)
+    assert block.startswith(BEGIN) and block.rstrip().endswith(END)
+    total = f"| **all** | {len(CONTROLS.listings)} |"
+    assert total in block
+    doc = f"# Title\n\nIntro.\n\n{BEGIN}\nold table\n{END}\n\nAfter.\n"
+    out = replace_generated(doc, block)
+    assert out.startswith("# Title\n\nIntro.\n\n") and out.endswith("\nAfter.\n")
+    assert "old table" not in out and out.count(BEGIN) == 1
+    assert replace_generated(out, block) == out
+    assert replace_generated("# Only a title\n", block) == f"# Only a title\n\n{block}"
+
+
+def test_the_committed_document_matches_the_data() -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "control-data.md"
+    text = doc.read_text(encoding="utf-8")
+    block = markdown_report(CONTROLS, controls_data_version())
+    assert block in text, ("docs/control-data.md is out of date: run "
+                           "python -m precursorwatch.controls.summary --write "
+                           "docs/control-data.md")
+
+
+runner = CliRunner()
+
+
+def test_cli_lists_json_has_lists_verification_and_version() -> None:
+    result = runner.invoke(app, ["lists", "--as-of", "2024-06-01", "-j", "US,CA",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["as_of"] == "2024-06-01"
+    assert data["controls_data"]["checked"]
+    expected = summarise_lists(CONTROLS, dt.date(2024, 6, 1), ["US", "CA"])
+    assert data["lists"] == [r.as_dict() for r in expected]
+    by_code = {c["jurisdiction"]: c for c in data["verification"]}
+    assert set(by_code) == {"US", "CA"}
+    for code, c in by_code.items():
+        in_force = listings_in_force(CONTROLS, dt.date(2024, 6, 1), [code])
+        assert sum(c["listings"].values()) == len(in_force)
+
+
+def test_cli_lists_table_shows_sources_and_version() -> None:
+    result = runner.invoke(app, ["lists", "-j", "UN"])
+    assert result.exit_code == 0, result.output
+    assert "How the citations were checked" in result.stdout
+    assert "control data" in result.stdout
+
+
+def test_cli_lists_names_a_bad_date() -> None:
+    result = runner.invoke(app, ["lists", "--as-of", "yesterday"])
+    assert result.exit_code == 2
+    assert "--as-of: 'yesterday' is not a date" in result.output
