@@ -51,8 +51,12 @@ def source_domain(address: str) -> str:
 
 
 def is_primary_source(address: str) -> bool:
-    """Whether a source address is on a primary publisher's domain (`PRIMARY_DOMAINS`)."""
-    host = source_domain(address)
+    """Whether a source is one web address on a primary publisher's domain (`PRIMARY_DOMAINS`);
+    a text holding two addresses or a remark is not one address."""
+    text = address.strip()
+    if not text.startswith(("https://", "http://")) or any(c.isspace() for c in text):
+        return False
+    host = source_domain(text)
     return bool(host) and any(host == d or host.endswith("." + d) for d in PRIMARY_DOMAINS)
 
 

@@ -72,6 +72,17 @@ def test_every_listing_and_rule_has_the_date_it_came_into_force() -> None:
     assert not offenders, _report(offenders, "without an in-force date `since`")
 
 
+_ONE_ADDRESS = re.compile(r"https?://[^\s;,]+")
+
+
+def test_every_source_is_one_web_address() -> None:
+    """A reader follows `source` to the text: one address, nothing else (a second address or
+    a remark belongs in `note` or `verification_reason`)."""
+    offenders = [f"{e.where}: {e.fields.get('source')!r}" for e in ENTRIES
+                 if not _ONE_ADDRESS.fullmatch(str(e.fields.get("source", "")).strip())]
+    assert not offenders, _report(offenders, "whose source is not one web address")
+
+
 def test_a_source_off_the_primary_publishers_says_so_and_why() -> None:
     offenders = []
     for e in ENTRIES:

@@ -234,3 +234,10 @@ def test_cli_lists_names_a_bad_date() -> None:
     result = runner.invoke(app, ["lists", "--as-of", "yesterday"])
     assert result.exit_code == 2
     assert "--as-of: 'yesterday' is not a date" in result.output
+
+
+def test_two_addresses_in_one_source_are_not_a_primary_source() -> None:
+    both = ("http://english.www.gov.cn/state_council/ministries/2019/04/01/x.htm ; "
+            "https://thefederalregister.org/83-FR/5188")
+    assert not is_primary_source(both)
+    assert is_primary_source(both.split(" ; ")[0])
