@@ -1,14 +1,35 @@
 """Parse and standardise structures with RDKit.
 
-A `Structure` is always the standardised *parent*: salts, water and other counter-ions are
-stripped, charges neutralised. What was stripped is kept so the evidence can say "salt" or
-"hydrate" without recomputing.
+A `Structure` is the standardised *parent*: counter-ions, water and other solvent of
+crystallisation stripped, charges neutralised. What was stripped is kept so the evidence can say
+"salt" or "hydrate" without recomputing.
+
+How the parent is chosen, whatever the order or size of the fragments:
+
+1. Alkali and alkaline-earth metals bonded to O, N, S or a halogen are disconnected to ions
+   (``CC(=O)O[Na]`` is sodium acetate), then the structure is split into fragments.
+2. Each fragment is classed by its neutral canonical structure: a proton; a solvent (water,
+   methanol, ethanol, propan-2-ol); a common organic counter-acid (citric, tartaric, tosic, ...);
+   organic; or inorganic (no carbon, or carbonate, cyanide and other inorganic carbon).
+3. The parent is an organic fragment that is not a common counter-acid: a fragment with nitrogen
+   before one without (in a salt the listed drug or precursor is nearly always the amine), then
+   the most heavy atoms. Every other such organic fragment is kept in `alternatives`, so a listed
+   substance in a mixture or in a salt with an unusual counter-acid is still found.
+4. Without such a fragment, a common organic counter-acid is the parent (sodium citrate is a salt
+   of citric acid).
+5. Without any organic fragment, an inorganic structure of one kind of fragment is that substance
+   (``Cl.O`` is aqueous hydrochloric acid), while an inorganic salt (``[Na+].[Cl-]``,
+   ``[K+].[O-][Mn](=O)(=O)=O``) is the salt itself, never its acid: the 1988 Convention lists
+   hydrochloric and sulphuric acid but excludes their salts, and lists potassium permanganate,
+   not every permanganate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Literal
 
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdMolDescriptors
@@ -17,31 +38,61 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 # RDKit writes parse warnings to stderr; the reasons are returned as data instead.
 RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
 
-# Fragments that are counter-ions or solvent of crystallisation, by canonical SMILES -> word.
-_FRAGMENT_WORDS: dict[str, str] = {
+# Solvents of crystallisation: stripped whenever anything else is there.
+_SOLVENTS: dict[str, str] = {
     "O": "water",
+    "CO": "methanol",
+    "CCO": "ethanol",
+    "CC(C)O": "propan-2-ol",
+}
+# Common organic counter-acids of drug salts (as the neutral acid): never the parent of a salt
+# with another organic fragment, whatever their size.
+_ORGANIC_COUNTER_ACIDS: dict[str, str] = {
+    "OC(=O)C(=O)O": "oxalate",
+    "OC(=O)CC(O)(CC(=O)O)C(=O)O": "citrate",
+    "OC(=O)C(O)C(O)C(=O)O": "tartrate",
+    r"OC(=O)/C=C\C(=O)O": "maleate",
+    "OC(=O)/C=C/C(=O)O": "fumarate",
+    "OC(=O)CCC(=O)O": "succinate",
+    "OC(=O)C(O)CC(=O)O": "malate",
+    "CC(O)C(=O)O": "lactate",
+    "CC(=O)O": "acetate",
+    "OC=O": "formate",
+    "OC(=O)C(F)(F)F": "trifluoroacetate",
+    "CS(=O)(=O)O": "mesylate",
+    "CCS(=O)(=O)O": "esylate",
+    "Cc1ccc(S(=O)(=O)O)cc1": "tosylate",
+    "OS(=O)(=O)c1ccccc1": "besylate",
+    "CC1(C)C2CCC1(CS(=O)(=O)O)C(=O)C2": "camsylate",
+    "OC(=O)c1ccccc1": "benzoate",
+    "OCC(O)C(O)C(O)C(O)C(=O)O": "gluconate",
+}
+# Inorganic fragments, by their neutral form; metal ions are named from the periodic table.
+_INORGANIC_WORDS: dict[str, str] = {
     "Cl": "hydrochloride",
     "Br": "hydrobromide",
     "I": "hydroiodide",
     "F": "hydrofluoride",
-    "O=S(=O)(O)O": "sulfate",
-    "O=P(O)(O)O": "phosphate",
-    "O=[N+]([O-])O": "nitrate",
-    "O=C(O)C(=O)O": "oxalate",
-    "O=C(O)CC(O)(CC(=O)O)C(=O)O": "citrate",
-    "O=C(O)C(O)C(O)C(=O)O": "tartrate",
-    "O=C(O)/C=C\\C(=O)O": "maleate",
-    "O=C(O)/C=C/C(=O)O": "fumarate",
-    "O=C(O)CCC(=O)O": "succinate",
-    "CC(=O)O": "acetate",
-    "O=C(O)C(F)(F)F": "trifluoroacetate",
-    "CS(=O)(=O)O": "mesylate",
-    "Cc1ccc(S(=O)(=O)O)cc1": "tosylate",
-    "[Na]": "sodium",
-    "[K]": "potassium",
-    "CCO": "ethanol",
-    "CO": "methanol",
+    "OS(=O)(=O)O": "sulfate",
+    "OP(=O)(O)O": "phosphate",
+    "O[N+](=O)[O-]": "nitrate",
+    "OCl(=O)(=O)=O": "perchlorate",
+    "F[B-](F)(F)F": "tetrafluoroborate",
+    "F[P-](F)(F)(F)(F)F": "hexafluorophosphate",
+    "N": "ammonium",
+    "OC(=O)O": "carbonate",
+    "C#N": "cyanide",
 }
+# Carbon compounds that chemistry counts as inorganic: an all-inorganic salt stays the salt.
+_INORGANIC_CARBON = ("OC(=O)O", "C#N", "[C-]#[O+]", "O=C=O", "N#CS", "N#CO", "S=C=S")
+
+_uncharger = rdMolStandardize.Uncharger()
+# Only the ionic metals: a permanganate or a chromate must keep its metal-oxygen bonds.
+_IONIC_METAL_BOND = "[Li,Na,K,Rb,Cs,Mg,Ca,Sr,Ba]~[#7,#8,#9,#16,#17,#35,#53]"
+_disconnector = rdMolStandardize.MetalDisconnector()
+_disconnector.SetMetalNof(Chem.MolFromSmarts(_IONIC_METAL_BOND))
+_disconnector.SetMetalNon(Chem.MolFromSmarts(_IONIC_METAL_BOND))
+_PERIODIC_TABLE = Chem.GetPeriodicTable()
 
 
 class StructureError(ValueError):
@@ -58,6 +109,10 @@ class Structure:
     # words for removed fragments, e.g. "hydrochloride"
     stripped: tuple[str, ...] = field(default=())
     neutralised: bool = False
+    # Other fragments that could be the parent (a mixture, or a salt of two organic parts
+    # neither of which is a common counter-acid), each standardised on its own. Detection
+    # checks them too, so a listed substance among the fragments is found.
+    alternatives: tuple[Structure, ...] = field(default=())
 
     @property
     def skeleton_key(self) -> str:
@@ -68,46 +123,212 @@ class Structure:
     def is_salt_or_hydrate(self) -> bool:
         return bool(self.stripped) or self.neutralised
 
-
-_uncharger = rdMolStandardize.Uncharger()
-
-
-def _fragment_word(frag: Chem.Mol) -> str:
-    smi = Chem.MolToSmiles(frag)
-    return _FRAGMENT_WORDS.get(smi, smi)
+    @property
+    def components(self) -> tuple[Structure, ...]:
+        """The parent, then every alternative parent: what detection checks."""
+        return (self, *self.alternatives)
 
 
-def standardise(mol: Chem.Mol) -> Structure:
-    """Standardise a parsed molecule to its parent: largest organic fragment, neutral.
+FragmentKind = Literal["proton", "solvent", "counter-acid", "organic", "inorganic"]
 
-    The parent is the fragment with the most heavy atoms (ties: the one with carbon);
-    every other fragment is recorded by name ("hydrochloride", "water", ...).
-    """
-    frags = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True))
-    if not frags:
-        raise StructureError("empty structure")
 
-    def rank(f: Chem.Mol) -> tuple[int, int]:
-        has_carbon = any(a.GetAtomicNum() == 6 for a in f.GetAtoms())
-        return (int(has_carbon), f.GetNumHeavyAtoms())
+@dataclass(frozen=True, slots=True)
+class _Fragment:
+    mol: Chem.Mol  # as given (charges kept), sanitised
+    key: str  # canonical SMILES of the neutral form, without stereo
+    kind: FragmentKind
+    word: str  # how the evidence names it when stripped
 
-    frags.sort(key=rank, reverse=True)
-    parent, others = frags[0], frags[1:]
-    stripped = tuple(sorted({_fragment_word(f) for f in others}))
-    before = Chem.MolToSmiles(parent)
-    parent = _uncharger.uncharge(parent)
-    smiles = Chem.MolToSmiles(parent)
+
+def _canonical(smiles: str) -> str:
+    mol = Chem.MolFromSmiles(smiles)
+    assert mol is not None, smiles  # module constants, checked by the tests on import
+    return Chem.MolToSmiles(mol, isomericSmiles=False)
+
+
+def _canonical_table(table: dict[str, str]) -> dict[str, str]:
+    return {_canonical(smiles): word for smiles, word in table.items()}
+
+
+_SOLVENT_WORDS = _canonical_table(_SOLVENTS)
+_COUNTER_ACID_WORDS = _canonical_table(_ORGANIC_COUNTER_ACIDS)
+_INORGANIC_WORDS_BY_KEY = _canonical_table(_INORGANIC_WORDS)
+_INORGANIC_CARBON_KEYS = frozenset(_canonical(s) for s in _INORGANIC_CARBON)
+# Words that depend on stereo (maleate and fumarate share a constitution).
+_STEREO_WORDS = {
+    Chem.MolToSmiles(Chem.MolFromSmiles(s)): word
+    for s, word in _ORGANIC_COUNTER_ACIDS.items() if "/" in s or "\\" in s
+}
+
+
+def _neutral(frag: Chem.Mol) -> Chem.Mol:
+    """The fragment with charges neutralised where a hydrogen can be added or removed."""
+    try:
+        return _uncharger.uncharge(frag)
+    except (ValueError, RuntimeError):
+        return frag
+
+
+def _element_word(frag: Chem.Mol) -> str | None:
+    """"sodium", "strontium": the name of a lone metal atom or ion."""
+    if frag.GetNumAtoms() != 1:
+        return None
+    atom = frag.GetAtomWithIdx(0)
+    if atom.GetAtomicNum() in (1, 6, 7, 8, 9, 15, 16, 17, 35, 53):
+        return None
+    try:
+        return str(_PERIODIC_TABLE.GetElementName(atom.GetAtomicNum())).lower()
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def _classify(frag: Chem.Mol) -> _Fragment:
+    neutral = _neutral(frag)
+    key = Chem.MolToSmiles(neutral, isomericSmiles=False)
+    atoms = list(frag.GetAtoms())
+    if len(atoms) == 1 and atoms[0].GetAtomicNum() == 1 and atoms[0].GetFormalCharge() > 0:
+        return _Fragment(frag, key, "proton", "proton")
+    given = Chem.MolToSmiles(frag)
+    if key in _SOLVENT_WORDS:
+        return _Fragment(frag, key, "solvent", _SOLVENT_WORDS[key])
+    if key in _COUNTER_ACID_WORDS:
+        word = _STEREO_WORDS.get(Chem.MolToSmiles(neutral), _COUNTER_ACID_WORDS[key])
+        return _Fragment(frag, key, "counter-acid", word)
+    has_carbon = any(a.GetAtomicNum() == 6 for a in atoms)
+    if has_carbon and key not in _INORGANIC_CARBON_KEYS:
+        return _Fragment(frag, key, "organic", given)
+    word = _INORGANIC_WORDS_BY_KEY.get(key) or _element_word(frag) or given
+    return _Fragment(frag, key, "inorganic", word)
+
+
+def _parent_rank(f: _Fragment) -> tuple[int, int, str]:
+    """Sort key, best parent first: nitrogen, then size; the SMILES breaks ties (order-free)."""
+    has_n = any(a.GetAtomicNum() == 7 for a in f.mol.GetAtoms())
+    return (-int(has_n), -f.mol.GetNumHeavyAtoms(), f.key)
+
+
+def _readable(mol: Chem.Mol) -> tuple[Chem.Mol, str] | None:
+    """The molecule re-read from its canonical SMILES, and that SMILES; None when RDKit cannot
+    read back what it wrote (an uncharged cyclopentadienide or tropylium, for instance)."""
+    smiles = Chem.MolToSmiles(mol)
+    again = Chem.MolFromSmiles(smiles)
+    if again is None:
+        return None
+    final = Chem.MolToSmiles(again)
+    if final != smiles and Chem.MolFromSmiles(final) is None:
+        return None
+    return again, final
+
+
+def _finish(mol: Chem.Mol, *, neutralise: bool,
+            stripped: tuple[str, ...] = (),
+            alternatives: tuple[Structure, ...] = ()) -> Structure:
+    """A Structure of one parent molecule: neutral when that can be written and read back,
+    else as given. Raises StructureError when no SMILES or InChIKey can be had."""
+    given = _readable(mol)
+    read = given
+    if neutralise:
+        read = _readable(_neutral(mol)) or given
+    if read is None:
+        raise StructureError(
+            f"RDKit cannot read back its own SMILES for {Chem.MolToSmiles(mol)[:80]!r}"
+        )
+    parent, smiles = read
     inchikey = Chem.MolToInchiKey(parent)
     if not inchikey:
-        raise StructureError(f"no InChIKey could be computed for {smiles}")
-    formula = rdMolDescriptors.CalcMolFormula(parent)
+        raise StructureError(f"no InChIKey could be computed for {smiles[:80]}")
     return Structure(
         smiles=smiles,
         inchikey=inchikey,
-        formula=formula,
+        formula=rdMolDescriptors.CalcMolFormula(parent),
         stripped=stripped,
-        neutralised=smiles != before,
+        neutralised=given is not None and smiles != given[1],
+        alternatives=alternatives,
     )
+
+
+def _words(frags: Iterable[_Fragment]) -> tuple[str, ...]:
+    return tuple(sorted({f.word for f in frags if f.kind != "proton"}))
+
+
+def _distinct(frags: Iterable[_Fragment]) -> list[_Fragment]:
+    """One fragment per neutral structure with stereo (two ephedrines of a sulfate are one)."""
+    seen: dict[str, _Fragment] = {}
+    for f in frags:
+        seen.setdefault(Chem.MolToSmiles(_neutral(f.mol)), f)
+    return list(seen.values())
+
+
+def _from_candidates(pool: list[_Fragment], frags: list[_Fragment]) -> Structure:
+    """The first candidate that standardises is the parent, the others its alternatives."""
+    pool = sorted(_distinct(pool), key=_parent_rank)
+    finished: list[tuple[_Fragment, Structure]] = []
+    first_error: StructureError | None = None
+    for f in pool:
+        try:
+            finished.append((f, _finish(f.mol, neutralise=True)))
+        except StructureError as exc:
+            first_error = first_error or exc
+    if not finished:
+        assert first_error is not None
+        raise first_error
+    chosen, parent = finished[0]
+    others = [f for f in frags if f is not chosen and Chem.MolToSmiles(_neutral(f.mol))
+              != Chem.MolToSmiles(_neutral(chosen.mol))]
+    alternatives = tuple(s for _, s in finished[1:] if s.inchikey != parent.inchikey)
+    return Structure(
+        smiles=parent.smiles, inchikey=parent.inchikey, formula=parent.formula,
+        stripped=_words(others), neutralised=parent.neutralised, alternatives=alternatives,
+    )
+
+
+def _combine(frags: list[_Fragment]) -> Chem.Mol:
+    mol = frags[0].mol
+    for f in frags[1:]:
+        mol = Chem.CombineMols(mol, f.mol)
+    return mol
+
+
+def _standardise(mol: Chem.Mol) -> Structure:
+    mol = _disconnector.Disconnect(mol)
+    pieces = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True))
+    if not pieces or mol.GetNumAtoms() == 0:
+        raise StructureError("empty structure")
+    if len(pieces) == 1:
+        return _finish(pieces[0], neutralise=True)
+    frags = [_classify(p) for p in pieces]
+    organic = [f for f in frags if f.kind == "organic"]
+    if organic:
+        return _from_candidates(organic, frags)
+    acids = [f for f in frags if f.kind == "counter-acid"]
+    if acids:
+        return _from_candidates(acids, frags)
+    core = [f for f in frags if f.kind == "inorganic"]
+    solvents = [f for f in frags if f.kind == "solvent"]
+    if not core:
+        if not solvents:
+            raise StructureError("no structure besides protons")
+        return _from_candidates(solvents, frags)
+    if len(_distinct(core)) == 1:
+        return _from_candidates(core, frags)
+    # An inorganic salt is itself: its fragments, sorted so their order never matters.
+    core.sort(key=lambda f: Chem.MolToSmiles(f.mol))
+    return _finish(_combine(core), neutralise=False, stripped=_words(solvents))
+
+
+def standardise(mol: Chem.Mol) -> Structure:
+    """Standardise a parsed molecule to its parent (see the module's docstring for the rules).
+
+    Raises StructureError, with the reason, for anything RDKit cannot standardise: an
+    organometallic or an odd aromatic ion never raises anything else.
+    """
+    try:
+        return _standardise(mol)
+    except StructureError:
+        raise
+    except Exception as exc:  # RDKit raises many types on odd valences and aromaticity
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise StructureError(f"cannot standardise the structure: {first}") from None
 
 
 @lru_cache(maxsize=200_000)
@@ -116,7 +337,10 @@ def from_smiles(smiles: str) -> Structure:
     text = smiles.strip()
     if not text:
         raise StructureError("empty SMILES")
-    mol = Chem.MolFromSmiles(text)
+    try:
+        mol = Chem.MolFromSmiles(text)
+    except Exception:  # the parser raises on a few malformed inputs instead of returning None
+        mol = None
     if mol is None:
         raise StructureError(f"unparsable SMILES: {text[:80]!r}")
     return standardise(mol)
@@ -125,14 +349,19 @@ def from_smiles(smiles: str) -> Structure:
 @lru_cache(maxsize=50_000)
 def from_inchi(inchi: str) -> Structure:
     """Parse an InChI string and standardise; raise StructureError on failure."""
-    mol = Chem.MolFromInchi(inchi.strip(), sanitize=True, removeHs=True)
+    try:
+        mol = Chem.MolFromInchi(inchi.strip(), sanitize=True, removeHs=True)
+    except Exception:
+        mol = None
     if mol is None:
         raise StructureError(f"unparsable InChI: {inchi[:80]!r}")
     return standardise(mol)
 
 
 def to_mol(structure: Structure) -> Chem.Mol:
-    """The RDKit molecule of a standardised parent (always parses: it came from RDKit)."""
+    """The RDKit molecule of a standardised parent. Its SMILES was read back when it was made,
+    so this fails only for a Structure built by hand; then it raises StructureError."""
     mol = Chem.MolFromSmiles(structure.smiles)
-    assert mol is not None, structure.smiles
+    if mol is None:
+        raise StructureError(f"cannot read the parent SMILES {structure.smiles[:80]!r}")
     return mol

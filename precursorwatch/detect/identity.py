@@ -34,11 +34,16 @@ def listing_match(sub: Substance, listing: Listing, basis: Basis, explanation: s
     )
 
 
-def _explain(sub: Substance, listing: Listing, basis: Basis, salt_words: tuple[str, ...]) -> str:
+def _explain(sub: Substance, listing: Listing, basis: Basis, salt_words: tuple[str, ...],
+             *, component: bool = False) -> str:
     where = f"{listing.jurisdiction} {listing.list}"
     since = f"since {listing.since.isoformat()}"
     ref = f" ({listing.legal_reference})" if listing.legal_reference else ""
     verb = "is listed" if listing.effect == "control" else "is on the watch list"
+    if component:
+        what = "a stereoisomer of " if basis == "stereoisomer" else ""
+        return (f"one component of this salt or mixture is {what}{sub.name}, which {verb} in "
+                f"{where} {since}{ref}")
     if basis == "salt":
         words = ", ".join(salt_words) or "salt"
         return (f"{words} form of {sub.name}, which {verb} in {where} {since}{ref}; "
@@ -49,6 +54,14 @@ def _explain(sub: Substance, listing: Listing, basis: Basis, salt_words: tuple[s
     return f"{sub.name} {verb} in {where} {since}{ref}"
 
 
+def _listed(component: Structure, index: ControlIndex) -> tuple[list[Substance], bool]:
+    """Listed substances with this structure, else with its connectivity (stereo=True)."""
+    exact = index.by_inchikey.get(component.inchikey, [])
+    if exact:
+        return exact, False
+    return index.by_skeleton.get(component.skeleton_key, []), True
+
+
 def identity_matches(
     structure: Structure,
     index: ControlIndex,
@@ -57,19 +70,28 @@ def identity_matches(
     jurisdictions: Collection[str] | None = None,
     salt_words: tuple[str, ...] = (),
 ) -> list[Match]:
-    """Listings in force on `as_of` for the substance itself, its salts, or its stereoisomers."""
-    exact = index.by_inchikey.get(structure.inchikey, [])
-    stereo = [] if exact else index.by_skeleton.get(structure.skeleton_key, [])
+    """Listings in force on `as_of` for the substance itself, its salts, or its stereoisomers.
+
+    Every component of a salt or mixture that could be the parent is checked (the parent first),
+    so a listed base with an unusual counter-acid, or a listed solvent in a mixture, is found.
+    """
     is_salt = bool(salt_words) or structure.is_salt_or_hydrate
     words = salt_words or structure.stripped
     out: list[Match] = []
-    for subs, base in ((exact, "identity"), (stereo, "stereoisomer")):
+    seen: set[str] = set()  # a substance is reported for the first component that is it
+    for i, part in enumerate(structure.components):
+        subs, stereo = _listed(part, index)
         for sub in subs:
-            basis: Basis = "salt" if (is_salt and base == "identity") else base  # type: ignore[assignment]
+            if sub.id in seen:
+                continue
+            seen.add(sub.id)
+            basis: Basis = ("stereoisomer" if stereo
+                            else "salt" if (is_salt or i > 0) else "identity")
             for listing in index.controls.listings_for(sub.id):
-                if listing.in_force(as_of) and wanted(listing.jurisdiction, jurisdictions):
-                    why = _explain(sub, listing, basis, words)
-                    out.append(listing_match(sub, listing, basis, why))
+                if not (listing.in_force(as_of) and wanted(listing.jurisdiction, jurisdictions)):
+                    continue
+                why = _explain(sub, listing, basis, words, component=i > 0)
+                out.append(listing_match(sub, listing, basis, why))
     return out
 
 
@@ -77,11 +99,13 @@ def listed_later(
     structure: Structure, index: ControlIndex, *, as_of: dt.date,
     jurisdictions: Collection[str] | None = None,
 ) -> list[Listing]:
-    """Listings of this substance that are not in force on `as_of` (before or after)."""
-    subs = index.by_inchikey.get(structure.inchikey) or index.by_skeleton.get(
-        structure.skeleton_key, []
-    )
-    return [
-        x for sub in subs for x in index.controls.listings_for(sub.id)
-        if not x.in_force(as_of) and wanted(x.jurisdiction, jurisdictions)
-    ]
+    """Listings of this substance (or of another component of it) that are not in force on
+    `as_of` (before or after)."""
+    out: list[Listing] = []
+    for part in structure.components:
+        subs, _ = _listed(part, index)
+        out += [
+            x for sub in subs for x in index.controls.listings_for(sub.id)
+            if not x.in_force(as_of) and wanted(x.jurisdiction, jurisdictions) and x not in out
+        ]
+    return out

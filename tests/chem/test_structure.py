@@ -1,6 +1,12 @@
 import pytest
 
-from precursorwatch.chem.structure import StructureError, from_inchi, from_smiles
+from precursorwatch.chem.structure import (
+    Structure,
+    StructureError,
+    from_inchi,
+    from_smiles,
+    to_mol,
+)
 
 
 def test_salt_and_water_are_stripped_and_named() -> None:
@@ -32,3 +38,50 @@ def test_inchi_round_trip() -> None:
 def test_unparsable_smiles_says_why(bad: str) -> None:
     with pytest.raises(StructureError, match="unparsable SMILES"):
         from_smiles(bad)
+
+
+# Organometallics, odd aromatic ions and inorganic salts that RDKit parses but whose neutral form
+# it cannot write back (the uncharged cyclopentadienide is "c1cccc1").
+ODD = [
+    "[cH-]1cccc1.[cH-]1cccc1.[Fe+2]",  # ferrocene
+    "[CH-]1C=CC2=CC=CC=C21.[CH-]1C=CC2=CC=CC=C21.[Fe+2]",  # bis(indenyl)iron
+    "CC(C)[C-]1C=CC=C1.CC(C)[C-]1C=CC=C1.CC(C)[C-]1C=CC=C1.[Pr]",
+    "[Li+].F[P-](F)(F)(F)(F)F",  # lithium hexafluorophosphate
+    "c1cc[cH+]ccc1",  # tropylium
+    "[B-](F)(F)(F)F.C1=CC=C[CH+]C=C1",  # tropylium tetrafluoroborate
+    "[cH-]1cccc1.[Na+]",  # sodium cyclopentadienide
+    "[C-]#[O+].[C-]#[O+].[C-]#[O+].[C-]#[O+].[Ni]",  # nickel tetracarbonyl
+    "O=C=[Fe](=C=O)(=C=O)(=C=O)=C=O",  # iron pentacarbonyl, drawn with bonds
+    "[Na+].[H-]",
+    "[H+]",
+    "*C(=O)O",
+]
+
+
+@pytest.mark.parametrize("smiles", ODD)
+def test_odd_structures_give_a_structure_or_a_reason_never_a_crash(smiles: str) -> None:
+    try:
+        st = from_smiles(smiles)
+    except StructureError as exc:
+        assert str(exc)
+        return
+    mol = to_mol(st)  # what was written reads back
+    assert mol.GetNumAtoms() > 0
+    assert from_smiles(st.smiles).inchikey == st.inchikey
+
+
+def test_ferrocene_keeps_the_cyclopentadienide_it_cannot_neutralise() -> None:
+    st = from_smiles("[cH-]1cccc1.[cH-]1cccc1.[Fe+2]")
+    assert st.smiles == "c1cc[cH-]c1"
+    assert st.stripped == ("iron",)
+
+
+def test_to_mol_of_an_unreadable_structure_is_a_structure_error() -> None:
+    broken = Structure(smiles="c1cccc1", inchikey="X", formula="C5H5")
+    with pytest.raises(StructureError, match="cannot read"):
+        to_mol(broken)
+
+
+def test_a_structure_with_no_inchikey_says_why() -> None:
+    with pytest.raises(StructureError):
+        from_smiles("[H+].[H+]")
