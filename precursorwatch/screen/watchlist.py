@@ -337,7 +337,9 @@ class PartyMatcher:
                     found = found[np.argsort(-row[found], kind="stable")[:_PRESELECT_TOP]]
                 shared = {j for t in norms[i].significant for j in self._token_index.get(t, ())}
                 candidates = sorted(shared.union(found.tolist()))
-                out[i] = self._rescore(norms[i], parties[i][1], candidates, threshold)
+                # Manifests, the API and the lists write countries many ways ("CHN", "中国").
+                out[i] = self._rescore(norms[i], country_code(parties[i][1]), candidates,
+                                       threshold)
         return out
 
     def _rescore(self, query: NormName, country: str, candidates: list[int],

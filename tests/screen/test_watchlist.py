@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from precursorwatch.screen.countries import country_code
 from precursorwatch.screen.engine import ScreenOptions, screen_records
 from precursorwatch.screen.names import name_similarity, normalise_name
 from precursorwatch.screen.watchlist import (
@@ -114,6 +115,22 @@ def test_country_is_a_qualifier_not_a_match(matcher: PartyMatcher) -> None:
     assert other.score < same.score
     assert "countries differ: MX / CN" in other.detail
     assert "country agrees (CN)" in same.detail
+
+
+@pytest.mark.parametrize(("written", "code"), [
+    ("CHN", "CN"), ("China", "CN"), ("中国", "CN"), ("México", "MX"), ("MEX", "MX"),
+    ("Türkiye", "TR"), ("Turkey", "TR"), ("KOREA, NORTH", "KP"), ("Korea, South", "KR"),
+    ("BELARUS", "BY"), ("Estados Unidos", "US"), ("美国", "US"), ("us", "US"),
+    ("Virgin Islands, British", "VG"), ("Narnia", "NARNIA"), ("", ""),
+])
+def test_country_names_and_codes_fold_to_iso_alpha2(written: str, code: str) -> None:
+    assert country_code(written) == code
+
+
+@pytest.mark.parametrize("written", ["CHN", "中国", "People's Republic of China"])
+def test_a_country_written_another_way_still_agrees(matcher: PartyMatcher, written: str) -> None:
+    hit = matcher.match_many([("Boyle Chemical Co Ltd", written)], 0.5)[0][0]
+    assert "country agrees (CN)" in hit.detail and "differ" not in hit.detail
 
 
 def test_un_consolidated_xml(un_xml: Path) -> None:
