@@ -63,7 +63,13 @@ from precursorwatch.exchange.schemas import (
     ResponseIn,
     Status,
 )
-from precursorwatch.exchange.scope import CALLER, RECORD_ID, Caller, Scope
+from precursorwatch.exchange.scope import (
+    CALLER,
+    NOTIFICATION_VISIBLE,
+    RECORD_ID,
+    Caller,
+    Scope,
+)
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import KeyVault, content_hash
 from precursorwatch.screen.watchlist import (
@@ -148,6 +154,11 @@ class Exchange:
         with self._write_lock:
             try:
                 with self.sessions.begin() as session:
+                    if self.engine.dialect.name == "sqlite":
+                        # Take SQLite's write lock before the first read, so what a write
+                        # checks (a notification's status) cannot change before it commits,
+                        # even from another process on the same file.
+                        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                     yield session
             except IntegrityError as exc:
                 # Two writers raced for the same answer or chain link: the loser is told so.
@@ -319,7 +330,9 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
                       "SMILES or InChI", code="unidentified_substance")
     with ex.writing() as session:
         me = audit.lock_chain(session, caller.id)
-        now = ex.now()  # after the lock, so times follow the order of the chain
+        if corrects is not None:
+            _lock_notification(session, Scope(caller), corrects)
+        now = ex.now()  # after the locks, so times follow the order of the chain
         thread_id, version = None, 1
         if corrects is not None:
             previous, _, status = _one(session, Scope(caller), corrects, now)
@@ -360,6 +373,19 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
                                    response=None), audit.receipt(link))
 
 
+_LOCK_ONE = (select(Notification.id).where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE)
+             .with_for_update(key_share=True, of=Notification))
+
+
+def _lock_notification(session: Session, scope: Scope, notification_id: str) -> None:
+    """Hold the notification's row until the transaction ends (PostgreSQL: FOR NO KEY UPDATE,
+    which inserts referring to it do not wait for), so an answer and a correction of the same
+    version queue up and the second one reads the status the first one left. Taken after the
+    caller's chain lock and before the status is read. SQLite's writers queue anyway (BEGIN
+    IMMEDIATE in `Exchange.writing`)."""
+    session.execute(_LOCK_ONE, {**scope.params, "record_id": notification_id})
+
+
 def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime, *,
          rendered: bool = False) -> tuple[Notification, NotificationResponse | None, str]:
     query = _ONE.options(undefer(Notification.rendered)) if rendered else _ONE
@@ -398,6 +424,7 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
     """The importing authority's decision; only while the notification awaits an answer."""
     with ex.writing() as session:
         me = audit.lock_chain(session, caller.id)
+        _lock_notification(session, Scope(caller), notification_id)
         now = ex.now()
         n, _, status = _one(session, Scope(caller), notification_id, now, rendered=True)
         if n.importer_id != caller.id:

@@ -106,3 +106,39 @@ def authorities(app: FastAPI) -> Authorities:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """The app behind a real uvicorn on a free local port, with `pwatch serve`'s options."""
+
+    url: str
+    host: str
+    port: int
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[LiveServer]:
+    import threading
+    import time
+
+    import uvicorn
+
+    from precursorwatch.exchange.http import server_options
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                            access_log=False, lifespan="off", **server_options())
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", "127.0.0.1", port)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
