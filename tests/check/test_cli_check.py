@@ -107,3 +107,36 @@ def test_brackets_in_inputs_and_file_names_are_shown_as_written(tmp_path: Path) 
     assert "--[reductive" in designer  # the step's label, not swallowed as a style tag
     code, _, err = run("check", "--file", str(tmp_path / "[x]ids.txt"))
     assert code == 2 and "[x]ids.txt" in err
+
+
+def test_each_match_says_how_its_citation_was_checked() -> None:
+    from precursorwatch.controls.load import load_controls
+
+    code, out, _ = run("check", "NPP", "--format", "json")
+    assert code == 0
+    matches = json.loads(out)[0]["matches"]
+    controls = load_controls()
+    listed = {(x.jurisdiction, x.list, x.since.isoformat()): x.verification
+              for x in controls.listings_for("npp")}
+    rules = {r.id: r.verification for r in controls.rules}
+    assert matches
+    for m in matches:
+        expected = (rules[m["rule"]] if m["rule"]
+                    else listed[(m["jurisdiction"], m["list"], m["since"])])
+        assert m["verification"] == expected
+
+
+def test_the_table_marks_a_listing_not_cited_to_the_instrument() -> None:
+    from precursorwatch.cli import _lists_cell
+    from precursorwatch.detect.verdict import Match, Verdict
+
+    def match(jurisdiction: str, verification: str) -> Match:
+        return Match.model_validate({
+            "substance": "NPP", "jurisdiction": jurisdiction, "list": "L", "category": "C",
+            "since": "2017-10-18", "basis": "identity", "explanation": "", "source": "",
+            "verification": verification})
+
+    verdict = Verdict(input="NPP", resolved_by="synonym", verdict="controlled", matches=[
+        match("UN", "primary"), match("US", "secondary"), match("EU", "unverified")])
+    assert _lists_cell(verdict).splitlines() == [
+        "UN C (2017)", "US C (2017) (secondary source)", "EU C (2017) (unverified source)"]
