@@ -243,8 +243,10 @@ def lists_command(
     fmt: Annotated[ListsFormat, typer.Option("--format", help="Output format.")] = (
         ListsFormat.table),
 ) -> None:
-    """Show the control lists in force on a date, with counts, first and latest entries, and
-    how far their citations were checked (primary, secondary, unverified source).
+    """Show the control lists in force on a date, and how far their citations were checked.
+
+    Per list: counts, first and latest entries; per jurisdiction: how many listings cite a
+    primary source, a secondary one, or one not yet checked.
 
     Example: pwatch lists --as-of 2021-01-01 -j UN,US; pwatch lists changes --since 2024-01-01
     """
@@ -309,9 +311,10 @@ def lists_changes(
     fmt: Annotated[ChangesFormat, typer.Option("--format", help="Output format.")] = (
         ChangesFormat.table),
 ) -> None:
-    """What came into force on the lists in a period: additions, removals and amendments (a
-    listing moved to another list, a family rule replaced), by date, with the legal reference
-    and the source of each.
+    """What came into force on the lists in a period: additions, removals, amendments.
+
+    By date, each with its legal reference and source; an amendment is a listing moved to
+    another list or a family rule replaced by another.
 
     Example: pwatch lists changes --since 2023-01-01 -j US,CA
     """
@@ -369,8 +372,39 @@ app.command(name="serve")(serve)
 app.add_typer(admin_app, name="admin")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            ours = version("precursorwatch")
+        except PackageNotFoundError:
+            ours = "unknown (not installed)"
+        print(f"pwatch {ours}; {_data_version_line()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the version of pwatch and of its control data, and exit.")] = False,
+) -> None:
+    """Identify precursor chemicals, detect designer precursors, screen shipments, and run the
+    authorities' exchange."""
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except BrokenPipeError:
+        # `pwatch ... | head`: the reader has gone. End quietly, as Unix tools do; point stdout
+        # at /dev/null so the interpreter's final flush does not complain either.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
 
 
 if __name__ == "__main__":
