@@ -73,6 +73,13 @@ S = {
     "1-benzyl-4-piperidone": "O=C1CCN(Cc2ccccc2)CC1",
     "3-methyl-4-piperidone": "CC1CNCCC1=O",
     "4-piperidinol": "OC1CCNCC1",
+    "triacetonamine": "CC1(C)CC(=O)CC(C)(C)N1",
+    "1-methyl-4-piperidinol": "CN1CCC(O)CC1",
+    "1-ethyl-4-piperidinol": "CCN1CCC(O)CC1",
+    "1-benzyl-4-piperidinol": "OC1CCN(Cc2ccccc2)CC1",
+    "2,2,6,6-tetramethyl-4-piperidinol": "CC1(C)CC(O)CC(C)(C)N1",
+    "1-methyl-4-piperidone": "CN1CCC(=O)CC1",
+    "2-methyl-4-piperidone": "CC1CC(=O)CCN1",
     "cyclohexanone": "O=C1CCCCC1",
     "tropinone (bridged)": "CN1C2CCC1CC(=O)C2",
     "BMK glycidic acid": "CC1(C(=O)O)OC1c1ccccc1",
@@ -132,9 +139,11 @@ CASES: list[tuple[str, str, bool]] = [
     *[("ca-item-28-4-piperidone-derivatives", n, True) for n in
       ["4-piperidone", "4-piperidone hydrochloride monohydrate (gem-diol)", "1-boc-4-piperidone",
        "1-benzyl-4-piperidone", "3-methyl-4-piperidone", "NPP", "4-piperidone ethylene ketal",
-       "1-boc-4-piperidone ethylene ketal"]],
+       "1-boc-4-piperidone ethylene ketal", "1-methyl-4-piperidone", "2-methyl-4-piperidone"]],
     *[("ca-item-28-4-piperidone-derivatives", n, False) for n in
-      [*_UNRELATED, "4-piperidinol", "tropinone (bridged)", "4-AP", "1-boc-4-AP"]],
+      [*_UNRELATED, "4-piperidinol", "tropinone (bridged)", "4-AP", "1-boc-4-AP", "triacetonamine",
+       "1-methyl-4-piperidinol", "1-ethyl-4-piperidinol", "1-benzyl-4-piperidinol",
+       "2,2,6,6-tetramethyl-4-piperidinol"]],
     # Canada items 13 and 10 (2019): P-2-P and PMK, derivatives and analogues
     *[("ca-item-13-p2p-derivatives", n, True) for n in
       ["P-2-P", "APAAN", "APAA", "MAPA", "BMK glycidic acid", "BMK ethyl glycidate",

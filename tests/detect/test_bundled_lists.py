@@ -88,3 +88,59 @@ def test_an_intermediate_in_the_control_data_is_named_not_drawn(controls: Contro
                if m.steps and len(m.steps) == 2]
     assert unnamed and unnamed[0].steps is not None and unnamed[0].steps[0].product_name == ""
     assert unnamed[0].steps[0].product_smiles in unnamed[0].explanation
+
+
+# --- The bundled lists as the user asks them: `pwatch check NAME [--as-of DATE] -j JUR`.
+
+def _check(*args: str) -> dict[str, object]:
+    import json
+
+    from typer.testing import CliRunner
+
+    from precursorwatch.cli import app
+
+    result = CliRunner().invoke(app, ["check", *args, "--format", "jsonl"])
+    assert result.exit_code == 0, result.stderr
+    row: dict[str, object] = json.loads(result.stdout.splitlines()[0])
+    return row
+
+
+@pytest.mark.parametrize("args", [
+    ("ephedrine", "-j", "US"),  # 21 CFR 1310.02(a) List I
+    ("methylamine", "-j", "US"),
+    ("safrole", "-j", "US"),
+    ("piperidine", "-j", "US"),
+    ("fentanyl", "--as-of", "1970-01-01", "-j", "UN"),  # Single Convention since 1964
+    ("ephedrine", "--as-of", "2005-06-01", "-j", "CA"),  # Precursor Control Regulations, 2003
+    ("acetone", "--as-of", "2005-06-01", "-j", "CA"),  # Class B
+    ("4-AP", "--as-of", "2023-01-01", "-j", "UN"),
+])
+def test_listed_chemicals_are_controlled(args: tuple[str, ...]) -> None:
+    assert _check(*args)["verdict"] == "controlled"
+
+
+def test_a_table_change_is_not_in_force_on_its_decision() -> None:
+    # CND 65 decided in March 2022; Table I changes take effect 180 days after notification.
+    assert _check("4-AP", "--as-of", "2022-04-01", "-j", "UN")["verdict"] != "controlled"
+
+
+@pytest.mark.parametrize(("name", "smiles"), [
+    ("triacetonamine", "CC1(C)CC(=O)CC(C)(C)N1"),
+    ("2,2,6,6-tetramethyl-4-piperidinol", "CC1(C)CC(O)CC(C)(C)N1"),
+])
+def test_hindered_piperidones_are_not_canadian_4_piperidone_derivatives(
+        controls: ControlSet, name: str, smiles: str) -> None:
+    assessment = assess_structure(from_smiles(smiles), controls, as_of=TODAY, depth=2)
+    assert assessment.verdict == "clear", [m.explanation for m in assessment.matches]
+
+
+@pytest.mark.parametrize("smiles", [
+    "O=C1CCN(Cc2ccccc2)CC1",  # 1-benzyl-4-piperidone, named by Health Canada
+    "CC1CNCCC1=O",  # 3-methyl-4-piperidone, named by Health Canada
+    "CN1CCC(=O)CC1",  # 1-methyl-4-piperidone
+])
+def test_canadian_4_piperidone_derivatives_still_controlled(controls: ControlSet,
+                                                            smiles: str) -> None:
+    assessment = assess_structure(from_smiles(smiles), controls, as_of=TODAY, jurisdictions=["CA"])
+    assert assessment.verdict == "controlled"
+    assert "ca-item-28-4-piperidone-derivatives" in {m.rule for m in assessment.matches}
