@@ -29,6 +29,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown joins the lines of a docstring paragraph, so help rewraps to the terminal's width
+    # instead of keeping the source's line breaks.
+    rich_markup_mode="markdown",
 )
 
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -395,16 +398,9 @@ def _options(
 
 
 def main() -> None:
-    try:
-        app()
-    except BrokenPipeError:
-        # `pwatch ... | head`: the reader has gone. End quietly, as Unix tools do; point stdout
-        # at /dev/null so the interpreter's final flush does not complain either.
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
+    # A reader that goes away (`pwatch ... | head`) ends the run quietly: click catches the
+    # broken pipe, so commands let BrokenPipeError through instead of reporting a write error.
+    app()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ are listed with their line or record number and skipped, and the run goes on.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -30,10 +32,23 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _stdin_to_file() -> str:
+    """Standard input saved to a temporary .smi or .sdf file (SDF when it has `$$$$`)."""
+    import tempfile
+
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        _fail("-: standard input is empty; pipe a catalogue in, or give a file")
+    suffix = ".sdf" if b"$$$$" in data else ".smi"
+    with tempfile.NamedTemporaryFile(prefix="pwatch-stdin-", suffix=suffix, delete=False) as fh:
+        fh.write(data)
+    return fh.name
+
+
 def scan(
     file: Annotated[str, typer.Argument(
         help="Catalogue: SMILES (one a line, optional name after a space, tab or comma) or SDF "
-             "(.sdf, .sd).", show_default=False)],
+             "(.sdf, .sd); '-' reads standard input.", show_default=False)],
     out: Annotated[str | None, typer.Option(
         "--out", "-o", help="Write the hits here (default: standard output).")] = None,
     fmt: Annotated[ScanOutput, typer.Option("--format", help="Output format.")] = ScanOutput.csv,
@@ -67,12 +82,20 @@ def scan(
         _fail(f"--depth: must be between 0 and 3, not {depth}")
     if processes is not None and processes < 1:
         _fail(f"--processes: must be at least 1, not {processes}")
+    source = _stdin_to_file() if file == "-" else file
     try:
-        summary = scan_catalogue(file, out=out, format=fmt.value, as_of=on, jurisdictions=wanted,
-                                 depth=depth, processes=processes, progress=not quiet)
+        summary = scan_catalogue(source, out=out, format=fmt.value, as_of=on,
+                                 jurisdictions=wanted, depth=depth, processes=processes,
+                                 progress=not quiet)
     except ScanError as exc:
         _fail(str(exc))
+    except BrokenPipeError:
+        raise  # the reader of a pipe has gone (`| head`): `main` ends quietly
     except OSError as exc:
-        _fail(f"--out: cannot write {out}: {exc.strerror or exc}")
+        _fail(f"--out: cannot write {out}: {exc.strerror or exc}" if out
+              else f"cannot write the hits: {exc.strerror or exc}")
+    finally:
+        if file == "-":
+            Path(source).unlink(missing_ok=True)
     if not quiet:
         write_summary(summary)

@@ -36,6 +36,36 @@ class Engine(StrEnum):
     dask = "dask"
 
 
+class InputFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+class FailLevel(StrEnum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+_LEVEL_RANK = {"none": 0, "low": 1, "medium": 2, "high": 3}
+
+
+def _stdin_to_file(fmt: InputFormat) -> Path:
+    """Standard input saved to a temporary file the readers can open by its extension."""
+    import tempfile
+
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        _fail("-: standard input is empty; pipe a manifest in, or give a file")
+    with tempfile.NamedTemporaryFile(prefix="pwatch-stdin-", suffix=f".{fmt.value}",
+                                     delete=False) as fh:
+        fh.write(data)
+    return Path(fh.name)
+
+
 def _fail(message: str) -> NoReturn:
     _err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(2)
@@ -44,7 +74,8 @@ def _fail(message: str) -> NoReturn:
 def screen(
     file: Annotated[str, typer.Argument(
         help="Manifest: .csv/.tsv (any delimiter and common encoding), .xlsx, .json, "
-             ".jsonl or .parquet.", show_default=False)],
+             ".jsonl or .parquet; '-' reads standard input (see --input-format).",
+        show_default=False)],
     fmt: Annotated[ScreenFormat, typer.Option("--format", help="Output format.")] = (
         ScreenFormat.jsonl),
     out: Annotated[str | None, typer.Option(
@@ -75,6 +106,14 @@ def screen(
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="Progress bar (default: when stderr is a terminal).")
     ] = None,
+    input_format: Annotated[InputFormat, typer.Option(
+        "--input-format", help="Format of a manifest read from standard input ('-').")
+    ] = InputFormat.csv,
+    fail_on: Annotated[FailLevel | None, typer.Option(
+        "--fail-on", help="Exit with status 1 when a shipment is at this level or above "
+                          "(for pipelines and CI gates).")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bar, bad-row lines or summary on stderr.")] = False,
 ) -> None:
     """Screen every shipment of a manifest: chemicals in the goods text, declared CAS and HS
     codes, parties against watchlists, and red flags, each with its reasons (Contract 2).
@@ -115,10 +154,12 @@ def screen(
         as_of=on, jurisdictions=tuple(jurisdiction) if jurisdiction else None,
         watchlists=tuple(watchlist or ()), threshold=threshold, rules=rules,
         column_map=tuple(mapping.items()), engine=engine.value, scheduler=scheduler,
-        workers=workers, progress=sys.stderr.isatty() if progress is None else progress,
+        workers=workers,
+        progress=False if quiet else (sys.stderr.isatty() if progress is None else progress),
     )
+    source = _stdin_to_file(input_format) if file == "-" else Path(file)
     try:
-        run = screen_file(file, options=options)
+        run = screen_file(source, options=options)
     except ManifestError as exc:
         _fail(f"{exc.path}: the manifest cannot be screened:\n"
               + "\n".join(f"  {p}" for p in exc.problems))
@@ -128,10 +169,21 @@ def screen(
         _fail(f"--jurisdiction: {exc}")
     except OSError as exc:
         _fail(f"{exc}")
+    finally:
+        if file == "-":
+            source.unlink(missing_ok=True)
     try:
         write_results(run, fmt.value, out if out else sys.stdout)
+    except BrokenPipeError:
+        raise  # the reader of a pipe has gone (`| head`): `main` ends quietly
     except OSError as exc:
-        _fail(f"--out: cannot write {out}: {exc}")
+        _fail(f"--out: cannot write {out}: {exc}" if out else f"cannot write the results: {exc}")
+    failed = fail_on is not None and any(
+        _LEVEL_RANK[r.level] >= _LEVEL_RANK[fail_on.value] for r in run.results)
+    if quiet:
+        if failed:
+            raise typer.Exit(1)
+        return
     levels = Counter(r.level for r in run.results)
     bad_rows = [f.detail for r in run.results for f in r.flags if f.code == "BAD_ROW"]
     bad = len(bad_rows)
@@ -144,3 +196,5 @@ def screen(
                f"{levels['high']} high, {levels['medium']} medium, {levels['low']} low, "
                f"{levels['none']} none; {bad} bad rows"
                + (f" -> {out}" if out else ""), markup=False)
+    if failed:
+        raise typer.Exit(1)
