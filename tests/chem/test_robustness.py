@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 from itertools import permutations
@@ -18,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdkit import Chem
 
-from precursorwatch.chem.structure import StructureError, from_smiles, to_mol
+from precursorwatch.chem.resolve import Resolution
+from precursorwatch.chem.structure import Structure, StructureError, from_smiles, to_mol
 from precursorwatch.controls.load import load_controls
 from precursorwatch.detect.check import Checker, common_chemicals
 from precursorwatch.detect.verdict import Verdict
@@ -167,3 +169,37 @@ def test_names_of_odd_structures_get_a_verdict() -> None:
     verdicts = Checker.default().check_batch(ODD_NAMES, as_of=TODAY)
     _assert_sound(ODD_NAMES, verdicts)
     assert all(v.verdict in ("clear", "unresolved") for v in verdicts), verdicts
+
+
+class _FailingParser:
+    """A name parser that fails on one name, as a broken converter would."""
+
+    def __init__(self, bad: str) -> None:
+        self.bad = bad
+
+    def __call__(self, names: Sequence[str]) -> list[str | None]:
+        if self.bad in names:
+            raise RuntimeError(f"converter failed on {self.bad!r}")
+        return [None] * len(names)
+
+
+def test_one_identifier_failing_in_resolution_leaves_the_batch_whole() -> None:
+    checker = Checker(load_controls(), name_parser=_FailingParser("glorbic acid"))
+    batch = ["acetone", "frobnicated imine", "glorbic acid", "O=C1CCN(CCc2ccccc2)CC1",
+             "[Na+].[Cl-]"]
+    acetone, unknown, bad, npp, salt = checker.check_batch(batch, as_of=TODAY)
+    assert acetone.verdict == npp.verdict == "controlled"
+    assert salt.verdict == "clear"
+    assert unknown.verdict == "unresolved" and "internal error" not in (unknown.reason or "")
+    assert bad.verdict == "unresolved"
+    assert bad.reason == ("internal error while checking: RuntimeError: converter failed on "
+                          "'glorbic acid'")
+
+
+def test_one_structure_failing_in_the_decision_leaves_the_batch_whole() -> None:
+    checker = fast_checker()
+    broken = Resolution(input="c1cccc1 (built by hand)", resolved_by="smiles",
+                        structure=Structure(smiles="c1cccc1", inchikey="X-Y-Z", formula="C5H5"))
+    v = checker._verdict(broken, TODAY, None, 1)
+    assert v.verdict == "unresolved"
+    assert v.reason is not None and v.reason.startswith("internal error while checking (c1cccc1)")
