@@ -36,10 +36,18 @@ Errors are `{"error": {"code": "...", "message": "..."}}`.
 """
 
 
+def encodable(text: str) -> str:
+    """`text` as UTF-8 can carry it: a lone surrogate quoted from the input (JSON allows
+    `"\\ud800"`, UTF-8 does not) is written as its escape, `\\ud800`."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_response(status: int, code: str, message: str,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
-                        headers=headers)
+    """Every error the service answers, in one shape; the message may quote the input, so
+    it is made encodable here, for every error path at once."""
+    return JSONResponse({"error": {"code": code, "message": encodable(message)}},
+                        status_code=status, headers=headers)
 
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
@@ -71,6 +79,8 @@ def validation_message(errors: list[Any]) -> str:
             given = f" (got {text[:60]}{'…' if len(text) > 60 else ''})"
         if err.get("type") == "extra_forbidden":
             msg = "unknown field"
+        elif err.get("type") == "string_unicode":  # a key or value with a lone surrogate
+            msg = "not valid Unicode text (a lone surrogate)"
         lines.append(f"{_field(loc)}: {msg}{given}")
     if len(errors) > 10:
         lines.append(f"… and {len(errors) - 10} more")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 import pytest
 from exchange_helpers import incident, notification
 from fastapi import FastAPI
@@ -152,3 +154,91 @@ def test_unknown_route_and_method_get_json_errors(client: TestClient, authoritie
     wrong = client.delete("/v1/notifications", headers=authorities.headers("CN"))
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+def _raw(body: dict[str, Any], *, value_at: str | None = None, key_in: str | None = None
+         ) -> bytes:
+    """The body as JSON bytes with a lone surrogate escape (`\\ud800`) spliced into the string
+    value of the field named `value_at`, or as an extra key of the object at `key_in`
+    ("" for the top)."""
+    text = json.dumps(body)
+    if value_at is not None:
+        marker = f'"{value_at}": "'
+        assert marker in text, value_at
+        text = text.replace(marker, marker + "\\ud800", 1)
+    if key_in is not None:
+        marker = f'"{key_in}": {{' if key_in else "{"
+        assert marker in text, key_in
+        text = text.replace(marker, marker + '"x\\ud800y": 1, ', 1)
+    return text.encode("ascii")
+
+
+SURROGATE_CASES: list[tuple[str, str, dict[str, Any], dict[str, str | None]]] = [
+    ("notification name", "/v1/notifications", notification(), {"value_at": "name"}),
+    ("notification point of entry", "/v1/notifications", notification(),
+     {"value_at": "point_of_entry"}),
+    ("notification unit", "/v1/notifications", notification(), {"value_at": "unit"}),
+    ("notification authority", "/v1/notifications", notification(),
+     {"value_at": "importing_authority"}),
+    ("notification date", "/v1/notifications", notification(),
+     {"value_at": "planned_shipment_date"}),
+    ("notification key", "/v1/notifications", notification(), {"key_in": ""}),
+    ("notification nested key", "/v1/notifications", notification(), {"key_in": "exporter"}),
+    ("correction substance", "/v1/notifications/{id}/corrections", notification(),
+     {"value_at": "substance"}),
+    ("correction key", "/v1/notifications/{id}/corrections", notification(), {"key_in": ""}),
+    ("answer decision", "/v1/notifications/{id}/response", {"decision": "objection",
+                                                           "reason": "no licence"},
+     {"value_at": "decision"}),
+    ("answer reason", "/v1/notifications/{id}/response", {"decision": "objection",
+                                                         "reason": "no licence"},
+     {"value_at": "reason"}),
+    ("answer key", "/v1/notifications/{id}/response", {"decision": "no_objection"},
+     {"key_in": ""}),
+    ("incident substance", "/v1/incidents", incident(), {"value_at": "substance"}),
+    ("incident role", "/v1/incidents", incident(), {"value_at": "role"}),
+    ("incident notes", "/v1/incidents", incident(), {"value_at": "notes"}),
+    ("incident kind", "/v1/incidents", incident(), {"value_at": "kind"}),
+    ("incident key", "/v1/incidents", incident(), {"key_in": ""}),
+]
+
+
+@pytest.mark.parametrize(("case", "route", "body", "where"), SURROGATE_CASES,
+                         ids=[c[0] for c in SURROGATE_CASES])
+def test_lone_surrogates_get_a_json_error_naming_the_field(
+        client: TestClient, authorities: Any, case: str, route: str, body: dict[str, Any],
+        where: dict[str, str | None]) -> None:
+    headers = {"Content-Type": "application/json"}
+    if "{id}" in route:
+        sent = client.post("/v1/notifications", json=notification(),
+                           headers=authorities.headers("CN"))
+        route = route.replace("{id}", sent.json()["id"])
+    code = "MX" if route.endswith("/response") else "CN"
+    got = client.post(route, content=_raw(body, **where),
+                      headers={**authorities.headers(code), **headers})
+    assert got.status_code == 422, got.text
+    error = got.json()["error"]
+    assert error["code"] == "invalid_request"
+    if where.get("value_at"):
+        assert f".{where['value_at']}" in error["message"], error
+    else:  # the key is not a field: the object holding it is named
+        place = ".".join(["body", *filter(None, [where["key_in"]])])
+        assert error["message"].startswith(f"{place}: not valid Unicode text"), error
+    assert "\\ud800" in error["message"], error  # quoted, escaped
+
+
+def test_a_lone_surrogate_keeps_the_connection_alive(live_server: Any,
+                                                     authorities: Any) -> None:
+    """The error is written whole: the client's keep-alive connection carries on."""
+    ports: list[int] = []
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        for raw in (_raw(notification(), value_at="name"), _raw(notification(), key_in="")):
+            got = http.post("/v1/notifications", content=raw,
+                            headers={**authorities.headers("CN"),
+                                     "Content-Type": "application/json"},
+                            extensions={"trace": lambda name, info: ports.append(
+                                info["return_value"].get_extra_info("socket").getsockname()[1])
+                                if name == "connection.connect_tcp.complete" else None})
+            assert got.status_code == 422, got.text
+        assert http.get("/healthz").status_code == 200
+    assert len(ports) == 1, ports  # one connection for all three requests
