@@ -136,6 +136,7 @@ FragmentKind = Literal["proton", "solvent", "counter-acid", "organic", "inorgani
 class _Fragment:
     mol: Chem.Mol  # as given (charges kept), sanitised
     key: str  # canonical SMILES of the neutral form, without stereo
+    neutral: str  # canonical SMILES of the neutral form, with stereo
     kind: FragmentKind
     word: str  # how the evidence names it when stripped
 
@@ -183,28 +184,29 @@ def _element_word(frag: Chem.Mol) -> str | None:
 
 
 def _classify(frag: Chem.Mol) -> _Fragment:
-    neutral = _neutral(frag)
-    key = Chem.MolToSmiles(neutral, isomericSmiles=False)
+    neutral_mol = _neutral(frag)
+    key = Chem.MolToSmiles(neutral_mol, isomericSmiles=False)
+    neutral = Chem.MolToSmiles(neutral_mol)
     atoms = list(frag.GetAtoms())
     if len(atoms) == 1 and atoms[0].GetAtomicNum() == 1 and atoms[0].GetFormalCharge() > 0:
-        return _Fragment(frag, key, "proton", "proton")
+        return _Fragment(frag, key, neutral, "proton", "proton")
     given = Chem.MolToSmiles(frag)
     if key in _SOLVENT_WORDS:
-        return _Fragment(frag, key, "solvent", _SOLVENT_WORDS[key])
+        return _Fragment(frag, key, neutral, "solvent", _SOLVENT_WORDS[key])
     if key in _COUNTER_ACID_WORDS:
-        word = _STEREO_WORDS.get(Chem.MolToSmiles(neutral), _COUNTER_ACID_WORDS[key])
-        return _Fragment(frag, key, "counter-acid", word)
+        word = _STEREO_WORDS.get(neutral, _COUNTER_ACID_WORDS[key])
+        return _Fragment(frag, key, neutral, "counter-acid", word)
     has_carbon = any(a.GetAtomicNum() == 6 for a in atoms)
     if has_carbon and key not in _INORGANIC_CARBON_KEYS:
-        return _Fragment(frag, key, "organic", given)
+        return _Fragment(frag, key, neutral, "organic", given)
     word = _INORGANIC_WORDS_BY_KEY.get(key) or _element_word(frag) or given
-    return _Fragment(frag, key, "inorganic", word)
+    return _Fragment(frag, key, neutral, "inorganic", word)
 
 
 def _parent_rank(f: _Fragment) -> tuple[int, int, str]:
     """Sort key, best parent first: nitrogen, then size; the SMILES breaks ties (order-free)."""
     has_n = any(a.GetAtomicNum() == 7 for a in f.mol.GetAtoms())
-    return (-int(has_n), -f.mol.GetNumHeavyAtoms(), f.key)
+    return (-int(has_n), -f.mol.GetNumHeavyAtoms(), f.neutral)
 
 
 def _readable(mol: Chem.Mol) -> tuple[Chem.Mol, str] | None:
@@ -254,8 +256,8 @@ def _words(frags: Iterable[_Fragment]) -> tuple[str, ...]:
 def _distinct(frags: Iterable[_Fragment]) -> list[_Fragment]:
     """One fragment per neutral structure with stereo (two ephedrines of a sulfate are one)."""
     seen: dict[str, _Fragment] = {}
-    for f in frags:
-        seen.setdefault(Chem.MolToSmiles(_neutral(f.mol)), f)
+    for f in sorted(frags, key=lambda f: (f.neutral, Chem.MolToSmiles(f.mol))):
+        seen.setdefault(f.neutral, f)  # the same one whatever the order given
     return list(seen.values())
 
 
@@ -273,8 +275,7 @@ def _from_candidates(pool: list[_Fragment], frags: list[_Fragment]) -> Structure
         assert first_error is not None
         raise first_error
     chosen, parent = finished[0]
-    others = [f for f in frags if f is not chosen and Chem.MolToSmiles(_neutral(f.mol))
-              != Chem.MolToSmiles(_neutral(chosen.mol))]
+    others = [f for f in frags if f.neutral != chosen.neutral]
     alternatives = tuple(s for _, s in finished[1:] if s.inchikey != parent.inchikey)
     return Structure(
         smiles=parent.smiles, inchikey=parent.inchikey, formula=parent.formula,

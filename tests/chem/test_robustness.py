@@ -79,7 +79,8 @@ def test_random_smiles_give_a_structure_or_a_reason(text: str) -> None:
 FRAGMENTS = ["C1CCNCC1", "CC(N)C(O)c1ccccc1", "O=C1CCNCC1", "OC(=O)CC(O)(CC(=O)O)C(=O)O",
              "Cc1ccc(S(=O)(=O)O)cc1", "Cl", "[Cl-]", "O", "[Na+]", "[K+]", "[NH4+]", "[Ca+2]",
              "OS(=O)(=O)O", "[O-]S(=O)(=O)[O-]", "[O-][Mn](=O)(=O)=O", "CC(=O)O", "CCO",
-             "[cH-]1cccc1", "[Fe+2]", "F[P-](F)(F)(F)(F)F", "CC(C)=O", "Cc1ccccc1"]
+             "[cH-]1cccc1", "[Fe+2]", "F[P-](F)(F)(F)(F)F", "CC(C)=O", "Cc1ccccc1",
+             "NCCc1ccccc1", "[NH3+]CCc1ccccc1", "C[C@H](N)Cc1ccccc1", "C[C@@H](N)Cc1ccccc1"]
 
 
 @SETTINGS
