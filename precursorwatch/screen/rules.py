@@ -116,10 +116,12 @@ def _below_thresholds(s: Shipment, found: Sequence[ChemicalFinding]) -> str:
                 continue
             limit = Threshold(float(t["quantity"]), str(t["unit"]))
             if threshold_reached(limit, amount, unit) is False:
-                ref = f" ({t['reference']})" if t.get("reference") else ""
+                # what the threshold applies to (domestic sales, imports…) and where it is set
+                about = "; ".join(str(t[k]) for k in ("basis", "reference") if t.get(k))
                 notes.append(f"quantity {s.quantity:g} {s.unit} of {c.label} below the "
                              f"{m.get('jurisdiction')} {m.get('category') or m.get('list')} "
-                             f"threshold of {limit.quantity:g} {limit.unit}{ref}")
+                             f"threshold of {limit.quantity:g} {limit.unit}"
+                             + (f" ({about})" if about else ""))
     return "".join(f"; {n}" for n in dict.fromkeys(notes))
 
 

@@ -112,7 +112,7 @@ def test_screening_notes_a_quantity_below_the_threshold(tmp_path: Path) -> None:
     small = detail(200, "g", 0.2)
     assert small is not None and small.startswith("controlled: piperidine")
     assert ("quantity 200 g of piperidine below the US List I threshold of 500 g "
-            "(21 CFR 1310.04(f)(1))") in small
+            "(import and export, per transaction; 21 CFR 1310.04(f)(1))") in small
     large = detail(25, "kg", 25.0)
     assert large is not None and "below" not in large
     assert "below" not in (detail(3, "drums", None) or "")
