@@ -114,6 +114,14 @@ def test_anything_short_of_primary_says_why() -> None:
     assert not offenders, _report(offenders, "not primary and without a `verification_reason`")
 
 
+def test_a_threshold_names_the_provision_that_sets_it() -> None:
+    """A quantity threshold changes what a shipment needs; the evidence must show its source."""
+    offenders = [f"{e.where}: {e.fields['threshold']!r}" for e in LISTINGS
+                 if isinstance(e.fields.get("threshold"), dict)
+                 and not str(e.fields["threshold"].get("reference", "")).strip()]
+    assert not offenders, _report(offenders, "with a threshold without its `reference`")
+
+
 def test_a_decision_date_is_not_used_as_the_in_force_date() -> None:
     """`decided` is recorded only where it differs from `since`; for the 1988 Convention's
     Tables the in-force date is at least 180 days after the decision (art. 12(6))."""
