@@ -350,8 +350,9 @@ def lists_changes(
     table.add_column("Source", overflow="fold", ratio=2)
     for c in found:
         mark = SOURCE_MARK.get(c.verification, "").strip()
+        when = c.date.isoformat() + (f"\n(decided {c.decided.isoformat()})" if c.decided else "")
         table.add_row(*(Text(cell) for cell in (
-            c.date.isoformat(), c.jurisdiction, c.kind, c.summary, c.legal_reference,
+            when, c.jurisdiction, c.kind, c.summary, c.legal_reference,
             f"{c.source}\n{mark}" if mark else c.source)))
     console = out_console()
     console.print(table)

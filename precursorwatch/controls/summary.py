@@ -141,6 +141,7 @@ class VerificationCount:
     rules: tuple[int, int, int]
     listings_primary_address: int  # listings whose source is on a primary publisher's domain
     rules_primary_address: int
+    listings_with_threshold: int = 0  # listings that carry a quantity threshold
 
     @property
     def total_listings(self) -> int:
@@ -157,6 +158,7 @@ class VerificationCount:
             "rules": dict(zip(VERIFICATIONS, self.rules, strict=True)),
             "listings_primary_address": self.listings_primary_address,
             "rules_primary_address": self.rules_primary_address,
+            "listings_with_threshold": self.listings_with_threshold,
         }
 
 
@@ -189,6 +191,7 @@ def verification_counts(
             rules=_by_verification(mine_rules),
             listings_primary_address=sum(is_primary_source(x.source) for x in mine),
             rules_primary_address=sum(is_primary_source(r.source) for r in mine_rules),
+            listings_with_threshold=sum(x.threshold is not None for x in mine),
         ))
     return sorted(out, key=lambda c: JURISDICTIONS.index(c.jurisdiction))
 
@@ -208,21 +211,23 @@ def markdown_table(counts: Sequence[VerificationCount]) -> str:
     """The per-jurisdiction table of docs/control-data.md (GitHub-flavoured Markdown)."""
     lines = [
         "| Jurisdiction | Listings | Verified: primary | secondary | unverified "
-        "| Source on a primary publisher's site | Rules | Rules verified primary "
-        "| Rules' source on a primary publisher's site |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| Source on a primary publisher's site | With a quantity threshold | Rules "
+        "| Rules verified primary | Rules' source on a primary publisher's site |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     rows = list(counts)
     total = VerificationCount(
         "all", _add(c.listings for c in rows), _add(c.rules for c in rows),
-        sum(c.listings_primary_address for c in rows), sum(c.rules_primary_address for c in rows))
+        sum(c.listings_primary_address for c in rows), sum(c.rules_primary_address for c in rows),
+        sum(c.listings_with_threshold for c in rows))
     for c in [*rows, total]:
         n, r = c.total_listings, c.total_rules
         name = "**all**" if c is total else c.jurisdiction
         lines.append(
             f"| {name} | {n} | {c.listings[0]} ({_share(c.listings[0], n)}) | {c.listings[1]} "
             f"| {c.listings[2]} | {c.listings_primary_address} "
-            f"({_share(c.listings_primary_address, n)}) | {r} | {c.rules[0]} "
+            f"({_share(c.listings_primary_address, n)}) | {c.listings_with_threshold} "
+            f"| {r} | {c.rules[0]} "
             f"| {c.rules_primary_address} ({_share(c.rules_primary_address, r)}) |")
     return "\n".join(lines) + "\n"
 

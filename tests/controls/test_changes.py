@@ -214,3 +214,13 @@ def test_cli_changes_mistakes_are_named(args: list[str], message: str) -> None:
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_changes_table_shows_the_decision_date_beside_the_in_force_date() -> None:
+    result = runner.invoke(app, ["lists", "changes", "--since", "2017-10-18", "--until",
+                                 "2017-10-18", "-j", "UN"])
+    assert result.exit_code == 0, result.output
+    decided = {c.decided for c in changes_between(BUNDLED, dt.date(2017, 10, 18),
+                                                  dt.date(2017, 10, 18), ["UN"]) if c.decided}
+    for day in decided:
+        assert f"(decided {day.isoformat()})" in result.stdout

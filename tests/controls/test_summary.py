@@ -164,6 +164,7 @@ def test_verification_counts_equal_a_direct_count(on: dt.date | None, wanted: li
                                    for v in ("primary", "secondary", "unverified"))
         assert c.total_listings == len(mine)
         assert c.listings_primary_address == sum(is_primary_source(x.source) for x in mine)
+        assert c.listings_with_threshold == sum(x.threshold is not None for x in mine)
         assert c.jurisdiction in wanted
 
 
