@@ -119,7 +119,10 @@ def _group_changes(controls: ControlSet, records: Sequence[Record]) -> list[Chan
     for rec in sorted(records, key=lambda r: (r.until or dt.date.max, r.since)):
         if rec.until is None:
             continue
-        after = next((r for r in starts.get(rec.until, []) if id(r) not in paired), None)
+        # Of several records starting that day, the one on the same list replaces it first.
+        candidates = sorted((r for r in starts.get(rec.until, []) if id(r) not in paired),
+                            key=lambda r: r.list != rec.list)
+        after = candidates[0] if candidates else None
         if after is None:
             out.append(_change(controls, "removed", rec.until, rec))
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -224,3 +225,28 @@ def test_cli_changes_table_shows_the_decision_date_beside_the_in_force_date() ->
                                                   dt.date(2017, 10, 18), ["UN"]) if c.decided}
     for day in decided:
         assert f"(decided {day.isoformat()})" in result.stdout
+
+
+def test_a_listing_ended_and_restarted_on_its_own_list_pairs_with_that_list(
+        tmp_path: Path) -> None:
+    (tmp_path / "substances.yaml").write_text(SUBSTANCES, encoding="utf-8")
+    listing = """\
+- substance: npp
+  jurisdiction: US
+  list: {list}
+  category: {category}
+  since: {since}
+  {until}
+  legal_reference: ref {category}
+  source: https://www.govinfo.gov/x
+"""
+    text = "".join([
+        listing.format(list="List I", category="old", since="2010-01-01",
+                       until="until: 2020-01-01"),
+        listing.format(list="Schedule II", category="new", since="2020-01-01", until=""),
+        listing.format(list="List I", category="new", since="2020-01-01", until=""),
+    ])
+    (tmp_path / "listings.yaml").write_text(text, encoding="utf-8")
+    found = changes_between(load_controls(tmp_path), dt.date(2020, 1, 1), dt.date(2020, 1, 1))
+    assert sorted((c.kind, c.previous_list, c.list) for c in found) == [
+        ("added", "", "Schedule II"), ("amended", "List I", "List I")]
