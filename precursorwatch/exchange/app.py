@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from precursorwatch.exchange.db import make_engine, migrate
 from precursorwatch.exchange.errors import ExchangeError, RateLimited
+from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
 from precursorwatch.exchange.limits import LocalRateLimits, RateLimits, SharedRateLimits
 from precursorwatch.exchange.routers import authorities, incidents, notifications
 from precursorwatch.exchange.service import Clock, Exchange, SubstanceChecker, system_clock
@@ -132,6 +133,34 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+class HeaderLimits:
+    """Refuses, before any route runs, a request with more than `MAX_HEADERS` headers or a
+    head over `MAX_HEAD_BYTES` (431; `pwatch serve` bounds the head while reading it, this
+    holds under any server), and one with two `Authorization` headers (400: which key counts
+    would depend on the parser)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers: list[tuple[bytes, bytes]] = scope["headers"]
+            refusal: JSONResponse | None = None
+            if len(headers) > MAX_HEADERS:
+                refusal = error_response(431, "too_many_headers",
+                                         f"{len(headers)} headers; at most {MAX_HEADERS}")
+            elif sum(len(n) + len(v) + 4 for n, v in headers) > MAX_HEAD_BYTES:
+                refusal = error_response(431, "headers_too_large",
+                                         f"the headers exceed {MAX_HEAD_BYTES} bytes")
+            elif sum(1 for n, _ in headers if n == b"authorization") > 1:
+                refusal = error_response(400, "duplicate_header",
+                                         "more than one Authorization header; send one")
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: ExchangeSettings | None = None, *,
                checker: SubstanceChecker | None = None, clock: Clock = system_clock,
                engine: Engine | None = None) -> FastAPI:
@@ -204,6 +233,7 @@ def create_app(settings: ExchangeSettings | None = None, *,
         return error_response(500, "internal_error", "the service failed; nothing was stored")
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(HeaderLimits)  # added last: runs first
     return app
 
 

@@ -205,5 +205,7 @@ def serve(
     with _plain_errors():
         KeyVault.open(settings.secret, settings.secret_file)  # create the secret once, too
     os.environ["PWATCH_EXCHANGE_DB"] = settings.db_url
+    from precursorwatch.exchange.http import server_options
+
     uvicorn.run("precursorwatch.exchange.app:serving_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info", access_log=access_log)
+                workers=workers, log_level="info", access_log=access_log, **server_options())
