@@ -40,3 +40,33 @@ def test_sub_phrases_carry_positions_for_overlap_checks() -> None:
     spans = {m.text: (m.segment, m.start, m.end) for m in found.candidates}
     assert spans["tert-butyl 4-oxopiperidine-1-carboxylate"] == (1, 0, 2)
     assert spans["4-oxopiperidine-1-carboxylate"] == (1, 1, 2)
+
+
+CHINESE_AND_SPANISH = [
+    ("N-苯乙基-4-哌啶酮 25公斤 医药中间体", ["N-苯乙基-4-哌啶酮"]),
+    ("出口N-苯乙基-4-哌啶酮25公斤医药中间体", ["N-苯乙基-4-哌啶酮"]),  # no spaces at all
+    ("4-哌啶酮盐酸盐一水合物", ["4-哌啶酮盐酸盐一水合物"]),
+    ("去甲芬太尼 样品", ["去甲芬太尼"]),
+    ("盐酸麻黄碱 1kg", ["盐酸麻黄碱"]),
+    ("丙酮甲苯混合溶剂", ["丙酮", "甲苯"]),  # a list written without separators
+    ("NPP 医药中间体 99%", ["NPP"]),  # Latin text beside Chinese is read word by word
+    ("Ｎ－苯乙基－４－哌啶酮", ["N-苯乙基-4-哌啶酮"]),  # full-width forms
+    # part of a longer chemical name: another chemical
+    ("二甲苯 200公斤", []), ("对甲苯磺酸", []), ("丙酮酸钠", []), ("盐酸二甲双胍片", []),
+    ("聚乙烯颗粒 25公斤", []), ("咖啡因 无水", []), ("塑料玩具", []),
+    ("clorhidrato de efedrina grado farmacéutico",
+     ["clorhidrato de efedrina", "clorhidrato", "efedrina"]),
+    ("permanganato de potasio 25 kg tambor", ["permanganato de potasio", "permanganato",
+                                               "potasio"]),
+    ("ropa de algodón", ["ropa de algodón", "ropa", "algodón"]),
+]
+
+
+@pytest.mark.parametrize(("description", "names"), CHINESE_AND_SPANISH)
+def test_chinese_and_spanish_candidates(description: str, names: list[str]) -> None:
+    assert [m.text for m in find_mentions(description).candidates] == names
+
+
+def test_spanish_joining_words_never_start_or_end_a_candidate() -> None:
+    texts = [m.text for m in find_mentions("cloruro de propionilo").candidates]
+    assert texts == ["cloruro de propionilo", "cloruro", "propionilo"]
