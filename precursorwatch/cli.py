@@ -107,7 +107,9 @@ def _lists_cell(v: Verdict) -> str:
     seen: list[str] = []
     for m in v.matches:
         mark = SOURCE_MARK.get(m.verification or "", "")
-        label = f"{m.jurisdiction} {m.category or m.list} ({m.since[:4]}){mark}"
+        t = m.threshold
+        limit = f", threshold {t.quantity:g} {t.unit}" if t else ""
+        label = f"{m.jurisdiction} {m.category or m.list} ({m.since[:4]}){limit}{mark}"
         if label not in seen:
             seen.append(label)
     return "\n".join(seen)

@@ -128,7 +128,7 @@ def test_each_match_says_how_its_citation_was_checked() -> None:
 
 def test_the_table_marks_a_listing_not_cited_to_the_instrument() -> None:
     from precursorwatch.cli import _lists_cell
-    from precursorwatch.detect.verdict import Match, Verdict
+    from precursorwatch.detect.verdict import Match, Threshold, Verdict
 
     def match(jurisdiction: str, verification: str) -> Match:
         return Match.model_validate({
@@ -136,7 +136,10 @@ def test_the_table_marks_a_listing_not_cited_to_the_instrument() -> None:
             "since": "2017-10-18", "basis": "identity", "explanation": "", "source": "",
             "verification": verification})
 
+    with_limit = match("CA", "primary").model_copy(
+        update={"threshold": Threshold(quantity=1, unit="kg", basis="retail sale")})
     verdict = Verdict(input="NPP", resolved_by="synonym", verdict="controlled", matches=[
-        match("UN", "primary"), match("US", "secondary"), match("EU", "unverified")])
+        match("UN", "primary"), match("US", "secondary"), match("EU", "unverified"), with_limit])
     assert _lists_cell(verdict).splitlines() == [
-        "UN C (2017)", "US C (2017) (secondary source)", "EU C (2017) (unverified source)"]
+        "UN C (2017)", "US C (2017) (secondary source)", "EU C (2017) (unverified source)",
+        "CA C (2017), threshold 1 kg"]
