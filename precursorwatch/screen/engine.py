@@ -123,7 +123,8 @@ class ChunkOutcome:
         return (
             (first.rule_set, first.rule_set_version) if first else ("", ""),
             [(r.shipment_id, r.row, r.risk, r.level, r.chemicals, r.flags, r.parties,
-              r.consignee_country, r.description) for r in self.results],
+              r.consignee_country, r.description, r.shipper_name, r.consignee_name)
+             for r in self.results],
             [(k.index, k.shipper, k.consignee, k.chemicals, k.date, k.quantity_kg)
              for k in self.keys],
         )
@@ -133,8 +134,9 @@ class ChunkOutcome:
         (rule_set, version), results, keys = packed
         return cls(
             [ShipmentResult(sid, row, risk, level, chems, flags, parties, rule_set, version,
-                            country, description)
-             for sid, row, risk, level, chems, flags, parties, country, description in results],
+                            country, description, shipper, consignee)
+             for sid, row, risk, level, chems, flags, parties, country, description, shipper,
+             consignee in results],
             [FileKey(*k) for k in keys],
         )
 
@@ -350,7 +352,8 @@ class Screener:
             results.append(ShipmentResult(
                 s.shipment_id, row_no, risk, cfg.level(risk), contracts, flags, ev.parties,
                 cfg.name, cfg.version, consignee_country=s.consignee_country,
-                description=s.description,
+                description=s.description, shipper_name=s.shipper_name,
+                consignee_name=s.consignee_name,
             ))
             concern = tuple(dict.fromkeys(
                 (c.inchikey[:14] or c.label.lower(), c.label) for c in ev.concern))
@@ -480,11 +483,9 @@ def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
 
 def _run_dask(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
               ) -> tuple[list[ShipmentResult], list[FileKey]]:
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError as exc:  # pragma: no cover - dask is a dependency
-        raise RuntimeError("the dask engine needs dask[distributed]: pip install "
-                           "'dask[distributed]'") from exc
+    # Without the `dask` extra this raises ModuleNotFoundError, which `pwatch` turns into
+    # "pip install 'precursorwatch[dask]'".
+    from distributed import Client, LocalCluster, as_completed
     wopts = _worker_options(options)
     cluster = None
     if options.scheduler:

@@ -119,6 +119,8 @@ class ShipmentResult:
     rule_set_version: str
     consignee_country: str = ""
     description: str = ""
+    shipper_name: str = ""  # as written, for reports; the Contract 2 object names only hits
+    consignee_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

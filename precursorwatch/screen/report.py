@@ -117,6 +117,54 @@ def risk_chart_svg(results: Iterable[ShipmentResult], top: int = 15) -> str:
     return "".join(parts)
 
 
+_LEVEL_RANK = {"high": 3, "medium": 2, "low": 1, "none": 0}
+
+
+def structure_svg(smiles: str, width: int = 220, height: int = 160) -> str:
+    """An RDKit drawing of a structure as inline SVG; empty when it cannot be drawn."""
+    from rdkit import Chem
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    mol = Chem.MolFromSmiles(smiles) if smiles else None
+    if mol is None:
+        return ""
+    try:
+        drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+        drawer.drawOptions().clearBackground = False
+        rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+        drawer.FinishDrawing()
+    except (RuntimeError, ValueError):  # an odd structure is shown without a drawing
+        return ""
+    svg: str = drawer.GetDrawingText()
+    # Drop the XML prolog: the SVG is inlined in HTML.
+    return svg[svg.find("<svg"):]
+
+
+def _chemical_cards(results: Iterable[ShipmentResult]) -> tuple[list[dict[str, Any]],
+                                                                 dict[str, int]]:
+    """Each distinct chemical found, worst verdict first, with its drawing and lists."""
+    order = {"controlled": 0, "designer": 1, "watch": 2, "clear": 3, "unresolved": 4}
+    seen: dict[str, dict[str, Any]] = {}
+    shipments: Counter[str] = Counter()
+    for r in results:
+        for c in r.chemicals:
+            key = c.get("inchikey") or c.get("name") or c.get("input") or ""
+            shipments[key] += 1
+            seen.setdefault(key, c)
+    cards = []
+    for key, c in sorted(seen.items(), key=lambda kv: (order.get(kv[1].get("verdict", ""), 9),
+                                                        -shipments[kv[0]], kv[0])):
+        lists = sorted({f"{m.get('jurisdiction')} {m.get('list')}"
+                        for m in c.get("matches") or []})
+        cards.append({"key": key, "label": c.get("name") or c.get("input") or "",
+                      "verdict": c.get("verdict"),
+                      "smiles": c.get("smiles") or "", "cas": c.get("cas") or "",
+                      "svg": structure_svg(c.get("smiles") or ""), "lists": lists,
+                      "shipments": shipments[key]})
+    anchors = {card["key"]: i for i, card in enumerate(cards, start=1)}
+    return cards, anchors
+
+
 def render_html(run: ScreenRun, cfg: RuleConfig | None = None) -> str:
     """The self-contained HTML report of a run."""
     results = run.results
@@ -130,10 +178,15 @@ def render_html(run: ScreenRun, cfg: RuleConfig | None = None) -> str:
                  for code, n in flag_counts.most_common()]
     ranked = sorted(results, key=lambda r: (-r.risk, r.row))
     shown = ranked[:HTML_MAX_ROWS]
+    cards, anchors = _chemical_cards(shown)
     rows = [{
-        "risk": r.risk, "level": r.level, "shipment_id": r.shipment_id, "row": r.row,
+        "risk": r.risk, "raw": sum(f.weight for f in r.flags), "level": r.level,
+        "level_rank": _LEVEL_RANK.get(r.level, 0), "shipment_id": r.shipment_id, "row": r.row,
         "description": r.description, "country": r.consignee_country,
-        "chemicals": [_chemical_label(c) for c in r.chemicals],
+        "shipper": r.shipper_name, "consignee": r.consignee_name,
+        "chemicals": [(_chemical_label(c),
+                       anchors.get(c.get("inchikey") or c.get("name") or c.get("input") or ""))
+                      for c in r.chemicals],
         "flags": r.flags, "parties": r.parties,
         "codes": ", ".join(f.code for f in r.flags),
     } for r in shown]
@@ -150,7 +203,7 @@ def render_html(run: ScreenRun, cfg: RuleConfig | None = None) -> str:
         with_chemicals=sum(1 for r in results
                            if any(c.get("verdict") in CONCERN for c in r.chemicals)),
         with_parties=sum(1 for r in results if r.parties),
-        chart=risk_chart_svg(results), flag_rows=flag_rows, rows=rows,
+        chart=risk_chart_svg(results), flag_rows=flag_rows, rows=rows, cards=cards,
         truncated=len(results) > len(shown), shown=len(shown),
     )
 

@@ -235,3 +235,28 @@ def test_dask_engine_on_a_scheduler_address(local_run: ScreenRun) -> None:
         run = screen_file(SAMPLE_MANIFEST, options=ScreenOptions(
             engine="dask", scheduler=cluster.scheduler_address, chunk_size=10))
     assert [r.to_dict() for r in run] == [r.to_dict() for r in local_run]
+
+
+def test_html_report_draws_chemicals_names_parties_and_sorts_by_severity(
+        local_run: ScreenRun) -> None:
+    page = render_html(local_run)
+    # One card per distinct chemical, with an RDKit drawing, linked from the shipments.
+    cards = re.findall(r'<div class="chem" id="chem-(\d+)">(.*?)</div>\n</div>', page, re.S)
+    assert cards and all("<svg" in body for _, body in cards[:3])
+    npp = next(body for _, body in cards if "N-phenethyl-4-piperidone" in body)
+    assert "controlled" in npp and "UN 1988 Convention Table I" in npp
+    assert 'href="#chem-' in page
+    # Parties as written, and the watchlist hit beside them.
+    assert "consignee Farmacéutica Jalisco S.A. de C.V." in page
+    assert re.search(r'class="hit">\w+ ~ ', page)
+    # Levels sort by severity, not alphabetically; every table with headers sorts.
+    ranks = re.findall(r'<td data-sort="(\d)"><span class="lvl (\w+)">', page)
+    severity = {"high": 3, "medium": 2, "low": 1, "none": 0}
+    assert {"high", "none"} <= {level for _, level in ranks}
+    assert all(int(rank) == severity[level] for rank, level in ranks)
+    tables = re.findall(r"<table[^>]*>", page)
+    assert len(tables) == 2 and all("sortable" in t for t in tables)
+    assert 'id="search"' in page and 'id="level-filter"' in page
+    # A capped score shows the sum of its weights.
+    capped = [r for r in local_run.results if sum(f.weight for f in r.flags) > 100]
+    assert capped and f"raw {sum(f.weight for f in capped[0].flags)}" in page
