@@ -400,10 +400,27 @@ def _options(
     authorities' exchange."""
 
 
+# Modules of the optional dependency groups, by the extra that installs them.
+_EXTRA_OF_MODULE = {
+    "fastapi": "server", "starlette": "server", "sqlalchemy": "server", "alembic": "server",
+    "uvicorn": "server", "psycopg": "server", "cryptography": "server", "multipart": "server",
+    "distributed": "dask", "dask": "dask",
+}
+
+
 def main() -> None:
     # A reader that goes away (`pwatch ... | head`) ends the run quietly: click catches the
     # broken pipe, so commands let BrokenPipeError through instead of reporting a write error.
-    app()
+    try:
+        app()
+    except ModuleNotFoundError as exc:
+        extra = _EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        _err.print("[bold red]error:[/] " + escape(
+            f"this command needs the optional {extra!r} dependencies (missing module "
+            f"{exc.name!r}): pip install 'precursorwatch[{extra}]'"))
+        sys.exit(2)
 
 
 if __name__ == "__main__":

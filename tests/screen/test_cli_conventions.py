@@ -75,3 +75,15 @@ def test_a_pipe_closed_early_ends_quietly() -> None:
     proc.wait(timeout=120)
     assert json.loads(first)["shipment_id"]
     assert "Traceback" not in err and "cannot write" not in err, err
+
+
+def test_a_missing_optional_stack_names_the_extra_to_install() -> None:
+    # As on a core install without the `dask` extra: the import of distributed fails.
+    code = ("import sys; sys.modules['distributed'] = None; "
+            "sys.argv = ['pwatch', 'screen', sys.argv[1], '--engine', 'dask', '-q']; "
+            "from precursorwatch.cli import main; main()")
+    proc = subprocess.run([sys.executable, "-c", code, str(SAMPLE_MANIFEST)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "pip install 'precursorwatch[dask]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
