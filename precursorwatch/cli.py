@@ -16,6 +16,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -129,7 +130,33 @@ def _why_cell(v: Verdict) -> str:
     return "\n".join(parts)
 
 
+# Below this width five columns fold every word; each verdict is a short block instead.
+NARROW_WIDTH = 110
+
+
+def render_blocks(verdicts: Sequence[Verdict], console: Console) -> None:
+    """The table's content as one block per input, for terminals under NARROW_WIDTH."""
+    for v in verdicts:
+        head = Text(v.input if len(v.input) <= 60 else v.input[:57] + "…", style="bold")
+        substance = v.name or v.smiles or ""
+        if substance and substance != v.input:
+            head.append(f"  {substance}")
+        head.append("  ")
+        head.append(v.verdict, style=VERDICT_STYLE[v.verdict])
+        console.print(head)
+        lists = _lists_cell(v).splitlines()
+        if lists:
+            console.print(Padding(Text("; ".join(lists)), (0, 0, 0, 2)))
+        for line in _why_cell(v).splitlines():
+            console.print(Padding(Text(line, style="dim"), (0, 0, 0, 2)))
+    counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_ORDER}
+    console.print(", ".join(f"{n} {name}" for name, n in counts.items() if n))
+
+
 def render_table(verdicts: Sequence[Verdict], console: Console) -> None:
+    if console.width < NARROW_WIDTH:
+        render_blocks(verdicts, console)
+        return
     table = Table(show_lines=True, title="Precursor Watch check")
     table.add_column("Input", overflow="fold", max_width=28)
     table.add_column("Substance", overflow="fold", max_width=30)
