@@ -72,7 +72,7 @@ class OutputFormat(StrEnum):
     jsonl = "jsonl"
 
 
-def read_identifier_lines(source: str) -> list[str]:
+def read_identifier_lines(source: str, *, quiet: bool = False) -> list[str]:
     """One identifier a line from a file or '-' (stdin). Blank lines are skipped with a
     warning naming them; undecodable bytes are kept (replaced) so the line is reported."""
     try:
@@ -93,7 +93,7 @@ def read_identifier_lines(source: str) -> list[str]:
             lines.append(line.strip())
         else:
             blank.append(number)
-    if blank:
+    if blank and not quiet:
         shown = ", ".join(map(str, blank[:10])) + (" …" if len(blank) > 10 else "")
         _err.print(f"[yellow]note:[/] skipped {len(blank)} empty line(s) in {escape(source)}: "
                    f"{shown}")
@@ -201,6 +201,8 @@ def check(
     fail_on: Annotated[str | None, typer.Option(
         "--fail-on", help="Exit 1 if any verdict is one of these, e.g. controlled,designer.")
     ] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No notes on stderr (skipped empty lines).")] = False,
 ) -> None:
     """Identify chemicals and say which control lists cover them, where, since when and why.
 
@@ -218,7 +220,7 @@ def check(
                         f"use {', '.join(VERDICT_ORDER)}")
     items = list(identifiers or [])
     if file is not None:
-        items.extend(read_identifier_lines(file))
+        items.extend(read_identifier_lines(file, quiet=quiet))
     if not items:
         usage_error("nothing to check: give identifiers as arguments or --file F ('-' for stdin)")
     checker = Checker.default()

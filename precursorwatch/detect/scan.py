@@ -676,6 +676,10 @@ def _stderr_console() -> Console:
     return Console(file=sys.stderr)
 
 
+# Skipped records named one by one in the summary; the rest are counted.
+SHOW_SKIPPED = 20
+
+
 def write_summary(summary: ScanSummary, stream: TextIO | None = None) -> None:
     """A short human summary: counts, speed, and every bad record with its number."""
     target = stream or sys.stderr
@@ -684,6 +688,8 @@ def write_summary(summary: ScanSummary, stream: TextIO | None = None) -> None:
     buf.write(f"{summary.records} records, {summary.candidates} candidates after pre-screen, "
               f"{summary.written} written ({verdicts}), {len(summary.bad)} skipped, "
               f"{summary.per_second:,.0f} records/s\n")
-    for bad in summary.bad:
+    for bad in summary.bad[:SHOW_SKIPPED]:
         buf.write(f"skipped {bad}\n")
+    if len(summary.bad) > SHOW_SKIPPED:
+        buf.write(f"... and {len(summary.bad) - SHOW_SKIPPED} more skipped records\n")
     target.write(buf.getvalue())

@@ -87,3 +87,23 @@ def test_a_missing_optional_stack_names_the_extra_to_install() -> None:
     assert proc.returncode == 2
     assert "pip install 'precursorwatch[dask]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_scan_names_twenty_skipped_records_and_counts_the_rest(tmp_path: Path) -> None:
+    catalogue = tmp_path / "junk.smi"
+    catalogue.write_text("".join(f"C1CC(({i}\n" for i in range(35)) + "CCO ethanol\n",
+                         encoding="utf-8")
+    result = runner.invoke(app, ["scan", str(catalogue), "--processes", "1"])
+    assert result.exit_code == 0, result.output
+    named = [line for line in result.stderr.splitlines() if line.startswith("skipped line")]
+    assert len(named) == 20
+    assert "... and 15 more skipped records" in result.stderr
+
+
+def test_check_quiet_drops_the_notes(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("NPP\n\n\ncaffeine\n", encoding="utf-8")
+    loud = runner.invoke(app, ["check", "--file", str(ids), "--format", "jsonl"])
+    quiet = runner.invoke(app, ["check", "--file", str(ids), "--format", "jsonl", "--quiet"])
+    assert "skipped 2 empty line(s)" in loud.stderr and quiet.stderr == ""
+    assert loud.stdout == quiet.stdout
