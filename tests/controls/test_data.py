@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from py2opsin import py2opsin
 from rdkit import Chem
@@ -10,7 +12,7 @@ from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 from precursorwatch.chem.cas import CasError, parse_cas
 from precursorwatch.chem.structure import from_smiles
 from precursorwatch.controls.load import load_controls
-from precursorwatch.controls.model import ControlSet, Substance
+from precursorwatch.controls.model import ControlSet, Listing, Substance
 
 CONTROLS: ControlSet = load_controls()
 SUBSTANCES: tuple[Substance, ...] = CONTROLS.substances
@@ -248,3 +250,65 @@ def test_salt_forms_standardise_to_their_substance() -> None:
         st = from_smiles(form.smiles)
         assert st.inchikey == from_smiles(sub.smiles).inchikey, form.name
         assert st.is_salt_or_hydrate, form.name
+
+
+US_LIST_I, US_LIST_II = "List I (21 CFR 1310.02)", "List II (21 CFR 1310.02)"
+UN_TABLE_I_NAME, UN_TABLE_II_NAME = "1988 Convention Table I", "1988 Convention Table II"
+
+
+def _listing(substance: str, jurisdiction: str, list_name: str) -> list[Listing]:
+    return sorted((x for x in CONTROLS.listings_for(substance)
+                   if x.jurisdiction == jurisdiction and x.list == list_name),
+                  key=lambda x: x.since)
+
+
+@pytest.mark.parametrize(("substance", "quantity", "unit"), [
+    ("methylamine", 1, "kg"),  # 21 CFR 1310.04(f)(1)(i)
+    ("propionic-anhydride", 1, "g"),
+    ("piperidine", 500, "g"),
+    ("ergometrine", 10, "g"),
+    ("hydriodic-acid", 1.7, "kg"),
+])
+def test_us_list_i_thresholds_are_those_of_21_cfr_1310_04(substance: str, quantity: float,
+                                                          unit: str) -> None:
+    (listing,) = _listing(substance, "US", US_LIST_I)
+    assert listing.threshold is not None
+    assert (listing.threshold.quantity, listing.threshold.unit) == (quantity, unit)
+    assert listing.threshold.reference.startswith("21 CFR 1310.04(f)(1)")
+
+
+@pytest.mark.parametrize("substance", ["ephedrine", "pseudoephedrine", "red-phosphorus", "4-ap",
+                                       "4-piperidone", "npp"])
+def test_us_list_i_without_threshold_says_every_transaction_counts(substance: str) -> None:
+    (listing,) = _listing(substance, "US", US_LIST_I)
+    assert listing.threshold is None
+    assert "No threshold" in listing.note
+
+
+def test_un_transfers_between_tables_leave_no_gap_and_no_overlap() -> None:
+    for substance in ("acetic-anhydride", "potassium-permanganate", "phenylacetic-acid"):
+        table_ii = _listing(substance, "UN", UN_TABLE_II_NAME)
+        table_i = _listing(substance, "UN", UN_TABLE_I_NAME)
+        assert len(table_ii) == 1 and len(table_i) == 1, substance
+        assert table_ii[0].until == table_i[0].since, substance
+
+
+def test_moves_between_us_lists_leave_no_gap() -> None:
+    for substance in ("iodine", "hydriodic-acid"):
+        (list_ii,) = _listing(substance, "US", US_LIST_II)
+        (list_i,) = _listing(substance, "US", US_LIST_I)
+        assert list_ii.until == list_i.since, substance
+
+
+def test_in_force_dates_confirmed_by_the_issuing_bodies() -> None:
+    # INCB, 3 Dec 2024; Health Canada, 9 Jan 2003 (Class A licences and permits); 82 FR 32457
+    expected = {("4-piperidone", "UN"): dt.date(2024, 12, 3),
+                ("bmk-glycidic-acid", "UN"): dt.date(2024, 12, 3),
+                ("ephedrine", "CA"): dt.date(2003, 1, 9),
+                ("apaan", "US"): dt.date(2017, 8, 14)}
+    for (substance, jurisdiction), since in expected.items():
+        (listing,) = [x for x in CONTROLS.listings_for(substance)
+                      if x.jurisdiction == jurisdiction and x.list in (
+                          UN_TABLE_I_NAME, US_LIST_I,
+                          "Precursor Control Regulations Schedule (CDSA Schedule VI Part 1)")]
+        assert listing.since == since and listing.verification == "primary", listing
