@@ -84,7 +84,8 @@ _INORGANIC_WORDS: dict[str, str] = {
     "C#N": "cyanide",
 }
 # Carbon compounds that chemistry counts as inorganic: an all-inorganic salt stays the salt.
-_INORGANIC_CARBON = ("OC(=O)O", "C#N", "[C-]#[O+]", "O=C=O", "N#CS", "N#CO", "S=C=S")
+_INORGANIC_CARBON = ("OC(=O)O", "C#N", "[C-]#N", "[C-]#[O+]", "O=C=O", "N#CS", "N#CO", "S=C=S",
+                     "[C-]#[C-]")
 
 _uncharger = rdMolStandardize.Uncharger()
 # Only the ionic metals: a permanganate or a chromate must keep its metal-oxygen bonds.
@@ -163,7 +164,13 @@ _STEREO_WORDS = {
 
 
 def _neutral(frag: Chem.Mol) -> Chem.Mol:
-    """The fragment with charges neutralised where a hydrogen can be added or removed."""
+    """The fragment with charges neutralised where a hydrogen can be added or removed.
+
+    A charged carbon is left as it is: the carbanion of an organometallic or the tropylium ion
+    with a proton added or removed is another substance (benzylmagnesium chloride is not a salt
+    of toluene)."""
+    if any(a.GetAtomicNum() == 6 and a.GetFormalCharge() for a in frag.GetAtoms()):
+        return frag
     try:
         return _uncharger.uncharge(frag)
     except (ValueError, RuntimeError):

@@ -148,3 +148,16 @@ def test_the_structure_is_a_value_equal_in_every_order() -> None:
     assert len(forms) == 1
     only: Structure = forms.pop()
     assert only.inchikey == _key("CC(N)C(O)c1ccccc1")
+
+
+@pytest.mark.parametrize(("label", "smiles", "hydrocarbon"), [
+    ("benzylmagnesium chloride", "[CH2-]C1=CC=CC=C1.[Mg+2].[Cl-]", "Cc1ccccc1"),
+    ("p-tolylmagnesium bromide", "CC1=CC=[C-]C=C1.[Mg+2].[Br-]", "Cc1ccccc1"),
+    ("benzylsodium", "[CH2-]C1=CC=CC=C1.[Na+]", "Cc1ccccc1"),
+    ("sodium cyclopentadienide", "[cH-]1cccc1.[Na+]", "C1=CCC=C1"),
+])
+def test_a_carbanion_is_not_made_into_its_hydrocarbon(label: str, smiles: str,
+                                                      hydrocarbon: str) -> None:
+    st = from_smiles(smiles)
+    assert st.skeleton_key != _key(hydrocarbon).split("-")[0], label
+    assert not st.neutralised

@@ -77,6 +77,8 @@ LEFT_ALONE = [
     ("lithium hexafluorophosphate", "[Li+].F[P-](F)(F)(F)(F)F"),
     ("lithium hexafluorophosphate by name", "lithium hexafluorophosphate"),
     ("tropylium", "c1cc[cH+]ccc1"),
+    ("benzylmagnesium chloride, not toluene", "[CH2-]C1=CC=CC=C1.[Mg+2].[Cl-]"),
+    ("p-tolylmagnesium bromide, not toluene", "CC1=CC=[C-]C=C1.[Mg+2].[Br-]"),
     ("sodium citrate", "[Na+].[Na+].[Na+].[O-]C(=O)CC(O)(CC(=O)[O-])C(=O)[O-]"),
 ]
 
