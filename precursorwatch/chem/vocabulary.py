@@ -33,7 +33,7 @@ from precursorwatch.chem.cas import CasError, looks_like_cas, parse_cas
 from precursorwatch.chem.names import name_key
 
 # Bumped when the layout of the index or what goes into it changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SOURCE_LABEL = "the PubChem-derived table of the chemicals package"
 
 # Files of chemicals/Identifiers read, most trusted first: the small curated tables win over
@@ -46,9 +46,9 @@ _TABLES = (
 )
 
 HitKind = Literal["name", "synonym", "cas", "secondary-cas", "inchikey", "skeleton"]
-# Rank of a name or CAS number within its record: the common name, IUPAC name and the
-# record's own CAS number (0) say more than one of its many synonyms (1).
-_PRIMARY, _SECONDARY = 0, 1
+# Rank of a name or CAS number within its record: the common name and the record's own CAS
+# number (0), then the IUPAC name (1), say more than one of its many synonyms (2).
+_PRIMARY, _IUPAC, _SECONDARY = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +279,8 @@ def _fill(con: sqlite3.Connection, sources: Sequence[Path]) -> None:
             for nm in row.names:
                 k = name_key(nm)
                 if k:
-                    rank = _PRIMARY if nm in (row.name, row.iupac) else _SECONDARY
+                    rank = (_PRIMARY if nm == row.name else _IUPAC if nm == row.iupac
+                            else _SECONDARY)
                     names[(k, next_id)] = min(rank, names.get((k, next_id), rank))
             if row.cas:
                 cas_rows[(row.cas, next_id)] = _PRIMARY
@@ -332,7 +333,7 @@ class Vocabulary:
         rows = self._query(
             "SELECT c.rank, " + _COLS + " FROM cas c JOIN compound p ON p.id = c.compound "
             "WHERE c.cas = ?", (cas,))
-        return _best(rows, {0: "cas", 1: "secondary-cas"})
+        return _best(rows, {0: "cas", 2: "secondary-cas"})
 
     def by_name(self, text: str) -> VocabularyHit | None:
         return self.by_key(name_key(text))
@@ -343,7 +344,7 @@ class Vocabulary:
         rows = self._query(
             "SELECT n.rank, " + _COLS + " FROM name n JOIN compound p ON p.id = n.compound "
             "WHERE n.key = ?", (key,))
-        return _best(rows, {0: "name", 1: "synonym"})
+        return _best(rows, {0: "name", 1: "name", 2: "synonym"})
 
     def by_inchikey(self, inchikey: str) -> VocabularyHit | None:
         rows = self._query("SELECT 0, " + _COLS + " FROM compound p WHERE p.inchikey = ?",
@@ -359,8 +360,8 @@ class Vocabulary:
         return bool(self._query("SELECT 1 FROM name WHERE key = ? LIMIT 1", (key,)))
 
     def fuzzy_pairs(self, *, primary_only: bool = True) -> list[tuple[str, str]]:
-        """(name key, InChIKey connectivity block) for the common and IUPAC names (every
-        synonym too with `primary_only=False`), for a typo matcher over the whole vocabulary."""
+        """(name key, InChIKey connectivity block) for the common names (every name with
+        `primary_only=False`), for a typo matcher over the whole vocabulary."""
         sql = ("SELECT n.key, p.skeleton FROM name n JOIN compound p ON p.id = n.compound"
                + (" WHERE n.rank = 0" if primary_only else ""))
         return [(str(k), str(s)) for k, s in self._query(sql, ())]
