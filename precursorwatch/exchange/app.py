@@ -5,14 +5,17 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from precursorwatch.exchange.db import make_engine, migrate
@@ -33,7 +36,10 @@ control lists on receipt; every record is signed with the sending authority's Ed
 logged in its hash-chained audit log. Each authority sees only the records it is party to.
 
 Authenticate with `Authorization: Bearer KEY` (keys come from `pwatch admin add-authority`).
-Errors are `{"error": {"code": "...", "message": "..."}}`.
+Errors are `{"error": {"code": "...", "message": "..."}}` with a fitting status: 400 for a
+request that cannot be read (the code says why), 401, 403, 404, 405 (with the path's full
+`Allow`; `OPTIONS` answers 204 with it), 409 for a record changed meanwhile, 413, 422 for bad
+values (the message names the field), 429, 431 for over-long or too many headers, 503.
 """
 
 
@@ -53,6 +59,36 @@ def error_response(status: int, code: str, message: str,
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
                413: "body_too_large", 415: "unsupported_media_type"}
+
+
+def body_error(cause: BaseException | None) -> tuple[str, str] | None:
+    """The code and message for a body FastAPI could not parse (it answers 400 "There was an
+    error parsing the body" and keeps the reason as the cause), or None for another 400."""
+    if isinstance(cause, UnicodeDecodeError):
+        return ("invalid_utf8", f"body is not valid UTF-8: byte 0x{cause.object[cause.start]:02x} "
+                f"at offset {cause.start}")
+    if isinstance(cause, RecursionError):
+        return ("json_too_deep", "body nests JSON arrays or objects too deeply (no request "
+                "needs more than a few levels)")
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return ("number_too_long", "body has an integer of more than "
+                f"{sys.get_int_max_str_digits()} digits")
+    return None
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
+    """Every method some route answers at the request's path (Starlette's 405 names only the
+    first route's), with OPTIONS, which the service answers for every path. Each method is
+    tried against the routes as the router would match it."""
+    methods = {"OPTIONS"}
+    for method in _METHODS:
+        trial = {**scope, "method": method}
+        if any(route.matches(trial)[0] == Match.FULL for route in routes):
+            methods.add(method)
+    return sorted(methods)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -211,7 +247,16 @@ def create_app(settings: ExchangeSettings | None = None, *,
         return error_response(422, "invalid_request", validation_message(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            allow = ", ".join(allowed_methods(request.app.router.routes, request.scope))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            return error_response(405, "method_not_allowed",
+                                  f"{request.method} is not allowed here; use {allow}",
+                                  {"Allow": allow})
+        if exc.status_code == 400 and (found := body_error(exc.__cause__)) is not None:
+            return error_response(400, *found)
         return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"),
                               str(exc.detail), dict(exc.headers or {}) or None)
 

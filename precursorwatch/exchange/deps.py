@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
 from precursorwatch.exchange.limits import RateLimits
 from precursorwatch.exchange.schemas import ErrorBody
 from precursorwatch.exchange.scope import Caller, authenticate
@@ -73,9 +74,18 @@ def error_doc(description: str) -> dict[str, Any]:
 
 
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: error_doc("The request cannot be read: `invalid_utf8` (body not UTF-8), "
+                   "`json_too_deep` (JSON nested too deeply), `number_too_long` (an integer of "
+                   "more than 4300 digits), `duplicate_header` (two Authorization headers), "
+                   "`bad_http_request` (a header value with NUL, CR or LF, or another "
+                   "malformed request head)."),
     401: error_doc("Missing, unknown or revoked API key."),
     413: error_doc("Body larger than the service accepts."),
-    422: error_doc("Unknown field, wrong type or bad value; the message names the field."),
+    422: error_doc("Unknown field, wrong type, bad value or a broken rule between fields "
+                   "(see the request schema's description); the message names the field."),
+    431: error_doc(f"Request line and headers over {MAX_HEAD_BYTES} bytes "
+                   f"(`headers_too_large`) or more than {MAX_HEADERS} headers "
+                   "(`too_many_headers`)."),
     429: error_doc("Too many requests for this API key; see Retry-After."),
     503: error_doc("The database connection was lost; retry (see Retry-After)."),
 }

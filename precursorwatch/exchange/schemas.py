@@ -74,7 +74,12 @@ NOTIFICATION_EXAMPLE: dict[str, Any] = {
 
 class NotificationIn(BaseModel):
     """A pre-export notification: the fields of Art. 12(10)(a) of the 1988 Convention (parties,
-    substance, quantity, point of entry, date of dispatch) plus transit and planned dates."""
+    substance, quantity, point of entry, date of dispatch) plus transit and planned dates.
+
+    Rules between fields (422 naming the field when broken): `importing_authority` is not
+    also in `transit_authorities`, which names each authority once; `planned_arrival_date`
+    is not before `planned_shipment_date`; the importing and transit authorities are
+    registered (GET /v1/authorities) and none is the sender."""
 
     model_config = ConfigDict(extra="forbid", strict=True,
                               json_schema_extra={"examples": [NOTIFICATION_EXAMPLE]})
@@ -110,7 +115,8 @@ class NotificationIn(BaseModel):
 
 
 class ResponseIn(BaseModel):
-    """The importing authority's answer; an objection must give its reason."""
+    """The importing authority's answer. Rule between fields (422 when broken): an
+    `objection` gives a `reason` that is not blank; `no_objection` may give one."""
 
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"decision": "objection", "reason": "Importer holds no licence for this substance."},
@@ -245,7 +251,11 @@ class IncidentParty(Party):
 
 class IncidentIn(BaseModel):
     """A stopped shipment, seizure or attempted diversion, shared with the authorities named in
-    `shared_with` or with every authority when it is `"all"`."""
+    `shared_with` or with every authority when it is `"all"`.
+
+    Rules between fields (422 naming the field when broken): `quantity` and `unit` are given
+    together or not at all; `shared_with` names registered authorities; `notification_ids`
+    are notifications the reporter is party to."""
 
     model_config = ConfigDict(extra="forbid", strict=True,
                               json_schema_extra={"examples": [INCIDENT_EXAMPLE]})

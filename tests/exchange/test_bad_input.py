@@ -66,13 +66,35 @@ def assert_nothing_written(app: FastAPI) -> None:
 
 
 @pytest.mark.parametrize("raw", [b"{", b'{"quantity": NaN}', b"\xff\xfe", b""],
-                         ids=["truncated", "NaN", "not UTF-8", "empty"])
+                         ids=["truncated", "NaN", "byte-order mark only", "empty"])
 def test_malformed_json_is_refused(client: TestClient, authorities: Any, app: FastAPI,
                                    raw: bytes) -> None:
     got = client.post("/v1/notifications", content=raw,
                       headers={**authorities.headers("CN"), "Content-Type": "application/json"})
     assert got.status_code == 422, got.text
     assert got.json()["error"]["code"] == "invalid_request"
+    assert_nothing_written(app)
+
+
+UNPARSEABLE: list[tuple[str, bytes, str, str]] = [
+    ("not UTF-8", b'{"substance": "caf\xe9"}', "invalid_utf8", "byte 0xe9 at offset 18"),
+    ("nested 1,000 levels", b"[" * 1000 + b"]" * 1000, "json_too_deep", "too deeply"),
+    ("integer of 4,301 digits", b'{"quantity": ' + b"9" * 4301 + b"}", "number_too_long",
+     "more than 4300 digits"),
+]
+
+
+@pytest.mark.parametrize(("case", "raw", "code", "words"), UNPARSEABLE,
+                         ids=[c[0] for c in UNPARSEABLE])
+@pytest.mark.parametrize("route", ["/v1/notifications", "/v1/incidents"])
+def test_unparseable_body_gets_a_specific_error(client: TestClient, authorities: Any,
+                                                app: FastAPI, route: str, case: str,
+                                                raw: bytes, code: str, words: str) -> None:
+    got = client.post(route, content=raw,
+                      headers={**authorities.headers("CN"), "Content-Type": "application/json"})
+    assert got.status_code == 400, got.text
+    assert got.json()["error"]["code"] == code
+    assert words in got.json()["error"]["message"], got.json()
     assert_nothing_written(app)
 
 
@@ -154,6 +176,27 @@ def test_unknown_route_and_method_get_json_errors(client: TestClient, authoritie
     wrong = client.delete("/v1/notifications", headers=authorities.headers("CN"))
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "method_not_allowed"
+    assert wrong.headers["Allow"] == "GET, OPTIONS, POST"
+
+
+@pytest.mark.parametrize(("path", "allow"), [
+    ("/v1/notifications", "GET, OPTIONS, POST"),
+    ("/v1/notifications/2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b", "GET, OPTIONS"),
+    ("/v1/notifications/2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b/response", "OPTIONS, POST"),
+    ("/v1/incidents", "GET, OPTIONS, POST"),
+    ("/healthz", "GET, OPTIONS"),
+    ("/openapi.json", "GET, HEAD, OPTIONS"),
+])
+def test_options_lists_every_method_of_the_path(client: TestClient, path: str,
+                                                allow: str) -> None:
+    got = client.options(path)
+    assert got.status_code == 204, got.text
+    assert got.headers["Allow"] == allow and got.content == b""
+    wrong = client.put(path)
+    assert wrong.status_code == 405 and wrong.headers["Allow"] == allow
+    assert allow in wrong.json()["error"]["message"]
+    for method in allow.split(", "):  # each method listed is one the path answers
+        assert client.request(method, path).status_code != 405, method
 
 
 def _raw(body: dict[str, Any], *, value_at: str | None = None, key_in: str | None = None

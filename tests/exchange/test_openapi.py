@@ -83,7 +83,7 @@ def test_every_route_is_documented_with_examples(client: TestClient) -> None:
             for parameter in op.get("parameters", []):
                 assert has_example(parameter), f"{where}: {parameter['name']} without example"
             if path != "/healthz":
-                for status in ("401", "422", "429"):
+                for status in ("400", "401", "422", "429", "431"):
                     assert status in op["responses"], f"{where}: {status} undocumented"
                 error = op["responses"]["401"]["content"]["application/json"]["schema"]
                 assert error["$ref"].endswith("/ErrorBody")
@@ -128,3 +128,26 @@ def test_property_based_api_run_finds_no_server_error(app: FastAPI, client: Test
     print("status codes seen:", dict(sorted(seen.items())))
     # The run reached the handlers, not only the validators and the key check.
     assert seen.get(200, 0) + seen.get(201, 0) > 0 and seen.get(422, 0) > 0
+
+
+def test_rules_between_fields_are_documented(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    rules = {"NotificationIn": ["`importing_authority` is not\n    also in "
+                                "`transit_authorities`", "`planned_arrival_date`"],
+             "ResponseIn": ["an\n    `objection` gives a `reason`"],
+             "IncidentIn": ["`quantity` and `unit` are given\n    together"]}
+    for name, words in rules.items():
+        description = " ".join(schemas[name]["description"].split())
+        for word in words:
+            assert " ".join(word.split()) in description, (name, word)
+
+
+def test_unreadable_requests_are_documented(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    documented = spec["paths"]["/v1/notifications"]["post"]["responses"]
+    for code in ("invalid_utf8", "json_too_deep", "number_too_long", "duplicate_header",
+                 "bad_http_request"):
+        assert code in documented["400"]["description"], code
+    for code in ("headers_too_large", "too_many_headers"):
+        assert code in documented["431"]["description"], code
+    assert "OPTIONS" in spec["info"]["description"]
