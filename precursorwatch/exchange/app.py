@@ -23,6 +23,7 @@ from precursorwatch.exchange.errors import ExchangeError, RateLimited
 from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
 from precursorwatch.exchange.limits import LocalRateLimits, RateLimits, SharedRateLimits
 from precursorwatch.exchange.routers import authorities, incidents, notifications
+from precursorwatch.exchange.schemas import shown as escaped
 from precursorwatch.exchange.service import Clock, Exchange, SubstanceChecker, system_clock
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import KeyVault
@@ -112,7 +113,7 @@ def validation_message(errors: list[Any]) -> str:
         given = ""
         if err.get("type") not in ("missing", "extra_forbidden") and not isinstance(
                 shown, dict | list) and shown is not None:
-            text = json.dumps(shown, ensure_ascii=False, default=str)
+            text = escaped(json.dumps(shown, ensure_ascii=False, default=str))
             given = f" (got {text[:60]}{'…' if len(text) > 60 else ''})"
         if err.get("type") == "extra_forbidden":
             msg = "unknown field"

@@ -4,32 +4,79 @@ refused, never coerced. Examples here are what the OpenAPI page shows."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from precursorwatch.detect.verdict import Verdict
 
+# Characters refused in text fields. Control characters (C0, DEL, C1) and invisible ones break
+# or hide text; bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE and kin) make a name
+# display differently from what it says on other authorities' screens; zero-width spaces and
+# word joiners hide inside a name to slip past the watchlist screening. ZWJ and ZWNJ stay
+# allowed: scripts such as Persian and the Indic ones need them. Lone surrogates cannot be
+# stored or signed as UTF-8. Free text may hold tabs and line breaks (CR LF and CR are
+# stored as LF).
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_INVISIBLE = "\u200b\u2028\u2029\u2060\ufeff"
+_REFUSED_SHORT = re.compile(
+    f"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}{_INVISIBLE}\ud800-\udfff]")
+_REFUSED_LONG = re.compile(
+    f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}{_INVISIBLE}\ud800-\udfff]")
+_BIDI = re.compile(f"[{_BIDI_CONTROLS}]")
 
-def _printable(value: str) -> str:
-    # NUL and lone surrogates cannot be stored by PostgreSQL or signed as UTF-8.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("must be valid Unicode text") from exc
+
+def _describe(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if char == "\x00":
+        return f"NUL ({code})"
+    if 0xD800 <= ord(char) <= 0xDFFF:
+        return f"a lone surrogate ({code}): it is not valid Unicode text"
+    name = unicodedata.name(char, "")
+    if _BIDI.match(char):
+        return (f"the bidirectional control {code} {name}: it makes text display "
+                "differently from what it says")
+    if unicodedata.category(char) == "Cc":
+        return f"the control character {code}" + (" (a line break)" if char in "\r\n" else "")
+    return f"the invisible character {code} {name}"
+
+
+def _checked(value: str, refused: re.Pattern[str]) -> str:
+    found = refused.search(value)
+    if found is not None:
+        raise ValueError(f"must not contain {_describe(found.group())} at position "
+                         f"{found.start()}")
     return value
+
+
+def _short_text(value: str) -> str:
+    return _checked(value, _REFUSED_SHORT)
+
+
+def _long_text(value: str) -> str:
+    return _checked(value.replace("\r\n", "\n").replace("\r", "\n"), _REFUSED_LONG)
+
+
+def shown(text: str) -> str:
+    """`text` safe to quote in an error message: each character refused in text fields
+    written as its escape (`\\u202e`), so a quoted value cannot disguise the message."""
+    return _REFUSED_SHORT.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_DATE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _iso_date(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("must be a date string in YYYY-MM-DD form")
+    # Strict: a timestamp is refused, not cut to its date.
+    if not isinstance(value, str) or not _DATE_FORM.match(value):
+        raise ValueError("must be a date in YYYY-MM-DD form (no time)")
     return value
 
 
-ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
-LongText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_printable)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_short_text)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_long_text)]
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date), Field(strict=False)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["CN"],
                                    description="ISO 3166-1 alpha-2 country code.")]
@@ -37,7 +84,59 @@ AuthorityCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_-]{1,15}$", example
                                      description="An authority's code, as listed by "
                                                  "GET /v1/authorities.")]
 Unit = Literal["kg", "g", "mg", "t", "l", "ml"]
-Quantity = Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False, examples=[25])]
+# At least a thousandth of the unit; at most MAX_BASE_QUANTITY kg or l in whatever unit
+# (checked with the unit, `quantity_problem`).
+MIN_QUANTITY = 0.001
+MAX_BASE_QUANTITY = 1e8  # 100,000 t
+_TO_BASE: dict[str, float] = {"kg": 1, "g": 1e-3, "mg": 1e-6, "t": 1e3, "l": 1, "ml": 1e-3}
+Quantity = Annotated[float, Field(
+    ge=MIN_QUANTITY, le=1e9, allow_inf_nan=False, examples=[25],
+    description="At least 0.001 of the unit, at most 100,000 t (1e8 kg or l) whatever the "
+                "unit.")]
+
+
+def quantity_problem(quantity: float | None, unit: str | None) -> str | None:
+    if quantity is None or unit is None:
+        return None
+    if quantity * _TO_BASE[unit] > MAX_BASE_QUANTITY:
+        return (f"quantity: {quantity:g} {unit} is more than any shipment carries (at most "
+                f"{MAX_BASE_QUANTITY:g} kg or l, 100,000 t)")
+    return None
+
+
+# Dates are bounded relative to the service's today (UTC), so they are checked on receipt
+# (`date_problems`), not here where there is no clock.
+SHIPMENT_DAYS_BACK = 365
+SHIPMENT_DAYS_AHEAD = 2 * 365
+ARRIVAL_DAYS_AFTER_SHIPMENT = 365
+EARLIEST_INCIDENT = dt.date(1990, 1, 1)  # the 1988 Convention's first year in force
+INCIDENT_DAYS_AHEAD = 1  # reporters in time zones ahead of UTC
+
+
+def date_problems(today: dt.date, *, planned_shipment_date: dt.date | None = None,
+                  planned_arrival_date: dt.date | None = None,
+                  incident_date: dt.date | None = None) -> list[str]:
+    """What is wrong with the dates of a record received on `today`, each naming its field."""
+    problems: list[str] = []
+    if planned_shipment_date is not None:
+        earliest = today - dt.timedelta(days=SHIPMENT_DAYS_BACK)
+        latest = today + dt.timedelta(days=SHIPMENT_DAYS_AHEAD)
+        if not earliest <= planned_shipment_date <= latest:
+            problems.append(f"planned_shipment_date: {planned_shipment_date} is not between "
+                            f"{earliest} and {latest} (a year before to two years after "
+                            f"today, {today})")
+        if planned_arrival_date is not None:
+            last = planned_shipment_date + dt.timedelta(days=ARRIVAL_DAYS_AFTER_SHIPMENT)
+            if planned_arrival_date > last:
+                problems.append(f"planned_arrival_date: {planned_arrival_date} is more than "
+                                f"a year after planned_shipment_date ({planned_shipment_date})")
+    if incident_date is not None:
+        latest = today + dt.timedelta(days=INCIDENT_DAYS_AHEAD)
+        if not EARLIEST_INCIDENT <= incident_date <= latest:
+            problems.append(f"incident_date: {incident_date} is not between "
+                            f"{EARLIEST_INCIDENT} and today ({today})")
+    return problems
+
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -79,7 +178,12 @@ class NotificationIn(BaseModel):
     Rules between fields (422 naming the field when broken): `importing_authority` is not
     also in `transit_authorities`, which names each authority once; `planned_arrival_date`
     is not before `planned_shipment_date`; the importing and transit authorities are
-    registered (GET /v1/authorities) and none is the sender."""
+    registered (GET /v1/authorities) and none is the sender; `quantity` is at most
+    100,000 t in its `unit`; the dates lie in the ranges their fields give.
+
+    Text (names, addresses, free text) must not hold control characters, bidirectional
+    controls (U+202E and kin) or invisible characters (U+200B, U+2060, U+FEFF); free text may
+    hold tabs and line breaks (CR LF is stored as LF)."""
 
     model_config = ConfigDict(extra="forbid", strict=True,
                               json_schema_extra={"examples": [NOTIFICATION_EXAMPLE]})
@@ -94,8 +198,10 @@ class NotificationIn(BaseModel):
     importing_authority: AuthorityCode
     transit_authorities: list[AuthorityCode] = Field(default_factory=list, max_length=20)
     transit_countries: list[CountryCode] = Field(default_factory=list, max_length=20)
-    planned_shipment_date: IsoDate
-    planned_arrival_date: IsoDate | None = None
+    planned_shipment_date: IsoDate = Field(
+        description="YYYY-MM-DD, from a year before to two years after today (UTC).")
+    planned_arrival_date: IsoDate | None = Field(
+        default=None, description="YYYY-MM-DD, from planned_shipment_date to a year after it.")
     point_of_entry: ShortText
     mode: Literal["sea", "air", "courier", "post", "road", "rail"] | None = None
     exporter_reference: ShortText | None = None
@@ -104,6 +210,8 @@ class NotificationIn(BaseModel):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> NotificationIn:
+        if (problem := quantity_problem(self.quantity, self.unit)) is not None:
+            raise ValueError(problem)
         if (self.planned_arrival_date is not None
                 and self.planned_arrival_date < self.planned_shipment_date):
             raise ValueError("planned_arrival_date is before planned_shipment_date")
@@ -254,8 +362,10 @@ class IncidentIn(BaseModel):
     `shared_with` or with every authority when it is `"all"`.
 
     Rules between fields (422 naming the field when broken): `quantity` and `unit` are given
-    together or not at all; `shared_with` names registered authorities; `notification_ids`
-    are notifications the reporter is party to."""
+    together or not at all, the quantity at most 100,000 t in its unit; `shared_with` names
+    registered authorities; `notification_ids` are notifications the reporter is party to.
+    Text follows the rules of a notification's (no control, bidirectional or invisible
+    characters)."""
 
     model_config = ConfigDict(extra="forbid", strict=True,
                               json_schema_extra={"examples": [INCIDENT_EXAMPLE]})
@@ -264,7 +374,9 @@ class IncidentIn(BaseModel):
     substance: ShortText
     quantity: Quantity | None = None
     unit: Unit | None = None
-    incident_date: IsoDate
+    incident_date: IsoDate = Field(
+        description="YYYY-MM-DD, from 1990-01-01 to today (UTC; a day ahead is accepted for "
+                    "time zones ahead of UTC).")
     parties: list[IncidentParty] = Field(default_factory=list, max_length=20)
     route: list[CountryCode] = Field(default_factory=list, max_length=20)
     modus_operandi: LongText | None = None
@@ -277,6 +389,8 @@ class IncidentIn(BaseModel):
     def _quantity_has_unit(self) -> IncidentIn:
         if (self.quantity is None) != (self.unit is None):
             raise ValueError("quantity and unit go together")
+        if (problem := quantity_problem(self.quantity, self.unit)) is not None:
+            raise ValueError(problem)
         return self
 
 

@@ -62,6 +62,7 @@ from precursorwatch.exchange.schemas import (
     Party,
     ResponseIn,
     Status,
+    date_problems,
 )
 from precursorwatch.exchange.scope import (
     CALLER,
@@ -319,6 +320,10 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
     if corrects is not None:
         with ex.sessions() as session:  # a fast 404 before the slower substance check
             Scope(caller).notification(session, corrects)
+    problems = date_problems(ex.now().date(), planned_shipment_date=data.planned_shipment_date,
+                             planned_arrival_date=data.planned_arrival_date)
+    if problems:
+        raise Invalid("; ".join(problems))
     verdict = ex.check_substance(data.substance)
     hits = screen_parties(ex, [("exporter", data.exporter), ("importer", data.importer),
                                *([("consignee", data.consignee)] if data.consignee else [])])
@@ -456,6 +461,9 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
 
 # -- incidents --------------------------------------------------------------------------------
 def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
+    problems = date_problems(ex.now().date(), incident_date=data.incident_date)
+    if problems:
+        raise Invalid("; ".join(problems))
     verdict = ex.check_substance(data.substance)
     hits = screen_parties(ex, [(p.role, p) for p in data.parties])
     with ex.writing() as session:

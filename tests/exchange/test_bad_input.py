@@ -23,7 +23,37 @@ BAD_NOTIFICATIONS: list[tuple[str, Any, str]] = [
      "body.exporter.phone: unknown field"),
     ("quantity as text", notification(quantity="25"), "body.quantity"),
     ("quantity as boolean", notification(quantity=True), "body.quantity"),
-    ("negative quantity", notification(quantity=-1), "greater than 0"),
+    ("negative quantity", notification(quantity=-1), "greater than or equal to 0.001"),
+    ("denormal quantity", notification(quantity=5e-324),
+     "body.quantity: Input should be greater than or equal to 0.001"),
+    ("quantity over any shipment", notification(quantity=200_000, unit="t"),
+     "quantity: 200000 t is more than any shipment carries"),
+    ("timestamp for a date", notification(planned_shipment_date="2026-12-01T00:00:00"),
+     "body.planned_shipment_date: Value error, must be a date in YYYY-MM-DD form"),
+    ("date with a zone", notification(planned_arrival_date="2026-12-20Z"),
+     "body.planned_arrival_date: Value error, must be a date in YYYY-MM-DD form"),
+    ("year one", notification(planned_shipment_date="0001-01-01"),
+     "planned_shipment_date: 0001-01-01 is not between 2025-11-23 and 2028-11-22"),
+    ("year 9999", notification(planned_shipment_date="9999-12-31"),
+     "planned_shipment_date: 9999-12-31 is not between"),
+    ("arrival years later", notification(planned_arrival_date="2030-01-01"),
+     "planned_arrival_date: 2030-01-01 is more than a year after"),
+    ("right-to-left override in a name",
+     notification(exporter={**PARTY, "name": "Acme \u202eoC lacimehC"}),
+     "body.exporter.name: Value error, must not contain the bidirectional control U+202E"),
+    ("bidi isolate in an address",
+     notification(importer={**PARTY, "address": "Calle \u2067 5", "country": "MX"}),
+     "body.importer.address: Value error, must not contain the bidirectional control U+2067"),
+    ("left-to-right mark in the substance", notification(substance="\u200ePMK"),
+     "body.substance: Value error, must not contain the bidirectional control U+200E"),
+    ("terminal escape in a name", notification(point_of_entry="Manz\x1b[31manillo"),
+     "body.point_of_entry: Value error, must not contain the control character U+001B"),
+    ("line break in a name", notification(exporter={**PARTY, "name": "Acme\nLtd"}),
+     "body.exporter.name: Value error, must not contain the control character U+000A"),
+    ("C1 control in free text", notification(other_information="see\x85below"),
+     "body.other_information: Value error, must not contain the control character U+0085"),
+    ("zero-width space in a name", notification(exporter={**PARTY, "name": "Ac\u200bme"}),
+     "body.exporter.name: Value error, must not contain the invisible character U+200B"),
     ("unknown unit", notification(unit="barrel"), "body.unit"),
     ("missing substance", {k: v for k, v in notification().items() if k != "substance"},
      "body.substance: Field required"),
@@ -106,6 +136,21 @@ BAD_INCIDENTS: list[tuple[str, Any, str]] = [
     ("party role unknown", incident(parties=[{**PARTY, "role": "cousin"}]),
      "body.parties.0.role"),
     ("too many parties", incident(parties=[{**PARTY, "role": "other"}] * 21), "body.parties"),
+    ("denormal quantity", incident(quantity=5e-324), "body.quantity"),
+    ("over any shipment", incident(quantity=2e8, unit="kg"),
+     "quantity: 2e+08 kg is more than any shipment carries"),
+    ("year one", incident(incident_date="0001-01-01"),
+     "incident_date: 0001-01-01 is not between 1990-01-01 and today (2026-11-23)"),
+    ("before 1990", incident(incident_date="1989-12-31"), "incident_date: 1989-12-31"),
+    ("in the future", incident(incident_date="2026-11-25"), "incident_date: 2026-11-25"),
+    ("year 9999", incident(incident_date="9999-12-31"), "incident_date: 9999-12-31"),
+    ("timestamp for a date", incident(incident_date="2026-11-02T10:00:00"),
+     "body.incident_date: Value error, must be a date in YYYY-MM-DD form"),
+    ("override in the notes", incident(notes="paid \u202ein cash"),
+     "body.notes: Value error, must not contain the bidirectional control U+202E"),
+    ("override in a party name",
+     incident(parties=[{**PARTY, "role": "other", "name": "\u202dX"}]),
+     "body.parties.0.name: Value error, must not contain the bidirectional control U+202D"),
 ]
 
 
@@ -123,7 +168,9 @@ def test_bad_answers_are_refused(client: TestClient, authorities: Any) -> None:
     sent = client.post("/v1/notifications", json=notification(),
                        headers=authorities.headers("CN")).json()
     url = f"/v1/notifications/{sent['id']}/response"
-    for body, words in [({"decision": "maybe"}, "body.decision"),
+    for body, words in [({"decision": "objection", "reason": "no \u202elicence"},
+                         "body.reason: Value error, must not contain the bidirectional"),
+                        ({"decision": "maybe"}, "body.decision"),
                         ({"decision": "no_objection", "signed": True}, "body.signed"),
                         ({}, "body.decision: Field required")]:
         got = client.post(url, json=body, headers=authorities.headers("MX"))
@@ -285,3 +332,40 @@ def test_a_lone_surrogate_keeps_the_connection_alive(live_server: Any,
             assert got.status_code == 422, got.text
         assert http.get("/healthz").status_code == 200
     assert len(ports) == 1, ports  # one connection for all three requests
+
+
+def test_a_quoted_value_cannot_disguise_the_error_message(client: TestClient,
+                                                          authorities: Any) -> None:
+    got = client.post("/v1/notifications", json=notification(unit="kg\u202e\u200b"),
+                      headers=authorities.headers("CN"))
+    message = got.json()["error"]["message"]
+    assert got.status_code == 422 and "body.unit" in message
+    assert "\u202e" not in message and "\u200b" not in message
+    assert "\\u202e\\u200b" in message, message
+
+
+def test_bounds_and_text_that_are_fine_are_kept(client: TestClient, authorities: Any) -> None:
+    """The edges of the bounds are accepted; free text keeps tabs and line breaks (CR LF
+    stored as LF); ZWNJ, which Persian names need, is kept."""
+    body = notification(quantity=0.001, unit="mg", planned_shipment_date="2025-11-23",
+                        planned_arrival_date="2026-11-23",
+                        other_information="line one\r\nline two\tend\rthree",
+                        exporter={**PARTY, "name": "\u0634\u0631\u06a9\u062a \u0645\u06cc"
+                                  "\u200c\u0647\u0627"})
+    got = client.post("/v1/notifications", json=body, headers=authorities.headers("CN"))
+    assert got.status_code == 201, got.text
+    stored = got.json()
+    assert stored["quantity"] == 0.001
+    assert stored["other_information"] == "line one\nline two\tend\nthree"
+    assert "\u200c" in stored["exporter"]["name"]
+    latest = notification(quantity=100_000, unit="t", planned_shipment_date="2028-11-22")
+    assert client.post("/v1/notifications", json=latest,
+                       headers=authorities.headers("CN")).status_code == 201
+    today = incident(incident_date="2026-11-24")  # a day ahead of UTC: a time zone east
+    assert client.post("/v1/incidents", json=today,
+                       headers=authorities.headers("US")).status_code == 201
+    first = incident(incident_date="1990-01-01")
+    assert client.post("/v1/incidents", json=first,
+                       headers=authorities.headers("US")).status_code == 201
+    report = client.get("/v1/audit/verify", headers=authorities.headers("CN")).json()
+    assert report["ok"], report
