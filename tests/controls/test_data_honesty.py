@@ -114,6 +114,20 @@ def test_anything_short_of_primary_says_why() -> None:
     assert not offenders, _report(offenders, "not primary and without a `verification_reason`")
 
 
+# The language in which each jurisdiction's instrument is cited (Canada's is bilingual: English
+# at least; the EU's in every official language: English is cited).
+INSTRUMENT_LANGUAGE = {"UN": "en", "US": "en", "EU": "en", "CA": "en", "MX": "es", "CN": "zh"}
+
+
+def test_every_listing_gives_the_name_the_instrument_uses() -> None:
+    """A customs officer compares the goods with the text of the law: the listing quotes the
+    substance's name as that text writes it, in its language."""
+    offenders = [f"{e.where}: names {e.fields.get('names')!r}" for e in LISTINGS
+                 if not str((e.fields.get("names") or {}).get(
+                     INSTRUMENT_LANGUAGE.get(str(e.fields.get("jurisdiction")), "en"), "")).strip()]
+    assert not offenders, _report(offenders, "without the name as the instrument writes it")
+
+
 def test_a_threshold_names_the_provision_that_sets_it() -> None:
     """A quantity threshold changes what a shipment needs; the evidence must show its source."""
     offenders = [f"{e.where}: {e.fields['threshold']!r}" for e in LISTINGS
