@@ -4,11 +4,12 @@ Files, under `precursorwatch/controls/data/` (or any folder passed as `data_dir`
 - `substances.yaml` and/or `substances/*.yaml`: one record per chemical identity;
 - `listings.yaml` and/or `listings/*.yaml` (one file per jurisdiction): one record per
   (substance, jurisdiction, list) with dates and citation;
-- `rules/*.yaml`: structure rules (family and class listings written as SMARTS).
+- `rules/*.yaml`: structure rules (family and class listings written as SMARTS);
+- `about.yaml`: the edition of the data and the date it was checked (`load_data_version`).
 
 Validation is strict and happens here, at the file edge: unknown fields, wrong types, bad CAS
-check digits, unparsable SMILES or SMARTS, `until` not after `since`, duplicate ids and
-references to unknown substances are all reported. Every problem in a load is collected and
+check digits, unparsable SMILES or SMARTS, `until` not after `since`, duplicate ids, two
+substance records of one structure and references to unknown substances are all reported. Every problem in a load is collected and
 raised once as `ControlsDataError`, each naming the file, the record (position and id) and the
 field.
 """
