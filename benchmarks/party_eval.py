@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from anyascii import anyascii
 from rapidfuzz import fuzz, process
 
-from precursorwatch.screen.names import normalise_name
 from precursorwatch.screen.watchlist import (
     PartyMatcher,
     WatchlistEntry,
@@ -179,11 +179,30 @@ _CITY = ["Wuhan", "Shanghai", "Hebei", "Guangzhou", "Jalisco", "Sinaloa", "Houst
          "Dalian", "Tianjin", "Monterrey", "Tijuana"]
 
 
+# The generator's own notion of a generic word, so that the negatives do not move when the
+# matcher's normalisation does.
+_GENERIC_WORDS = frozenset({
+    "co", "company", "companies", "corp", "corporation", "inc", "incorporated", "ltd",
+    "limited", "llc", "plc", "pte", "pvt", "private", "sa", "de", "cv", "srl", "gmbh", "ag",
+    "jsc", "ooo", "the", "and", "of", "group", "holding", "holdings", "enterprise",
+    "enterprises", "trading", "trade", "import", "export", "industrial", "industries",
+    "industry", "international", "internacional", "technology", "technologies", "tech",
+    "science", "chemical", "chemicals", "pharmaceutical", "pharmaceuticals", "biotech",
+    "materials", "material", "new", "products", "development", "supply", "services",
+    "logistics", "manufacturing", "factory", "lab", "labs", "laboratory", "servicios",
+    "comercial", "commercial", "general", "shipping", "distribuidora", "hong", "kong", "china",
+})
+
+
+def _plain_tokens(name: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", anyascii(name).lower())
+
+
 def negatives(rng: random.Random, count: int, entries: list[WatchlistEntry]) -> list[str]:
     """Ordinary names, some sharing a word with a listed name, none equal to one."""
-    listed = {normalise_name(n).compact for e in entries for n in (e.name, *e.aliases)}
-    distinct = [w for e in entries if e.kind == "entity"
-                for w in normalise_name(e.name).significant if len(w) >= 4]
+    listed = {" ".join(sorted(_plain_tokens(n))) for e in entries for n in (e.name, *e.aliases)}
+    distinct = [w for e in entries if e.kind == "entity" for w in _plain_tokens(e.name)
+                if len(w) >= 4 and w not in _GENERIC_WORDS and not w.isdigit()]
     out: list[str] = []
     makers: list[Callable[[], str]] = [
         lambda: f"{rng.choice(_PINYIN).title()} {rng.choice(_PINYIN).title()}",
@@ -201,7 +220,7 @@ def negatives(rng: random.Random, count: int, entries: list[WatchlistEntry]) -> 
     ]
     while len(out) < count:
         name = rng.choice(makers)()
-        if normalise_name(name).compact not in listed and name not in out:
+        if " ".join(sorted(_plain_tokens(name))) not in listed and name not in out:
             out.append(name)
     return out
 
@@ -210,13 +229,15 @@ def positives(rng: random.Random, count: int, entries: list[WatchlistEntry]
               ) -> list[tuple[str, str, str]]:
     """(variant, entry id, variant kind), the kinds taken in turn."""
     parties = [e for e in entries if e.kind in ("individual", "entity")]
+    people = [e for e in parties if e.kind == "individual"]
     kinds = list(VARIANTS)
     out: list[tuple[str, str, str]] = []
     attempts = 0
     while len(out) < count and attempts < count * 50:
         attempts += 1
-        e = rng.choice(parties)
         kind = kinds[len(out) % len(kinds)]
+        # Only people have middle names: a company name less a word is another name.
+        e = rng.choice(people if kind == "middle name dropped" else parties)
         made = VARIANTS[kind](rng, e.name)
         if made and made.strip() and made != e.name:
             out.append((made, f"{e.list}:{e.entry_id}", kind))
