@@ -16,6 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -28,12 +29,16 @@ from precursorwatch.screen.model import PartyHit
 from precursorwatch.screen.names import NormName, name_similarity, normalise_name
 
 COUNTRY_MISMATCH_FACTOR = 0.9
+# A company's name against a listed person, or a bare name against a listed company name.
+KIND_MISMATCH_FACTOR = 0.9
 _PRESELECT_CUTOFF = 65
 _PRESELECT_TOP = 40
 _COMMON_TOKEN = 200
 # Ships and aircraft are listed by name but are never a shipper or consignee.
 _NOT_PARTIES = frozenset({"vessel", "aircraft"})
 _PRESELECT_CHUNK = 256
+# Names found only through a word one letter apart: the best this many, by words so found.
+_NEIGHBOUR_TOP = 40
 _EMPTY = "-0-"
 
 
@@ -292,6 +297,25 @@ def _preselect_key(n: NormName) -> str:
     return " ".join(strong or n.tokens)
 
 
+@lru_cache(maxsize=200_000)
+def _neighbourhood(token: str) -> frozenset[str]:
+    """The word and its one-letter deletions (SymSpell): two words one letter lost, added,
+    changed or two letters swapped apart share one of them ("aturn" / "saturn",
+    "jeong" / "jong", "icmex" / "cimex")."""
+    if len(token) < 3:
+        return frozenset((token,))
+    return frozenset((token, *(token[:i] + token[i + 1:] for i in range(len(token)))))
+
+
+def _kind_mismatch(query: NormName, listed: NormName, entry: WatchlistEntry) -> str:
+    """Why the party's name and the listed entry look like different kinds of party, or ""."""
+    if query.organisation and entry.kind == "individual":
+        return "a company's name against a listed individual"
+    if not query.organisation and listed.organisation and entry.kind != "individual":
+        return "no legal form against a listed company's name"
+    return ""
+
+
 class PartyMatcher:
     """Matches party names against watchlist entries (all names and aliases)."""
 
@@ -312,6 +336,12 @@ class PartyMatcher:
             for t in set(n.significant):
                 index.setdefault(t, []).append(j)
         self._token_index = {t: js for t, js in index.items() if len(js) <= _COMMON_TOKEN}
+        near: dict[str, set[int]] = {}
+        for j, n in enumerate(self._names):
+            for t in set(n.significant):
+                for key in _neighbourhood(t):
+                    near.setdefault(key, set()).add(j)
+        self._near_index = {k: js for k, js in near.items() if len(js) <= _COMMON_TOKEN}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -336,11 +366,22 @@ class PartyMatcher:
                 if len(found) > _PRESELECT_TOP:
                     found = found[np.argsort(-row[found], kind="stable")[:_PRESELECT_TOP]]
                 shared = {j for t in norms[i].significant for j in self._token_index.get(t, ())}
-                candidates = sorted(shared.union(found.tolist()))
+                candidates = sorted(shared.union(found.tolist(), self._near(norms[i], shared)))
                 # Manifests, the API and the lists write countries many ways ("CHN", "中国").
                 out[i] = self._rescore(norms[i], country_code(parties[i][1]), candidates,
                                        threshold)
         return out
+
+    def _near(self, query: NormName, known: set[int]) -> list[int]:
+        """Names with words one letter apart from the party's, most such words first."""
+        words: dict[int, int] = {}
+        for t in set(query.significant):
+            hit: set[int] = set()
+            for key in _neighbourhood(t):
+                hit.update(self._near_index.get(key, ()))
+            for j in hit - known:
+                words[j] = words.get(j, 0) + 1
+        return sorted(words, key=lambda j: (-words[j], j))[:_NEIGHBOUR_TOP]
 
     def _rescore(self, query: NormName, country: str, candidates: list[int],
                  threshold: float) -> list[WatchlistHit]:
@@ -358,6 +399,9 @@ class PartyMatcher:
                     score = round(score * COUNTRY_MISMATCH_FACTOR, 4)
                     detail += (f"; countries differ: {country} / "
                                + "/".join(entry.countries[:4]))
+            if why := _kind_mismatch(query, listed, entry):
+                score = round(score * KIND_MISMATCH_FACTOR, 4)
+                detail += f"; {why}"
             if score >= threshold and (owner not in best or score > best[owner].score):
                 best[owner] = WatchlistHit(entry, listed.original, score, detail)
         return sorted(best.values(), key=lambda h: (-h.score, h.entry.entry_id))
