@@ -280,7 +280,7 @@ def test_systematic_names_are_parsed_by_one_opsin_kept_running(
     parser = app.state.exchange.checker.resolver.name_parser
     assert isinstance(parser, OpsinProcess)
     pids = []
-    for name in ("3-methylbutan-1-ol", "2-methylbutan-1-ol"):
+    for name in ("3-ethylhexan-2-ol", "2-cyclopentylhexan-3-ol"):
         sent = send(client, authorities, substance=name)
         assert sent["verdict"]["resolved_by"] == "iupac" and sent["verdict"]["verdict"] == "clear"
         pids.append(parser.pid)
