@@ -17,7 +17,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # The request line and all headers together (h11's default bound, as nginx allows 4 × 8 KiB).
@@ -93,9 +92,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > MAX_HEAD_BYTES:
-            self._head_too_large()
-            # Stops the parser; send_400_response then finds the request refused already.
-            raise httptools.HttpParserError("head too large")
+            self._head_too_large()  # the app never sees it; the rest is dropped unparsed
+            return
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
