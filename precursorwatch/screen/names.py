@@ -23,7 +23,10 @@ LEGAL_FORM_WORDS: frozenset[str] = frozenset({
     "llc", "llp", "lp", "plc", "pte", "pvt", "private", "sa", "s", "a", "de", "cv", "rl", "srl",
     "sas", "sac", "sl", "sapi", "gmbh", "ag", "kg", "bv", "nv", "oy", "ab", "as", "jsc", "ojsc",
     "ooo", "zao", "ltda", "pjsc", "kk", "sarl", "spa", "the", "and", "of", "y", "e", "cia", "group",
-    "holding", "holdings", "enterprise", "enterprises", "partners", "firm", "branch",
+    "holding", "holdings", "enterprise", "enterprises", "partners", "firm", "branch", "sal",
+    "eood", "ood",
+    # Arabic and Spanish articles: "AL-AQSA" is "Aqsa" to a clerk.
+    "al", "el",
 })
 GENERIC_TRADE_WORDS: frozenset[str] = frozenset({
     "trading", "trade", "traders", "import", "export", "imp", "exp", "importadora",
@@ -70,6 +73,7 @@ _WORD_FOLD: dict[str, str] = {
     "internacional": "international", "industries": "industry", "industrias": "industry",
     "sciences": "science", "labs": "lab", "laboratories": "lab", "laboratory": "lab",
     "products": "product", "materials": "material", "holdings": "holding",
+    "ink": "inc",  # Cyrillic "инк."
 }
 # Dotted legal forms written many ways: "S.A. de C.V.", "S.A.DE C.V.", "S. de R.L."
 _LEGAL_FORMS = (
@@ -78,6 +82,8 @@ _LEGAL_FORMS = (
     (re.compile(r"\bs\.\s?a\.(?=\s|$|,)", re.I), " sa "),
     (re.compile(r"\bco\.,?\s?ltd\.?", re.I), " co ltd "),
 )
+# Other dotted legal forms, letter by letter: "L.L.C.", "S.A.L.", "E.O.O.D.".
+_DOTTED = re.compile(r"\b(?:[a-z]\.\s?){2,}", re.I)
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _VOWELS = str.maketrans("", "", "aeiouy")
@@ -130,8 +136,14 @@ def _phonetic(token: str) -> str:
 _WEAK_TARGETS = tuple(sorted(w for w in LEGAL_FORM_WORDS | GENERIC_TRADE_WORDS if len(w) >= 4))
 # Legal forms proper and trade words: a name with one of them is a company's.
 ORGANISATION_WORDS: frozenset[str] = (LEGAL_FORM_WORDS | GENERIC_TRADE_WORDS) - frozenset({
-    "s", "a", "de", "the", "and", "of", "y", "e", "as", "new", "firm", "branch", "partners",
+    "s", "a", "de", "the", "and", "of", "y", "e", "as", "al", "el", "new", "firm", "branch",
+    "partners",
     "bio", "hk", "capital", "variable"})
+
+
+# Trade words as they sound: "korp" (Cyrillic "корп") is "corp".
+_WEAK_SOUNDS = {_phonetic(w): w for w in sorted(LEGAL_FORM_WORDS | GENERIC_TRADE_WORDS)
+                if len(w) >= 4}
 
 
 @lru_cache(maxsize=50_000)
@@ -145,17 +157,26 @@ def weak_word(token: str) -> str:
     """
     if token in LEGAL_FORM_WORDS or token in GENERIC_TRADE_WORDS:
         return token
-    if len(token) < 4 or token in PLACE_WORDS or token.isdigit():
+    if token in PLACE_WORDS or token.isdigit():
         return ""
+    if len(token) < 4:
+        return ""
+    if same := _WEAK_SOUNDS.get(_phonetic(token)):
+        return same
     limit = 1 if len(token) < 8 else 2
     found = process.extractOne(token, _WEAK_TARGETS, scorer=OSA.distance, score_cutoff=limit)
     if found is None:
         return ""
     word = found[0]
-    if len(token) <= 5 and (word[0] != token[0] or (
+    if len(token) <= 5 and word[1:] != token and (word[0] != token[0] or (
             len(word) == len(token) and sorted(word) != sorted(token))):
-        return ""
+        return ""  # a first letter lost ("roup") is the one change allowed there
     return word
+
+
+def _undot(m: re.Match[str]) -> str:
+    letters = re.sub(r"[^a-z]", "", m.group(0).lower())
+    return f" {letters} " if letters in LEGAL_FORM_WORDS else m.group(0)
 
 
 @lru_cache(maxsize=200_000)
@@ -173,6 +194,7 @@ def normalise_name(name: str) -> NormName:
         latin = _CAMEL.sub(" ", latin)
     for rx, repl in _LEGAL_FORMS:
         latin = rx.sub(repl, latin)
+    latin = _DOTTED.sub(_undot, latin)
     latin = latin.lower().replace("&", " and ").replace("`", "").replace("'", "")
     # A misspelt trade word is still a trade word, and reads as the word it misspells.
     tokens = tuple(_WORD_FOLD.get(w, w) for t in _TOKEN.findall(latin) for w in [weak_word(t) or t])
@@ -312,6 +334,10 @@ def _joined_similarity(a: str, b: str, abjad: bool) -> float:
     return sim
 
 
+def _weak_kept(token: str) -> bool:
+    return len(token) > 1 or token in LEGAL_FORM_WORDS
+
+
 def name_similarity(a: NormName, b: NormName) -> float:
     """0..1: agreement of the party's name `a` with the listed name `b`: the distinctive words,
     scaled a little by the weak words. Words of `a` that `b` lacks cost more than the reverse
@@ -336,8 +362,9 @@ def name_similarity(a: NormName, b: NormName) -> float:
         weak_a: tuple[tuple[str, float], ...] = ()
         weak_b: tuple[tuple[str, float], ...] = ()
     else:
-        weak_a = tuple((t, 1.0) for t, w in pairs_a if w <= WEAK_WEIGHT)
-        weak_b = tuple((t, 1.0) for t, w in pairs_b if w <= WEAK_WEIGHT)
+        # A stray letter ("L-RAWI" for "AL-RAWI", an initial) is no legal form to disagree on.
+        weak_a = tuple((t, 1.0) for t, w in pairs_a if w <= WEAK_WEIGHT and _weak_kept(t))
+        weak_b = tuple((t, 1.0) for t, w in pairs_b if w <= WEAK_WEIGHT and _weak_kept(t))
     strong = _agreement(strong_a, strong_b, abjad) or 0.0
     sig_a = [t for t, w in strong_a if w >= 1.0] or [t for t, _ in strong_a]
     sig_b = [t for t, w in strong_b if w >= 1.0] or [t for t, _ in strong_b]

@@ -1,9 +1,12 @@
 """Watchlists (OFAC SDN CSV, UN consolidated XML, FollowTheMoney JSON) and party matching.
 
 Every list is read into the same `WatchlistEntry` records. `PartyMatcher` compares party names
-with `names.name_similarity` after a fast rapidfuzz pre-selection over all listed names and
-aliases, and uses the country as a qualifier: a known, different country lowers the score a
-little, and never creates a match on its own. A listed city found in the party's address is
+with `names.name_similarity` after a fast pre-selection over all listed names and aliases
+(rapidfuzz over the distinctive words, names sharing a distinctive word, and names with a word
+one letter apart through an index of one-letter deletions), and uses the country and the kind
+of party as qualifiers: a known, different country, or a company's name against a listed
+person (and a person-shaped name against a listed company's name), lowers the score a little
+and never creates a match on its own. A listed city found in the party's address is
 named in the evidence (`city_in_address`): it corroborates, it never creates a match either.
 """
 
@@ -26,7 +29,7 @@ from rapidfuzz import fuzz, process
 
 from precursorwatch.screen.countries import country_code
 from precursorwatch.screen.model import PartyHit
-from precursorwatch.screen.names import NormName, name_similarity, normalise_name
+from precursorwatch.screen.names import NormName, is_syllable, name_similarity, normalise_name
 
 COUNTRY_MISMATCH_FACTOR = 0.9
 # A company's name against a listed person, or a bare name against a listed company name.
@@ -311,8 +314,11 @@ def _kind_mismatch(query: NormName, listed: NormName, entry: WatchlistEntry) -> 
     """Why the party's name and the listed entry look like different kinds of party, or ""."""
     if query.organisation and entry.kind == "individual":
         return "a company's name against a listed individual"
-    if not query.organisation and listed.organisation and entry.kind != "individual":
-        return "no legal form against a listed company's name"
+    if not query.organisation and listed.organisation and entry.kind != "individual" and (
+            "," in query.original or all(is_syllable(t) for t in query.significant)):
+        # Only a name shaped like a person's ("SURNAME, Given", "Kai Cai"): a company's trade
+        # name written without its legal form ("Saturn Oasis") is common on manifests.
+        return "a person's name against a listed company's name"
     return ""
 
 
