@@ -27,7 +27,13 @@ from precursorwatch.chem.multilingual import (
     has_cjk,
     language_name,
 )
-from precursorwatch.chem.names import NameEntry, NameHit, SynonymIndex, split_salt_words
+from precursorwatch.chem.names import (
+    FuzzyMatcher,
+    NameEntry,
+    NameHit,
+    SynonymIndex,
+    split_salt_words,
+)
 from precursorwatch.chem.opsin import NameParser, OpsinProcess, OpsinUnavailable, names_to_smiles
 from precursorwatch.chem.structure import Structure, StructureError, from_inchi, from_smiles
 from precursorwatch.chem.vocabulary import (
@@ -40,6 +46,9 @@ from precursorwatch.chem.vocabulary import (
 ResolvedBy = Literal["cas", "synonym", "iupac", "smiles", "inchi", "inchikey", "fuzzy", "none"]
 
 MAX_IDENTIFIER_LENGTH = 1000
+# OPSIN's second opinion costs a few ms a name; unless asked for always, a batch asks it about
+# at most this many of the names the general vocabulary answered.
+CROSS_CHECK_LIMIT = 500
 _INCHIKEY_RE = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 # Characters that never occur in a SMILES string; their presence means "try it as a name".
 _NOT_SMILES = re.compile(r"[\s,;:'\"!?&|{}<>^`~]")
@@ -111,6 +120,7 @@ class Resolver:
         self.vocabulary = vocabulary
         self.cross_check = cross_check
         self._cache: dict[str, Resolution] = {}
+        self._matcher: FuzzyMatcher | None = None
         self._by_inchikey: dict[str, NameEntry] = {}
         self._by_skeleton: dict[str, NameEntry] = {}
         for entry in sorted(self.index.entries, key=lambda e: e.context != "precursor"):
@@ -139,6 +149,8 @@ class Resolver:
                 todo[text] = result
         if not self._wants_cross_check(bool(todo)):
             answers = {}
+        elif self.cross_check is None and len(answers) > CROSS_CHECK_LIMIT:
+            answers = dict(list(answers.items())[:CROSS_CHECK_LIMIT])
         if todo or answers:
             self._finish_with_opsin(todo, answers)
         return [self._cache[text] for text in identifiers]
@@ -246,15 +258,53 @@ class Resolver:
                                    name=pending.text, salt_words=pending.salt_words)
                     )
             if result is None:
-                fuzzy = self.index.fuzzy(pending.text)
-                if fuzzy is not None:
-                    result = self._from_name_hit(raw, fuzzy, "fuzzy")
+                result = self._fuzzy(raw, pending.text)
             if result is None:
                 reason = f"unknown name or unparsable structure: {pending.text[:80]!r}"
                 if opsin_note:
                     reason += f" ({opsin_note})"
                 result = _unresolved(raw, reason)
             self._cache[raw] = result
+
+    def _fuzzy(self, raw: str, text: str) -> Resolution | None:
+        """A typo correction, tried only after every exact lookup (the whole vocabulary
+        included) and OPSIN missed. With the general vocabulary, its names compete too: a
+        typo is read as a listed or built-in name only when no other compound's name is as
+        close (names.FuzzyMatcher's margin), and may be read as a name of the table."""
+        matcher = self._fuzzy_matcher()
+        if matcher is None:
+            hit = self.index.fuzzy(text)
+            return self._from_name_hit(raw, hit, "fuzzy") if hit is not None else None
+        hit = self.index.fuzzy(text, matcher=matcher)
+        if hit is not None:
+            return self._from_name_hit(raw, hit, "fuzzy")
+        found = matcher.match(text)
+        if found is None or self.vocabulary is None:
+            return None
+        table = self.vocabulary.by_key(found.key)
+        if table is None:
+            return None
+        res = self._from_table(raw, table, "fuzzy")
+        if res is None:
+            return None
+        note = f"fuzzy match: {raw.strip()!r} read as {table.entry.name!r} ({found.note})"
+        return replace(res, notes=(*res.notes, note), fuzzy_score=found.score)
+
+    def _fuzzy_matcher(self) -> FuzzyMatcher | None:
+        """One typo matcher over the built-in names and the table's common and IUPAC names,
+        built at the first typo (about a second); substances keyed by InChIKey connectivity
+        so the same compound in both does not compete with itself."""
+        if self.vocabulary is None or not self.vocabulary.available:
+            return None
+        if self._matcher is None:
+            skeleton: dict[str, str] = {}
+            for entry in self.index.entries:
+                st = _parse(entry.smiles)
+                if st is not None:
+                    skeleton.setdefault(entry.ref, st.skeleton_key)
+            pairs = [(k, skeleton.get(ref, ref)) for k, ref in self.index.fuzzy_pairs()]
+            self._matcher = FuzzyMatcher([*pairs, *self.vocabulary.fuzzy_pairs()])
+        return self._matcher
 
     def _second_opinion(self, raw: str, answer: _TableAnswer, opsin_smiles: str) -> None:
         """Compare OPSIN's reading of a name with the table's answer; the table wins, and
@@ -277,13 +327,12 @@ class Resolver:
                                                          *answer.hit.alternatives)
                                              if e is not other))
                 res = self._from_table(raw, picked, "synonym", salt_words=answer.salt_words,
-                                       choice="OPSIN's reading of the name")
+                                       choice="OPSIN's reading of the name agrees with it")
                 if res is not None:
                     self._cache[raw] = res
                     return
         note = (f"OPSIN read {answer.text!r} as {opsin.smiles}; {SOURCE_LABEL} gives "
-                f"{current.structure.smiles} ({answer.hit.entry.name}); "
-                f"{current.structure.smiles} used")
+                f"{current.structure.smiles} ({current.name}); {current.structure.smiles} used")
         self._cache[raw] = replace(current, notes=(*current.notes, note))
 
     def _from_cas(self, raw: str, text: str) -> Resolution:
@@ -411,7 +460,7 @@ class Resolver:
         if not candidates:
             return None
         listed = [c for c in candidates if self._listed(c[1])]
-        entry, st = listed[0] if listed else candidates[0]
+        entry, st = listed[0] if listed and choice is None else candidates[0]
         known = self._by_inchikey.get(st.inchikey)
         notes = [_table_note(raw, hit, entry, cas)]
         others = [e for e, _ in candidates if e is not entry]

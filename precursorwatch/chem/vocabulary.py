@@ -447,6 +447,8 @@ def _open_checked(path: Path, key: str) -> sqlite3.Connection | None:
     if found is None or found[0] != key:
         con.close()
         return None
+    # Pages are read through the OS page cache, shared by every process using the index.
+    con.execute("PRAGMA mmap_size = 268435456")
     return con
 
 

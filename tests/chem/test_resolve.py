@@ -10,6 +10,7 @@ from precursorwatch.chem.names import NameEntry
 from precursorwatch.chem.opsin import names_to_smiles
 from precursorwatch.chem.resolve import Resolver
 from precursorwatch.chem.structure import from_smiles
+from precursorwatch.chem.vocabulary import SOURCE_LABEL, Vocabulary, default_sources
 
 NPP = "O=C1CCN(CCc2ccccc2)CC1"
 ENTRIES = [
@@ -132,3 +133,62 @@ def test_any_text_gets_an_answer_never_an_exception(texts: list[str]) -> None:
 def test_a_name_only_opsin_knows_keeps_the_name_given(resolver: Resolver) -> None:
     res = resolver.resolve("2-methylpropan-1-ol")
     assert res.resolved_by == "iupac" and res.name == "2-methylpropan-1-ol"
+
+
+# -- with the general vocabulary (the small PubChem table of the chemicals package) ----------------
+@pytest.fixture(scope="module")
+def table(tmp_path_factory: pytest.TempPathFactory) -> Vocabulary:
+    small = [p for p in default_sources() if p.name == "chemical identifiers pubchem small.tsv"]
+    return Vocabulary(tmp_path_factory.mktemp("vocabulary"), sources=small)
+
+
+def test_a_cas_number_the_entries_lack_is_found_in_the_table(table: Vocabulary) -> None:
+    res = Resolver(ENTRIES, vocabulary=table, use_opsin=False).resolve("64-17-5")
+    assert res.resolved_by == "cas" and res.cas == "64-17-5"
+    assert res.structure is not None and res.structure.inchikey == from_smiles("CCO").inchikey
+    assert any(SOURCE_LABEL in n for n in res.notes)
+
+
+def test_a_table_name_for_a_listed_structure_resolves_to_the_listed_substance(
+        table: Vocabulary) -> None:
+    # "ethyl alcohol" is only in the table; its structure is the listed "X-one" here.
+    res = Resolver(ENTRIES, vocabulary=table, use_opsin=False).resolve("ethyl alcohol")
+    assert res.resolved_by == "synonym"
+    assert res.name == "X-one" and res.ref == "listed:x1"
+
+
+def test_the_entries_win_over_the_table_for_their_own_names(table: Vocabulary) -> None:
+    res = Resolver(ENTRIES, vocabulary=table, use_opsin=False).resolve("4-AP")
+    assert res.name == "4-anilinopiperidine"
+
+
+def test_the_table_is_asked_before_opsin_and_fuzzy_matching(table: Vocabulary) -> None:
+    asked: list[str] = []
+
+    def parser(names: Sequence[str]) -> list[str | None]:
+        asked.extend(names)
+        return names_to_smiles(names)
+
+    assert table.by_name("5-ethylnonan-2-one") is None
+    fresh = Resolver(ENTRIES, vocabulary=table, name_parser=parser, cross_check=False)
+    out = fresh.resolve_batch(["ethyl alcohol", "5-ethylnonan-2-one"])
+    assert asked == ["5-ethylnonan-2-one"]  # only the name the table lacks goes to OPSIN
+    assert out[0].resolved_by == "synonym" and out[0].fuzzy_score is None
+
+
+def test_when_opsin_runs_anyway_it_gives_a_second_opinion(table: Vocabulary) -> None:
+    asked: list[str] = []
+
+    def parser(names: Sequence[str]) -> list[str | None]:
+        asked.extend(names)
+        return names_to_smiles(names)
+
+    fresh = Resolver(ENTRIES, vocabulary=table, name_parser=parser)
+    out = fresh.resolve_batch(["ethyl alcohol", "5-ethylnonan-2-one"])
+    assert sorted(asked) == ["5-ethylnonan-2-one", "ethyl alcohol"]
+    assert not any(n.startswith("OPSIN read") for n in out[0].notes)  # they agree
+
+
+def test_without_the_table_nothing_changes(table: Vocabulary) -> None:
+    res = Resolver(ENTRIES, use_opsin=False).resolve("64-17-5")
+    assert res.resolved_by == "none" and "not in the reference data" in (res.reason or "")
