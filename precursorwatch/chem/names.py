@@ -378,6 +378,8 @@ def uninvert_cas_name(text: str) -> tuple[str, tuple[str, ...]] | None:
     prefix = "".join(subs)
     if prefix and not parent[:1].isdigit():
         prefix = prefix[:-1]  # "alpha-(1-aminoethyl)-" + "benzenemethanol"
+        if parent[1:2].islower():
+            parent = parent[0].lower() + parent[1:]  # "Propanamide" inside a word
     natural = " ".join([prefix + parent, *tails])
     return natural, tuple(stereo)
 
@@ -441,6 +443,25 @@ def name_variants(text: str) -> list[NameVariant]:
     return out
 
 
+def systematic_spelling(text: str) -> str:
+    """The one spelling of `text` to give a systematic-name parser (OPSIN): register tags and
+    grades removed and a CAS index name put in natural order, stereo descriptors kept; of
+    ";"-joined names, the longest."""
+    cleaned = _clean(text)
+    parts = [p.strip() for p in cleaned.split(";") if p.strip()] or [cleaned]
+    part = max(parts, key=len)
+    spellings = _spellings(part, part)
+    # Not the spelling with the CIP/rotation prefixes cut (a CAS name's relative stereo words
+    # are no use to a parser and may go).
+    kept = [sp for sp, _, _, steps in spellings
+            if not (steps and steps[-1].startswith("stereo descriptors")
+                    and not (len(steps) > 1 and steps[-2].startswith("CAS")))]
+    if not kept:
+        return text.strip()
+    best = kept[-1]
+    return text.strip() if name_key(best) == name_key(text) else best
+
+
 def first_known(text: str, known: Callable[[str], T | None]) -> tuple[T, NameVariant] | None:
     """The first spelling of `text` (see `name_variants`) that `known` finds by key: each
     variant's whole key, then its key without salt words. `known` is any key look-up (the
@@ -455,49 +476,71 @@ def first_known(text: str, known: Callable[[str], T | None]) -> tuple[T, NameVar
 
 # -- typo matching ------------------------------------------------------------------------------
 MIN_FUZZY_LENGTH = 5  # shorter keys are abbreviations: a typo there is another chemical
-# A correction must be this many edits nearer than the nearest name of another substance.
+# A correction must be this many edits nearer than the nearest name of another substance, and
+# may undo two edits only in keys this long. Chosen on benchmarks/fuzzy_eval.py (figures in
+# docs/benchmarks.md): a margin of 2 loses a fifth of the corrections of listed names for no
+# gain in precision; two edits in keys of 12-15 characters turned more real names missing
+# from the vocabulary into listed ones ("nitranilic acid" -> "antranilic acid").
 FUZZY_MARGIN = 1
+TWO_EDITS_FROM = 16
 
 
 # Small edits that chemists make on purpose: each turns one real name into another (butanone /
 # butenone / butynone, ephedrine / ephedrone, ethylbenzene / methylbenzene, phenylacetonitrile /
-# diphenylacetonitrile). A "typo" that is exactly such an edit of the nearest name is read as
-# another chemical, not corrected.
+# diphenylacetonitrile, propanone / propane). A typo correction is refused when the input is
+# nearer to such a variant of the corrected name than to the name itself: it more likely names
+# another chemical, whether or not the vocabulary has it.
 _ENDINGS = ("one", "ine", "ane", "ene", "yne", "ol", "al", "ide", "ate", "ite", "ic", "ous", "yl",
             "oyl", "ium")
 _CHEMICAL_EDITS: tuple[tuple[str, str], ...] = (
     *combinations(("an", "en", "yn"), 2),
     *combinations(_ENDINGS, 2),
-    ("meth", "eth"), ("phen", "then"), ("phen", "thien"), ("ethyl", "ethenyl"),
-    ("ethyl", "ethynyl"), ("tri", "di"), ("di", ""), ("bis", ""), ("nor", ""), ("iso", ""),
-    ("dl", ""), ("hydro", ""), ("oxy", ""), ("thio", "oxo"), ("thi", "ox"),
+    # chain lengths: ethylbenzene / methylbenzene, 1,4-butanediol / 1,4-octanediol
+    *combinations(("meth", "eth", "prop", "but", "pent", "hex", "hept", "oct", "non", "dec"), 2),
+    ("one", "e"), ("phen", "then"), ("phen", "thien"), ("phen", "hex"), ("ethyl", "ethenyl"),
+    ("ethyl", "ethynyl"), ("amin", "imin"), ("azine", "ine"), ("lact", "acet"), ("tri", "di"),
+    ("di", ""), ("bis", ""), ("nor", ""), ("iso", ""), ("dl", ""), ("hydro", ""), ("oxy", ""),
+    ("thio", "oxo"), ("thi", "ox"),
 )
+# Ring positions written as a letter: o-/m-/p-acetamidobenzoic acid.
+_RING_POSITIONS = "omp"
 
 
-def chemical_edit(query: str, known: str) -> bool:
-    """True when `query` is `known` with one deliberate chemical change (see _CHEMICAL_EDITS)."""
-    grow = len(query) - len(known)
+def chemical_variants(known: str) -> set[str]:
+    """Every spelling one deliberate chemical change away from `known` (see _CHEMICAL_EDITS)."""
+    out: set[str] = set()
     for a, b in _CHEMICAL_EDITS:
         for x, y in ((a, b), (b, a)):
-            if len(y) - len(x) != grow:
-                continue
             if not x:
-                if any(known[:i] + y + known[i:] == query for i in range(len(known) + 1)):
-                    return True
+                out.update(known[:i] + y + known[i:] for i in range(len(known) + 1))
                 continue
             i = known.find(x)
             while i >= 0:
-                if known[:i] + y + known[i + len(x):] == query:
-                    return True
+                out.add(known[:i] + y + known[i + len(x):])
                 i = known.find(x, i + 1)
-    return False
+    if known[:1] in _RING_POSITIONS and known[1:2].isalpha():
+        out.update(p + known[1:] for p in _RING_POSITIONS)
+    out.discard(known)
+    return out
 
 
-def max_typo_edits(length: int) -> int:
-    """Edits (OSA: substitution, insertion, deletion, transposition) a correction may undo."""
+def chemical_edit(query: str, known: str) -> bool:
+    """True when `query` is nearer to a deliberate chemical change of `known` than to `known`
+    ("butenone" for "butanone", "ephedrone" for "ephedrine"): not a typo of it."""
+    dist = OSA.distance(query, known)
+    if dist == 0:
+        return False
+    near = process.extractOne(query, chemical_variants(known), scorer=OSA.distance,
+                              score_cutoff=dist - 1)
+    return near is not None
+
+
+def max_typo_edits(length: int, two_edits_from: int | None = None) -> int:
+    """Edits (OSA: substitution, insertion, deletion, transposition) a correction may undo in a
+    key of this length: none in short keys, one, and two in keys of `two_edits_from` or more."""
     if length < MIN_FUZZY_LENGTH:
         return 0
-    return 1 if length < 12 else 2
+    return 1 if length < (two_edits_from or TWO_EDITS_FROM) else 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,12 +573,14 @@ class FuzzyMatcher:
     `margin` edits further. A key that is itself known is never corrected.
     """
 
-    def __init__(self, pairs: Iterable[tuple[str, str]], *, margin: int = FUZZY_MARGIN) -> None:
+    def __init__(self, pairs: Iterable[tuple[str, str]], *, margin: int = FUZZY_MARGIN,
+                 two_edits_from: int = TWO_EDITS_FROM) -> None:
         by_key: dict[str, set[str]] = defaultdict(set)
         for key, substance in pairs:
             if key:
                 by_key[key].add(substance)
         self.margin = margin
+        self.two_edits_from = two_edits_from
         self._by_key = {k: frozenset(v) for k, v in by_key.items()}
         buckets: dict[int, list[str]] = defaultdict(list)
         for key in self._by_key:
@@ -570,7 +615,7 @@ class FuzzyMatcher:
     def match_key(self, key: str, *, exclude: Collection[str] = ()) -> FuzzyMatch | None:
         """Correct one key. `exclude` hides substances, as if they were not in the vocabulary
         (for measuring what happens to a name the vocabulary lacks)."""
-        allowed = max_typo_edits(len(key))
+        allowed = max_typo_edits(len(key), self.two_edits_from)
         if not allowed or self._known(key, exclude):
             return None
         reach = allowed + self.margin - 1
