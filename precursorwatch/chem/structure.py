@@ -90,10 +90,13 @@ _INORGANIC_CARBON = ("OC(=O)O", "C#N", "[C-]#N", "[C-]#[O+]", "O=C=O", "N#CS", "
 _uncharger = rdMolStandardize.Uncharger()
 # Only the ionic metals: a permanganate or a chromate must keep its metal-oxygen bonds.
 _IONIC_METAL_BOND = "[Li,Na,K,Rb,Cs,Mg,Ca,Sr,Ba]~[#7,#8,#9,#16,#17,#35,#53]"
+_IONIC_METAL = Chem.MolFromSmarts("[Li,Na,K,Rb,Cs,Mg,Ca,Sr,Ba]")
 _disconnector = rdMolStandardize.MetalDisconnector()
 _disconnector.SetMetalNof(Chem.MolFromSmarts(_IONIC_METAL_BOND))
 _disconnector.SetMetalNon(Chem.MolFromSmarts(_IONIC_METAL_BOND))
 _PERIODIC_TABLE = Chem.GetPeriodicTable()
+_CARBON = Chem.MolFromSmarts("[#6]")
+_CHARGED_CARBON = Chem.MolFromSmarts("[#6;!+0]")
 
 
 class StructureError(ValueError):
@@ -169,7 +172,7 @@ def _neutral(frag: Chem.Mol) -> Chem.Mol:
     A charged carbon is left as it is: the carbanion of an organometallic or the tropylium ion
     with a proton added or removed is another substance (benzylmagnesium chloride is not a salt
     of toluene)."""
-    if any(a.GetAtomicNum() == 6 and a.GetFormalCharge() for a in frag.GetAtoms()):
+    if frag.HasSubstructMatch(_CHARGED_CARBON):
         return frag
     try:
         return _uncharger.uncharge(frag)
@@ -203,8 +206,7 @@ def _classify(frag: Chem.Mol) -> _Fragment:
     if key in _COUNTER_ACID_WORDS:
         word = _STEREO_WORDS.get(neutral, _COUNTER_ACID_WORDS[key])
         return _Fragment(frag, key, neutral, "counter-acid", word)
-    has_carbon = any(a.GetAtomicNum() == 6 for a in atoms)
-    if has_carbon and key not in _INORGANIC_CARBON_KEYS:
+    if frag.HasSubstructMatch(_CARBON) and key not in _INORGANIC_CARBON_KEYS:
         return _Fragment(frag, key, neutral, "organic", given)
     word = _INORGANIC_WORDS_BY_KEY.get(key) or _element_word(frag) or given
     return _Fragment(frag, key, neutral, "inorganic", word)
@@ -216,33 +218,25 @@ def _parent_rank(f: _Fragment) -> tuple[int, int, str]:
     return (-int(has_n), -f.mol.GetNumHeavyAtoms(), f.neutral)
 
 
-def _readable(mol: Chem.Mol) -> tuple[Chem.Mol, str] | None:
-    """The molecule re-read from its canonical SMILES, and that SMILES; None when RDKit cannot
-    read back what it wrote (an uncharged cyclopentadienide or tropylium, for instance)."""
-    smiles = Chem.MolToSmiles(mol)
-    again = Chem.MolFromSmiles(smiles)
-    if again is None:
-        return None
-    final = Chem.MolToSmiles(again)
-    if final != smiles and Chem.MolFromSmiles(final) is None:
-        return None
-    return again, final
-
-
 def _finish(mol: Chem.Mol, *, neutralise: bool,
             stripped: tuple[str, ...] = (),
             alternatives: tuple[Structure, ...] = ()) -> Structure:
     """A Structure of one parent molecule: neutral when that can be written and read back,
-    else as given. Raises StructureError when no SMILES or InChIKey can be had."""
-    given = _readable(mol)
-    read = given
+    else as given. Raises StructureError when no SMILES or InChIKey can be had.
+
+    RDKit can write a SMILES it cannot read back (an uncharged cyclopentadienide is "c1cccc1"),
+    so every SMILES kept is read once before it is trusted."""
+    given = Chem.MolToSmiles(mol)
+    tries = [(mol, given)]
     if neutralise:
-        read = _readable(_neutral(mol)) or given
-    if read is None:
-        raise StructureError(
-            f"RDKit cannot read back its own SMILES for {Chem.MolToSmiles(mol)[:80]!r}"
-        )
-    parent, smiles = read
+        neutral = _neutral(mol)
+        neutral_smiles = Chem.MolToSmiles(neutral)
+        if neutral_smiles != given:
+            tries.insert(0, (neutral, neutral_smiles))
+    readable = next(((m, smi) for m, smi in tries if Chem.MolFromSmiles(smi) is not None), None)
+    if readable is None:
+        raise StructureError(f"RDKit cannot read back its own SMILES for {given[:80]!r}")
+    parent, smiles = readable
     inchikey = Chem.MolToInchiKey(parent)
     if not inchikey:
         raise StructureError(f"no InChIKey could be computed for {smiles[:80]}")
@@ -251,7 +245,7 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
         inchikey=inchikey,
         formula=rdMolDescriptors.CalcMolFormula(parent),
         stripped=stripped,
-        neutralised=given is not None and smiles != given[1],
+        neutralised=smiles != given,
         alternatives=alternatives,
     )
 
@@ -298,7 +292,8 @@ def _combine(frags: list[_Fragment]) -> Chem.Mol:
 
 
 def _standardise(mol: Chem.Mol) -> Structure:
-    mol = _disconnector.Disconnect(mol)
+    if mol.HasSubstructMatch(_IONIC_METAL):
+        mol = _disconnector.Disconnect(mol)
     pieces = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True))
     if not pieces or mol.GetNumAtoms() == 0:
         raise StructureError("empty structure")
