@@ -211,9 +211,10 @@ def normalise_name(name: str) -> NormName:
 
 
 # Romanisations of one Korean or Chinese syllable (McCune-Reischauer, Revised Romanisation,
-# Wade-Giles, Cantonese, pinyin): the initials and finals that stand for the same sound...
+# Wade-Giles, Cantonese, pinyin; "v" where Cyrillic writes "w"): the initials and finals that
+# stand for the same sound...
 _ROMAN_INITIALS = (("dzh", "j"), ("zh", "j"), ("ch", "j"), ("q", "j"), ("hs", "x"), ("ts", "z"),
-                   ("tz", "z"), ("c", "z"), ("g", "k"), ("b", "p"), ("d", "t"))
+                   ("tz", "z"), ("c", "z"), ("g", "k"), ("b", "p"), ("d", "t"), ("w", "v"))
 _ROMAN_FINALS = (("eo", "o"), ("eu", "u"), ("oe", "oi"), ("ee", "i"), ("ou", "u"),
                  ("ung", "ong"), ("ih", "i"))
 # ...and whole syllables whose spellings differ more than that.
@@ -272,6 +273,11 @@ def _token_similarity(a: str, b: str, abjad: bool) -> float:
         if len(a) == len(b) and sorted(a) == sorted(b) and OSA.distance(a, b) == 1:
             return 0.75
         return 0.0
+    if not abjad and (is_syllable(a) or is_syllable(b)):
+        # A syllable against a longer word: as written, without the spelling folds, or
+        # "Zhang" would be most of "Shangfu".
+        sim = OSA.normalized_similarity(a, b)
+        return sim if sim >= 0.7 else 0.0
     pa, pb = _phonetic(a), _phonetic(b)
     if pa == pb:
         return 1.0

@@ -342,11 +342,10 @@ class PartyMatcher:
             for t in set(n.significant):
                 index.setdefault(t, []).append(j)
         self._token_index = {t: js for t, js in index.items() if len(js) <= _COMMON_TOKEN}
-        near: dict[str, set[int]] = {}
+        near: dict[str, list[int]] = {}
         for j, n in enumerate(self._names):
-            for t in set(n.significant):
-                for key in _neighbourhood(t):
-                    near.setdefault(key, set()).add(j)
+            for key in frozenset().union(*map(_neighbourhood, n.significant)):
+                near.setdefault(key, []).append(j)
         self._near_index = {k: js for k, js in near.items() if len(js) <= _COMMON_TOKEN}
 
     def __len__(self) -> int:
