@@ -231,8 +231,14 @@ def test_english_names_still_say_english(checker: Checker) -> None:
     assert checker.check("39742-60-4").language is None  # a number is no language
 
 
+def test_sodium_permanganate_is_not_potassium_permanganate(checker: Checker) -> None:
+    for text in ("permanganato de sodio", "高锰酸钠"):
+        v = checker.check(text)
+        assert v.name != "potassium permanganate", text
+        assert "potassium permanganate" not in {m.substance for m in v.matches}, text
+
+
 @pytest.mark.parametrize("text", [
-    "permanganato de sodio",  # sodium, not potassium, permanganate
     "sulfato de potasio",  # potassium sulfate: not sulphuric acid, not a salt of "potasio"
     "硫酸钾",  # the same in Chinese
     "二甲苯",  # xylene, not toluene

@@ -26,8 +26,8 @@ LINES: dict[str, str | None] = {
     "ropa de algodón": None,
     "塑料玩具": None,
     "二甲苯 200公斤": None,
-    "permanganato de sodio 25 kg": None,
 }
+SODIUM_PERMANGANATE = "permanganato de sodio 25 kg"
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +37,12 @@ def screened(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, ob
         w = csv.writer(fh)
         w.writerow(["shipment_id", "description", "mode", "shipper_country",
                     "consignee_country"])
-        for n, description in enumerate(LINES, 1):
+        for n, description in enumerate([*LINES, SODIUM_PERMANGANATE], 1):
             w.writerow([f"S{n}", description, "sea", "CN", "MX"])
     result = CliRunner().invoke(app, ["screen", str(path), "--format", "jsonl"])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
-    return {desc: row for desc, row in zip(LINES, rows, strict=True)}
+    return dict(zip([*LINES, SODIUM_PERMANGANATE], rows, strict=True))
 
 
 @pytest.mark.parametrize("description", [d for d, s in LINES.items() if s])
@@ -76,3 +76,12 @@ def test_ordinary_goods_in_spanish_or_chinese_name_no_listed_chemical(
     assert isinstance(chemicals, list)
     assert [c["name"] for c in chemicals if c["verdict"] in {"controlled", "designer"}] == []
     assert row["level"] == "none", (description, row["flags"])
+
+
+def test_sodium_permanganate_is_not_reported_as_potassium_permanganate(
+        screened: dict[str, dict[str, object]]) -> None:
+    chemicals = screened[SODIUM_PERMANGANATE]["chemicals"]
+    assert isinstance(chemicals, list)
+    names = {c["name"] for c in chemicals}
+    substances = {m["substance"] for c in chemicals for m in c["matches"]}
+    assert "potassium permanganate" not in names | substances
