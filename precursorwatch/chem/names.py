@@ -189,7 +189,8 @@ _GRADE_TAIL = re.compile(
 # (R*,S*) [R-(R*,R*)] (E) (Z), and the words d-, l-, dl-, rac-, rel-, meso-, cis-, trans-,
 # threo-, erythro-, levo-, dextro-. A bare "R-"/"S-" counts only before a sign ("R-(-)-"):
 # otherwise "S-" is a sulfur locant.
-_CIP_ITEM = rf"(?:\d+[a-z]?'*|{_GREEK_WORDS}|n)?\s*(?:rs|sr|r\*?|s\*?|\*r|\*s|e|z)"
+_CIP_ITEM = (rf"(?:(?:\d+[a-z]?'*|{_GREEK_WORDS}|n)?\s*(?:rs|sr|r\*?|s\*?|\*r|\*s|e|z)"
+             r"|\d+(?:alpha|beta|a|b))")  # "(8beta)", "(8b)": a ring position below/above
 _STEREO_LEAD = re.compile(
     rf"""^\s*(?:
         [\[(]\s*(?:[+-]|±)\s*[\])]

@@ -116,6 +116,8 @@ def test_locants_and_names_are_not_stereo(text: str) -> None:
         ("benzenemethanol, alpha-[1-(methylamino)ethyl]-, [s-(r*,r*)]-, hydrochloride (1:1)",
          "alpha-[1-(methylamino)ethyl]benzenemethanol hydrochloride", ("[s-(r*,r*)]",)),
         ("ephedrine, (-)-", "ephedrine", ("(-)",)),
+        ("ergoline-8-carboxylic acid, 9,10-didehydro-6-methyl-, (8beta)-",
+         "9,10-didehydro-6-methylergoline-8-carboxylic acid", ("(8beta)",)),
         ("benzeneethanamine, n,alpha-dimethyl-", "n,alpha-dimethylbenzeneethanamine", ()),
         ("benzoic acid, 2-amino-", "2-aminobenzoic acid", ()),
         ("1-piperidinecarboxylic acid, 4-(phenylamino)-, 1,1-dimethylethyl ester",
