@@ -296,3 +296,26 @@ def test_a_listing_name_without_a_chemical_is_kept_aside() -> None:
 
     resolver = Resolver([], use_opsin=False, foreign_names=vocab)
     assert [n.name for n in resolver.foreign.unplaced if n.name == "无此物"] == ["无此物"]
+
+
+def test_every_name_a_listing_writes_leads_to_that_listings_substance(
+        checker: Checker) -> None:
+    """The names as Mexico's, China's, Canada's instruments write them (controls data)."""
+    controls = checker.controls
+    labels: dict[str, set[str]] = {}
+    for x in controls.listings:
+        for _, name in x.names:
+            labels.setdefault(name_key(name), set()).add(x.substance)
+    checked = 0
+    for x in controls.listings:
+        for lang, name in x.names:
+            if len(labels[name_key(name)]) > 1:
+                continue  # a family label ("BMK glycidic acid and its esters"): ambiguous
+            res = checker.resolver.resolve(name)
+            expected = from_smiles(controls.substance(x.substance).smiles)
+            assert res.structure is not None, (x.jurisdiction, lang, name, res.reason)
+            assert res.structure.skeleton_key == expected.skeleton_key, (name, res.name)
+            if lang != "en":
+                assert res.language in {lang, "en"}, (name, res.language)
+            checked += 1
+    assert checked > 0

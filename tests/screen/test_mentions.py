@@ -70,3 +70,13 @@ def test_chinese_and_spanish_candidates(description: str, names: list[str]) -> N
 def test_spanish_joining_words_never_start_or_end_a_candidate() -> None:
     texts = [m.text for m in find_mentions("cloruro de propionilo").candidates]
     assert texts == ["cloruro de propionilo", "cloruro", "propionilo"]
+
+
+def test_every_chinese_name_a_listing_writes_is_found_in_running_text() -> None:
+    from precursorwatch.chem.multilingual import cjk_names, normalise_text
+    from precursorwatch.controls.load import load_controls
+
+    names = [n for x in load_controls().listings for lang, n in x.names if lang == "zh"]
+    for name in cjk_names(names):
+        found = [m.text for m in find_mentions(f"出口{name}25公斤样品").candidates]
+        assert normalise_text(name) in found, (name, found)
