@@ -42,13 +42,15 @@ from precursorwatch.exchange.records import (
     render_notification,
     response_document,
 )
-from precursorwatch.exchange.signing import content_hash, verify_signature
+from precursorwatch.exchange.signing import CANONS, JCS, Canon, content_hash, verify_signature
 
 GENESIS = "0" * 64
 _BATCH = 500  # links checked per round of queries
 
 
 def entry_hash(entry: AuditEntry, authority_code: str) -> str:
+    # Strings and a small whole number under ASCII keys: RFC 8785 and the sorted-key JSON of
+    # links written before it give the same bytes, so old links keep their hashes.
     return content_hash({
         "authority": authority_code, "seq": entry.seq, "at": iso(entry.at), "actor": entry.actor,
         "action": entry.action, "record_type": entry.record_type, "record_id": entry.record_id,
@@ -140,6 +142,12 @@ class StoredRecord:
     signature: str
     served_as_signed: bool  # the stored served copy still renders from the signed columns
     links_as_signed: bool = True  # an incident's notification links match its signed body
+    canon: str = JCS  # the canonical JSON form it was signed in (`signing.CANONS`)
+
+    @property
+    def signed_form(self) -> Canon | None:
+        """The row's canonical form, or None if it names none this service knows."""
+        return next((c for c in CANONS if c == self.canon), None)
 
 
 RecordKey = tuple[str, str]  # (record type, record id)
@@ -173,12 +181,13 @@ def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int,
             via = [codes.get(a, "?") for a in transit[n.id]]
             doc = notification_document(n, exporter=exporter, importer=importer, transit=via)
             served = render_notification(n, exporter=exporter, importer=importer, transit=via)
-            found["notification", n.id] = StoredRecord(doc, n.signature, n.rendered == served)
+            found["notification", n.id] = StoredRecord(doc, n.signature, n.rendered == served,
+                                                        canon=n.canon)
     if ids["response"]:
         for r in session.scalars(select(NotificationResponse)
                                  .where(NotificationResponse.id.in_(ids["response"]))):
             doc = response_document(r, authority=codes.get(r.authority_id, "?"))
-            found["response", r.id] = StoredRecord(doc, r.signature, True)
+            found["response", r.id] = StoredRecord(doc, r.signature, True, canon=r.canon)
     if ids["incident"]:
         shares = _linked(session, IncidentShare.incident_id, IncidentShare.authority_id,
                          ids["incident"])
@@ -191,7 +200,7 @@ def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int,
                                     shared_with=[codes.get(a, "?") for a in shares[i.id]])
             found["incident", i.id] = StoredRecord(
                 doc, i.signature, i.rendered == render_incident(i, reporter=reporter),
-                set(links[i.id]) == set(i.body.get("notification_ids") or ()))
+                set(links[i.id]) == set(i.body.get("notification_ids") or ()), canon=i.canon)
     return found
 
 
@@ -249,9 +258,19 @@ def verify_chain(session: Session, authority: Authority, receipts: Sequence[Rece
             if found is None:
                 problems.append(Problem(*where, "record is missing"))
                 continue
-            if content_hash(found.document) != entry.record_hash:
+            canon = found.signed_form
+            if canon is None:
+                problems.append(Problem(*where, f"record names an unknown canonical form "
+                                                f"{found.canon!r}"))
+                continue
+            try:
+                logged_hash: str | None = content_hash(found.document, canon)
+            except ValueError:  # an edit left a value JSON cannot carry (NaN, a huge integer)
+                logged_hash = None
+            if logged_hash != entry.record_hash:
                 problems.append(Problem(*where, "record content changed since it was logged"))
-            if not verify_signature(authority.public_key, found.signature, found.document):
+            if not verify_signature(authority.public_key, found.signature, found.document,
+                                    canon):
                 problems.append(Problem(*where, "record signature does not verify"))
             if not found.served_as_signed:
                 problems.append(Problem(*where, "the copy served to readers differs from the "

@@ -2,7 +2,8 @@
 
 Signed records (notifications, responses, incidents) are never updated: a correction is a new
 notification version, an answer is a response row, and a notification's status is derived from
-its response and deadline when read. So every row keeps the exact content its signature covers.
+its response and deadline when read. So every row keeps the exact content its signature covers,
+and `canon` says in which canonical JSON form it was signed (`signing.JCS` or `signing.LEGACY`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from precursorwatch.exchange.signing import JCS
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -95,6 +98,7 @@ class Notification(Base):
     party_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(
         JSON(none_as_null=True), nullable=True, deferred=True, deferred_group="content")
     signature: Mapped[str] = mapped_column(String(100))
+    canon: Mapped[str] = mapped_column(String(16), default=JCS)  # what the signature covers
     # The record as the API serves it (records.render_notification), rendered once on write.
     rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
 
@@ -124,6 +128,7 @@ class NotificationResponse(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     signature: Mapped[str] = mapped_column(String(100))
+    canon: Mapped[str] = mapped_column(String(16), default=JCS)
 
 
 class Incident(Base):
@@ -142,6 +147,7 @@ class Incident(Base):
     party_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(
         JSON(none_as_null=True), nullable=True, deferred=True, deferred_group="content")
     signature: Mapped[str] = mapped_column(String(100))
+    canon: Mapped[str] = mapped_column(String(16), default=JCS)
     rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
 
 

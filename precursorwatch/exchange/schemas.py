@@ -446,6 +446,35 @@ class AuthorityOut(BaseModel):
     public_key: str
 
 
+class SignedRecord(BaseModel):
+    """A record exactly as its authority signed it, to verify it away from this server.
+
+    The signature is Ed25519 (RFC 8032) over the UTF-8 bytes of `document` in the canonical
+    form `canonicalization` names: `rfc8785`, the JSON Canonicalization Scheme of RFC 8785
+    (every record written now), or `sorted-json` (records stored before it: object keys
+    sorted by code point, no whitespace, non-ASCII characters unescaped, numbers as Python
+    writes them). Check it with the `public_key` of `signed_by` from GET /v1/authorities;
+    `document` is the signed content, and what a verified record says."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "notification", "id": "2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b",
+        "document": {"type": "notification", "id": "2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b",
+                     "exporting_authority": "CN", "importing_authority": "MX",
+                     "body": NOTIFICATION_EXAMPLE, "verdict": {"verdict": "controlled"}},
+        "canonicalization": "rfc8785", "signature": "base64…", "signed_by": "CN",
+        "response": None}]})
+
+    type: Literal["notification", "response", "incident"]
+    id: str
+    document: dict[str, Any]
+    canonicalization: Literal["rfc8785", "sorted-json"]
+    signature: str = Field(description="Ed25519 signature, base64 (standard alphabet, padded).")
+    signed_by: str = Field(description="The code of the signing authority.")
+    response: SignedRecord | None = Field(
+        default=None, description="A notification's answer, signed by the importing "
+                                  "authority; null while unanswered and for incidents.")
+
+
 class AuditProblem(BaseModel):
     seq: int | None
     record_type: str | None

@@ -72,7 +72,7 @@ from precursorwatch.exchange.scope import (
     Scope,
 )
 from precursorwatch.exchange.settings import ExchangeSettings
-from precursorwatch.exchange.signing import KeyVault, content_hash
+from precursorwatch.exchange.signing import JCS, KeyVault, content_hash
 from precursorwatch.screen.watchlist import (
     PartyMatcher,
     bundled_watchlist_path,
@@ -360,11 +360,11 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
             exporter_id=me.id, importer_id=importer.id, created_at=now,
             reply_deadline=now + dt.timedelta(days=importer.reply_days),
             verdict_name=verdict["verdict"], body=data.model_dump(mode="json"), verdict=verdict,
-            party_hits=hits, signature="",
+            party_hits=hits, signature="", canon=JCS,
         )
         codes = [t.code for t in transit]
         doc = notification_document(row, exporter=me.code, importer=importer.code, transit=codes)
-        row.signature = ex.vault.sign(me.private_key_enc, doc)
+        row.signature = ex.vault.sign(me.private_key_enc, doc, JCS)
         row.rendered = render_notification(row, exporter=me.code, importer=importer.code,
                                            transit=codes)
         session.add(row)
@@ -373,7 +373,7 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
                         for t in transit)
         link = audit.append(session, me, action="notification.correct" if corrects else
                             "notification.send", record_type="notification", record_id=new_id,
-                            record_hash=content_hash(doc), at=now)
+                            record_hash=content_hash(doc, JCS), at=now)
         return Written(with_status(row.rendered, status="sent", superseded_by=None,
                                    response=None), audit.receipt(link))
 
@@ -444,13 +444,14 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
                            code=f"notification_{status}")
         response = NotificationResponse(id=str(uuid.uuid4()), notification_id=n.id,
                                         authority_id=me.id, decision=data.decision,
-                                        reason=data.reason, created_at=now, signature="")
+                                        reason=data.reason, created_at=now, signature="",
+                                        canon=JCS)
         doc = response_document(response, authority=me.code)
-        response.signature = ex.vault.sign(me.private_key_enc, doc)
+        response.signature = ex.vault.sign(me.private_key_enc, doc, JCS)
         session.add(response)
         link = audit.append(session, me, action=f"notification.{data.decision}",
                             record_type="response", record_id=response.id,
-                            record_hash=content_hash(doc), at=now)
+                            record_hash=content_hash(doc, JCS), at=now)
         session.flush()
         return Written(with_status(n.rendered, status=data.decision, superseded_by=None,
                                    response=_answer_out(data.decision, response.reason, me.id,
@@ -483,10 +484,10 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
         row = Incident(id=str(uuid.uuid4()), reporter_id=me.id,
                        shared_with_all=data.shared_with == "all", created_at=now,
                        verdict_name=verdict["verdict"], body=data.model_dump(mode="json"),
-                       verdict=verdict, party_hits=hits, signature="")
+                       verdict=verdict, party_hits=hits, signature="", canon=JCS)
         doc = incident_document(row, reporter=me.code,
                                 shared_with=[a.code for a in shared if a.id != me.id])
-        row.signature = ex.vault.sign(me.private_key_enc, doc)
+        row.signature = ex.vault.sign(me.private_key_enc, doc, JCS)
         row.rendered = render_incident(row, reporter=me.code)
         session.add(row)
         session.flush()
@@ -495,7 +496,7 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
         session.add_all(IncidentNotification(incident_id=row.id, notification_id=nid)
                         for nid in dict.fromkeys(data.notification_ids))
         link = audit.append(session, me, action="incident.report", record_type="incident",
-                            record_id=row.id, record_hash=content_hash(doc), at=now)
+                            record_id=row.id, record_hash=content_hash(doc, JCS), at=now)
         return Written(row.rendered, audit.receipt(link))
 
 
@@ -532,6 +533,39 @@ def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> str:
     if found is None:
         raise Scope.no_incident(incident_id)
     return found
+
+
+# -- signed forms ------------------------------------------------------------------------------
+def _signed(record_type: str, found: audit.StoredRecord, signer: str) -> dict[str, Any]:
+    return {"type": record_type, "id": found.document["id"], "document": found.document,
+            "canonicalization": found.canon, "signature": found.signature, "signed_by": signer}
+
+
+def signed_notification(ex: Exchange, caller: Caller, notification_id: str) -> dict[str, Any]:
+    """The notification as its exporter signed it, and the importer's signed answer if any:
+    each the document, its canonical form and the signature, for verifying off this server."""
+    with ex.sessions() as session:
+        n, response, _ = _one(session, Scope(caller), notification_id, ex.now())
+        codes = audit.authority_codes(session)
+        keys: list[audit.RecordKey] = [("notification", n.id)]
+        if response is not None:
+            keys.append(("response", response.id))
+        found = audit.stored_records(session, keys, codes)
+        out = _signed("notification", found["notification", n.id], codes[n.exporter_id])
+        out["response"] = None if response is None else _signed(
+            "response", found["response", response.id], codes[response.authority_id])
+        return out
+
+
+def signed_incident(ex: Exchange, caller: Caller, incident_id: str) -> dict[str, Any]:
+    """The incident as its reporter signed it (see `signed_notification`)."""
+    get_incident(ex, caller, incident_id)  # 404 unless the caller may read it
+    with ex.sessions() as session:
+        codes = audit.authority_codes(session)
+        found = audit.stored_record(session, "incident", incident_id, codes)
+        if found is None:
+            raise Scope.no_incident(incident_id)
+        return _signed("incident", found, found.document["reporter"])
 
 
 def verify_own_chain(ex: Exchange, caller: Caller, receipts: Sequence[audit.Receipt] = ()

@@ -1,7 +1,10 @@
 """Ed25519 signing of records, canonical JSON, content hashes and API keys.
 
-A record is signed over its canonical JSON (sorted keys, no spaces, UTF-8), so any party holding
-the authority's published public key can check it without trusting the server's storage.
+A record is signed over its canonical JSON, so any party holding the authority's published
+public key can check it without trusting the server's storage. Records are written in the JSON
+Canonicalization Scheme (RFC 8785, `JCS`), which verifiers in any language reproduce byte for
+byte. Records stored before that were signed over Python's sorted-key JSON (`LEGACY`); each
+row says which form it used (its `canon` column), so both keep verifying.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -28,14 +32,24 @@ from precursorwatch.exchange.errors import AdminError
 
 API_KEY_PREFIX = "pwx_"
 
+Canon = Literal["rfc8785", "sorted-json"]
+JCS: Canon = "rfc8785"  # RFC 8785 JSON Canonicalization Scheme: every new record
+LEGACY: Canon = "sorted-json"  # json.dumps(sort_keys, compact, UTF-8): records stored before
+CANONS: tuple[Canon, ...] = (JCS, LEGACY)
 
-def canonical_json(document: Any) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+
+def canonical_json(document: Any, canon: Canon = JCS) -> bytes:
+    """The bytes a record's signature and content hash cover."""
+    if canon == JCS:
+        return rfc8785.dumps(document)
+    if canon == LEGACY:
+        return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")
+    raise ValueError(f"unknown canonical form {canon!r}")
 
 
-def content_hash(document: Any) -> str:
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+def content_hash(document: Any, canon: Canon = JCS) -> str:
+    return hashlib.sha256(canonical_json(document, canon)).hexdigest()
 
 
 def new_api_key() -> str:
@@ -89,7 +103,7 @@ class KeyVault:
         public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         return _b64(public), self._fernet.encrypt(raw).decode("ascii")
 
-    def sign(self, private_key_enc: str, document: Any) -> str:
+    def sign(self, private_key_enc: str, document: Any, canon: Canon = JCS) -> str:
         private = self._cache.get(private_key_enc)
         if private is None:
             try:
@@ -99,13 +113,14 @@ class KeyVault:
                                  "one the keys were made with") from exc
             private = Ed25519PrivateKey.from_private_bytes(raw)
             self._cache[private_key_enc] = private
-        return _b64(private.sign(canonical_json(document)))
+        return _b64(private.sign(canonical_json(document, canon)))
 
 
-def verify_signature(public_key_b64: str, signature_b64: str, document: Any) -> bool:
+def verify_signature(public_key_b64: str, signature_b64: str, document: Any,
+                     canon: Canon = JCS) -> bool:
     try:
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
-        public.verify(base64.b64decode(signature_b64), canonical_json(document))
-    except (InvalidSignature, ValueError):
+        public.verify(base64.b64decode(signature_b64), canonical_json(document, canon))
+    except (InvalidSignature, ValueError):  # CanonicalizationError is a ValueError
         return False
     return True

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from exchange_helpers import incident, notification
+from exchange_helpers import incident, notification, sign_as_before_rfc8785
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
@@ -134,11 +134,11 @@ def test_direct_database_edit_is_detected(client: TestClient, authorities: Any, 
 def test_record_slipped_in_without_the_service_is_detected(
         client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str]) -> None:
     columns = ("thread_id, version, supersedes_id, exporter_id, importer_id, created_at, "
-               "reply_deadline, verdict_name, body, verdict, signature, rendered")
+               "reply_deadline, verdict_name, body, verdict, signature, canon, rendered")
     tamper(app, f"INSERT INTO notification (id, {columns}) SELECT "
                 "'00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001',"
                 " 1, NULL, exporter_id, importer_id, created_at, reply_deadline, verdict_name,"
-                " body, verdict, signature, rendered FROM notification WHERE id = :second",
+                " body, verdict, signature, canon, rendered FROM notification WHERE id = :second",
            second=history["second"])
     assert "record is not in the audit chain" in problems(client, authorities, "CN")
 
@@ -163,6 +163,7 @@ def test_upgrades_rebuild_what_they_add_from_records_written_before_them(
             "/v1/incidents", params={"notification_id": history["first"]},
             headers=authorities.headers("US")).json()["items"]]
 
+    sign_as_before_rfc8785(app.state.exchange)  # as records were written before 0006
     served = {k: read(k, i) for k, i in history.items()}
     assert linked() == [history["linked"]]
     with migrating(engine) as config:
@@ -243,6 +244,7 @@ def test_no_downgrade_below_the_signed_party_screening(
         client: TestClient, authorities: Any, app: FastAPI, history: dict[str, str]) -> None:
     """Party screening is part of what a notification's signature covers: a downgrade that
     would drop it is refused, and nothing changes."""
+    sign_as_before_rfc8785(app.state.exchange)  # below 0006, as records were written then
     with (pytest.raises(RuntimeError, match="cannot go below revision 0005: 2 notification"),
           migrating(app.state.exchange.engine) as config):
         command.downgrade(config, "0004")

@@ -21,6 +21,7 @@ from precursorwatch.exchange.schemas import (
     IncidentPage,
     NotificationOut,
     NotificationPage,
+    SignedRecord,
 )
 
 # The documented success shape of each route, checked on every 2xx the run gets.
@@ -35,6 +36,8 @@ SHAPES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/incidents"): IncidentOut,
     ("GET", "/v1/incidents/{incident_id}"): IncidentOut,
     ("GET", "/v1/audit/verify"): AuditReport,
+    ("GET", "/v1/notifications/{notification_id}/signed"): SignedRecord,
+    ("GET", "/v1/incidents/{incident_id}/signed"): SignedRecord,
 }
 
 ROUTES = {
@@ -44,6 +47,8 @@ ROUTES = {
     ("post", "/v1/notifications/{notification_id}/corrections"),
     ("get", "/v1/incidents"), ("post", "/v1/incidents"), ("get", "/v1/incidents/{incident_id}"),
     ("get", "/v1/audit/verify"), ("get", "/healthz"),
+    ("get", "/v1/notifications/{notification_id}/signed"),
+    ("get", "/v1/incidents/{incident_id}/signed"),
 }
 
 

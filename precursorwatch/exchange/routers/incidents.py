@@ -19,7 +19,13 @@ from precursorwatch.exchange.deps import (
     served_page,
     written,
 )
-from precursorwatch.exchange.schemas import INCIDENT_EXAMPLE, IncidentIn, IncidentOut, IncidentPage
+from precursorwatch.exchange.schemas import (
+    INCIDENT_EXAMPLE,
+    IncidentIn,
+    IncidentOut,
+    IncidentPage,
+    SignedRecord,
+)
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=COMMON_ERRORS)
 
@@ -62,3 +68,15 @@ def read(exchange: ExchangeDep, caller: CallerDep,
              examples=["7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6"])]) -> Response:
     """404 unless you reported it or it was shared with you."""
     return served(service.get_incident(exchange, caller, incident_id))
+
+
+@router.get("/{incident_id}/signed", response_model=SignedRecord, responses=NOT_FOUND,
+            summary="An incident as signed, to verify it")
+def signed(exchange: ExchangeDep, caller: CallerDep,
+           incident_id: Annotated[str, Path(
+               pattern=UUID_PATTERN,
+               examples=["7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6"])]) -> SignedRecord:
+    """The document the reporting authority signed, its canonical form and the Ed25519
+    signature (see GET /v1/notifications/{notification_id}/signed). 404 unless you may read
+    the incident."""
+    return SignedRecord.model_validate(service.signed_incident(exchange, caller, incident_id))

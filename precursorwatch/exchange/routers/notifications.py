@@ -26,6 +26,7 @@ from precursorwatch.exchange.schemas import (
     NotificationOut,
     NotificationPage,
     ResponseIn,
+    SignedRecord,
     Status,
 )
 
@@ -89,6 +90,19 @@ def list_(exchange: ExchangeDep, caller: CallerDep,
 def read(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId) -> Response:
     """Only for the exporting, importing and transit authorities; 404 for anyone else."""
     return served(service.get_notification(exchange, caller, notification_id))
+
+
+@router.get("/{notification_id}/signed", response_model=SignedRecord, responses=NOT_FOUND,
+            summary="A notification as signed, to verify it")
+def signed(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId
+           ) -> SignedRecord:
+    """The document the exporting authority signed, its canonical form (`rfc8785`: RFC 8785
+    JSON Canonicalization Scheme) and the Ed25519 signature, with the importing authority's
+    signed answer once given: everything needed to verify the record with the signer's public
+    key (GET /v1/authorities) and any Ed25519 library, independently of this server. Same
+    access as reading the notification."""
+    return SignedRecord.model_validate(
+        service.signed_notification(exchange, caller, notification_id))
 
 
 @router.post("/{notification_id}/response", response_model=NotificationOut,
