@@ -27,6 +27,7 @@ import itertools
 import os
 import platform
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -42,7 +43,8 @@ from precursorwatch.controls.load import load_controls
 from precursorwatch.detect.check import common_chemicals, control_entries
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-_CAS = __import__("re").compile(r"^\d{2,7}-\d{2}-\d$")
+_CAS = re.compile(r"^\d{2,7}-\d{2}-\d$")
+_DIGITS = re.compile(r"\d+")
 
 
 def table_path() -> Path:
@@ -216,6 +218,11 @@ def score_typos(matcher: FuzzyMatcher, cases: list[tuple[str, str, str, str]],
                 false_listed.append((key, bad, found.key))
         tally[group, outcome] += 1
         by_kind[kind, outcome] += 1
+        # Locants are never corrected, by rule: typos that touch a digit are counted apart.
+        if _DIGITS.findall(bad) != _DIGITS.findall(key):
+            by_kind["touches a digit", outcome] += 1
+        else:
+            by_kind["leaves digits alone", outcome] += 1
     typo_s = time.perf_counter() - t1
     for label in dict.fromkeys(g for _, g, _, _ in cases):
         c = {o: n for (grp, o), n in tally.items() if grp == label}
@@ -229,10 +236,11 @@ def score_typos(matcher: FuzzyMatcher, cases: list[tuple[str, str, str, str]],
             print(f"  precision {c.get('corrected', 0) / made:.4f}  "
                   f"recall {c.get('corrected', 0) / tried:.4f}", end="")
         print()
-    for kind in ("substitution", "deletion", "insertion", "transposition", "two edits"):
+    for kind in ("substitution", "deletion", "insertion", "transposition", "two edits",
+                 "touches a digit", "leaves digits alone"):
         c = {o: n for (k, o), n in by_kind.items() if k == kind}
         tried = sum(c.values())
-        print(f"  {kind:13s}: recall {c.get('corrected', 0) / max(tried, 1):.3f} "
+        print(f"  {kind:19s}: recall {c.get('corrected', 0) / max(tried, 1):.3f} "
               f"({c.get('wrong substance', 0)} wrong of {tried})")
     print(f"  typos of unlisted names that landed on a listed substance: {len(false_listed)}",
           false_listed[:10])

@@ -493,11 +493,13 @@ TWO_EDITS_FROM = 16
 # another chemical, whether or not the vocabulary has it.
 _ENDINGS = ("one", "ine", "ane", "ene", "yne", "ol", "al", "ide", "ate", "ite", "ic", "ous", "yl",
             "oyl", "ium")
+_CHAINS = ("meth", "eth", "prop", "but", "pent", "hex", "hept", "oct", "non", "dec")
 _CHEMICAL_EDITS: tuple[tuple[str, str], ...] = (
-    *combinations(("an", "en", "yn"), 2),
+    # saturation after a chain stem: butanone / butenone / butynone (not phenyl / phynyl)
+    *((c + a, c + b) for c in _CHAINS for a, b in combinations(("an", "en", "yn"), 2)),
     *combinations(_ENDINGS, 2),
     # chain lengths: ethylbenzene / methylbenzene, 1,4-butanediol / 1,4-octanediol
-    *combinations(("meth", "eth", "prop", "but", "pent", "hex", "hept", "oct", "non", "dec"), 2),
+    *combinations(_CHAINS, 2),
     ("one", "e"), ("phen", "then"), ("phen", "thien"), ("phen", "hex"), ("ethyl", "ethenyl"),
     ("ethyl", "ethynyl"), ("amin", "imin"), ("azine", "ine"), ("lact", "acet"), ("tri", "di"),
     ("di", ""), ("bis", ""), ("nor", ""), ("iso", ""), ("dl", ""), ("hydro", ""), ("oxy", ""),
