@@ -754,6 +754,10 @@ class SynonymIndex:
         found = matcher.match(text)
         if found is None or (cutoff is not None and found.score < cutoff):
             return None
+        return self.fuzzy_hit(found)
+
+    def fuzzy_hit(self, found: FuzzyMatch) -> NameHit | None:
+        """The name here that a correction made by a matcher reads the input as, if any."""
         hit = self._hit(found.key)
         if hit is None:
             return None
