@@ -52,6 +52,8 @@ CROSS_CHECK_LIMIT = 500
 _INCHIKEY_RE = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 # Characters that never occur in a SMILES string; their presence means "try it as a name".
 _NOT_SMILES = re.compile(r"[\s,;:'\"!?&|{}<>^`~]")
+# Characters only SMILES has (bond orders, stereo marks): such a string is never a name.
+_SMILES_ONLY = re.compile(r"[=#@\\]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
 
@@ -208,8 +210,11 @@ class Resolver:
         if not _NOT_SMILES.search(text):
             try:
                 st = from_smiles(text)
-            except StructureError:
-                pass
+            except StructureError as exc:
+                if _SMILES_ONLY.search(text):
+                    # Bonds and stereo marks are never part of a name: OPSIN, the vocabulary
+                    # and typo matching cannot help, and OPSIN would cost a JVM start.
+                    return _unresolved(raw, str(exc))
             else:
                 return self._named(Resolution(input=raw, resolved_by="smiles", structure=st))
         if self.vocabulary is not None:
@@ -275,12 +280,14 @@ class Resolver:
         if matcher is None:
             hit = self.index.fuzzy(text)
             return self._from_name_hit(raw, hit, "fuzzy") if hit is not None else None
-        hit = self.index.fuzzy(text, matcher=matcher)
-        if hit is not None:
-            return self._from_name_hit(raw, hit, "fuzzy")
+        # Most unknown names have no correction at all: one match tells, and only a correction
+        # to a built-in name asks the index (which matches again under its own policy).
         found = matcher.match(text)
         if found is None or self.vocabulary is None:
             return None
+        if self.index.lookup_key(found.key) is not None:
+            hit = self.index.fuzzy(text, matcher=matcher)
+            return self._from_name_hit(raw, hit, "fuzzy") if hit is not None else None
         table = self.vocabulary.by_key(found.key)
         if table is None:
             return None

@@ -192,3 +192,15 @@ def test_when_opsin_runs_anyway_it_gives_a_second_opinion(table: Vocabulary) -> 
 def test_without_the_table_nothing_changes(table: Vocabulary) -> None:
     res = Resolver(ENTRIES, use_opsin=False).resolve("64-17-5")
     assert res.resolved_by == "none" and "not in the reference data" in (res.reason or "")
+
+
+def test_a_broken_smiles_with_bonds_is_not_sent_to_opsin() -> None:
+    asked: list[str] = []
+
+    def parser(names: Sequence[str]) -> list[str | None]:
+        asked.extend(names)
+        return [None] * len(names)
+
+    res = Resolver(ENTRIES, name_parser=parser).resolve("CC(=O)N1CC[C@H](C1")
+    assert res.resolved_by == "none" and "unparsable SMILES" in (res.reason or "")
+    assert asked == []
