@@ -22,7 +22,7 @@ from precursorwatch.exchange.db import make_engine, migrate
 from precursorwatch.exchange.errors import ExchangeError, RateLimited
 from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
 from precursorwatch.exchange.limits import LocalRateLimits, RateLimits, SharedRateLimits
-from precursorwatch.exchange.routers import authorities, incidents, notifications
+from precursorwatch.exchange.routers import authorities, incidents, integrators, notifications
 from precursorwatch.exchange.schemas import shown as escaped
 from precursorwatch.exchange.service import Clock, Exchange, SubstanceChecker, system_clock
 from precursorwatch.exchange.settings import ExchangeSettings
@@ -221,6 +221,8 @@ def create_app(settings: ExchangeSettings | None = None, *,
                       {"name": "notifications", "description": "Pre-export notifications."},
                       {"name": "incidents", "description": "Seizures and stopped shipments."},
                       {"name": "authorities", "description": "Who is on the exchange."},
+                      {"name": "integrators", "description": "Substance checks and party "
+                                                             "matches for other systems."},
                       {"name": "audit", "description": "Integrity of the records."}])
     app.state.exchange = Exchange(engine, settings, vault, checker, clock)
     limits: RateLimits = (
@@ -231,6 +233,7 @@ def create_app(settings: ExchangeSettings | None = None, *,
     app.include_router(notifications.router)
     app.include_router(incidents.router)
     app.include_router(authorities.router)
+    app.include_router(integrators.router)
 
     @app.get("/healthz", tags=["audit"], summary="Liveness",
              responses={200: {"content": {"application/json": {"example": {"ok": True}}}}})

@@ -475,6 +475,152 @@ class SignedRecord(BaseModel):
                                   "authority; null while unanswered and for incidents.")
 
 
+# -- checks and matches for integrators -----------------------------------------------------
+MAX_BATCH = 1000  # identifiers or parties in one request
+MAX_ITEM_CHARS = 1000  # characters in one identifier or party name
+
+BatchText = Annotated[str, Field(min_length=1, max_length=MAX_ITEM_CHARS),
+                      AfterValidator(_short_text)]
+JurisdictionName = Annotated[str, Field(min_length=1, max_length=16, examples=["UN"]),
+                             AfterValidator(_short_text)]
+
+CHECK_EXAMPLE: dict[str, Any] = {
+    "identifiers": ["1-boc-4-AP", "39742-60-4", "tert-butyl 4-oxopiperidine-1-carboxylate",
+                    "sodium chloride"],
+    "as_of": "2026-11-30", "jurisdictions": ["UN", "US", "MX"]}
+
+
+class CheckIn(BaseModel):
+    """Identifiers to check against the control lists, as `pwatch check` does.
+
+    Bounds (422 naming the item): 1 to 1,000 identifiers, each 1 to 1,000 characters without
+    control, bidirectional or invisible characters; `jurisdictions` among UN, US, CN, MX, EU,
+    CA (any case); `as_of` a date from 1900-01-01 to 2199-12-31, default today (UTC)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [CHECK_EXAMPLE]})
+
+    identifiers: list[BatchText] = Field(
+        min_length=1, max_length=MAX_BATCH,
+        description="CAS numbers, names, abbreviations, SMILES, InChI or InChIKeys.")
+    as_of: IsoDate | None = Field(
+        default=None, ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31),
+        description="The lists as in force on this date (YYYY-MM-DD); default today (UTC).")
+    jurisdictions: list[JurisdictionName] | None = Field(
+        default=None, max_length=20,
+        description="Only these jurisdictions' lists; default all.")
+
+
+class CheckOut(BaseModel):
+    """One Contract 1 verdict per identifier, in input order (what `pwatch check --format
+    json` prints)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "as_of": "2026-11-30", "jurisdictions": ["MX", "UN", "US"],
+        "results": [{"input": "1-boc-4-AP", "resolved_by": "synonym",
+                     "name": "tert-butyl 4-anilinopiperidine-1-carboxylate",
+                     "smiles": "CC(C)(C)OC(=O)N1CCC(Nc2ccccc2)CC1",
+                     "inchikey": "ZFRKQXVRDFCRJG-UHFFFAOYSA-N", "verdict": "controlled",
+                     "matches": [{"substance": "1-boc-4-AP", "jurisdiction": "UN",
+                                  "list": "1988 Convention Table I", "since": "2022-11-23",
+                                  "basis": "identity", "explanation": "…", "source": "…"}]}]}]})
+
+    as_of: dt.date
+    jurisdictions: list[str] | None
+    results: list[Verdict]
+
+
+MATCH_EXAMPLE: dict[str, Any] = {
+    "parties": [
+        {"name": "Shanghai Boyle Chemical Co Ltd", "country": "CN",
+         "address": "Room 520, No. 135 Dongfang Road, Pudong, Shanghai", "role": "exporter"},
+        {"name": "Quimica Ejemplo SA de CV", "country": "MX", "role": "importer"}],
+    "threshold": 0.8}
+
+
+class MatchParty(BaseModel):
+    model_config = STRICT
+
+    name: BatchText
+    country: Annotated[str, Field(min_length=1, max_length=100, examples=["CN"],
+                                  description="ISO 3166-1 code or a country's name."),
+                       AfterValidator(_short_text)] | None = None
+    address: Annotated[str, Field(min_length=1, max_length=MAX_ITEM_CHARS),
+                       AfterValidator(_long_text)] | None = None
+    role: Annotated[str, Field(min_length=1, max_length=50, examples=["consignee"]),
+                    AfterValidator(_short_text)] | None = None
+
+
+class MatchIn(BaseModel):
+    """Parties (companies or people) to screen against the exchange's watchlists, as the
+    parties of every notification and incident are screened on receipt.
+
+    Bounds (422 naming the item): 1 to 1,000 parties, each name 1 to 1,000 characters (an
+    address as long); `country` an ISO 3166-1 code or a country's name; `threshold` from 0.5
+    to 1.0, default the service's (0.8)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [MATCH_EXAMPLE]})
+
+    parties: list[MatchParty] = Field(min_length=1, max_length=MAX_BATCH)
+    threshold: Annotated[float, Field(ge=0.5, le=1.0, allow_inf_nan=False, strict=False,
+                                      examples=[0.8])] | None = None
+
+
+class MatchFeatures(BaseModel):
+    """How each part of the party compares with the entry, from 0 to 1; null where one side
+    does not say (no country given, no city listed, no aliases)."""
+
+    name: float = Field(description="The party's name against the entry's listed name.")
+    alias: float | None = Field(description="The best of the entry's aliases (null: none).")
+    country: float | None = Field(description="1 when the party's country is one of the "
+                                  "entry's, 0 when it is not.")
+    address: float | None = Field(description="1 when the party's address names a city of "
+                                  "the entry's listed addresses, 0 when it names none.")
+
+
+CountryCodes = list[str]  # named here: in MatchHit, `list` is a field
+
+
+class MatchHit(BaseModel):
+    list: str
+    entry: str = Field(description="The listed (primary) name.")
+    entry_id: str
+    alias: str = Field(description="The listed name or alias that matched best.")
+    kind: str = Field(examples=["entity"])
+    programme: str
+    countries: CountryCodes
+    score: float = Field(description="The overall score the service screens with: the best "
+                         "name or alias, lowered a little for a different country or kind.")
+    features: MatchFeatures
+    detail: str
+
+
+class MatchResult(BaseModel):
+    party: MatchParty
+    hits: list[MatchHit] = Field(description="Best first, at most 10, each scoring at least "
+                                 "the threshold; empty when none does.")
+
+
+class MatchOut(BaseModel):
+    """Per party, in input order, the watchlist entries it matches."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "threshold": 0.8, "watchlist_entries": 22,
+        "results": [{"party": MATCH_EXAMPLE["parties"][0], "hits": [{
+            "list": "OFAC SDN", "entry": "BOYLE CHEMICAL CO., LTD.", "entry_id": "16907",
+            "alias": "SHANGHAI BOYLE CHEMICAL CO., LTD.", "kind": "entity",
+            "programme": "SDNTK", "countries": ["CN"], "score": 1.0,
+            "features": {"name": 0.86, "alias": 1.0, "country": 1.0, "address": 1.0},
+            "detail": "name 'Shanghai Boyle Chemical Co Ltd' ~ 'SHANGHAI BOYLE CHEMICAL CO., "
+                      "LTD.' (1.00); country agrees (CN); city agrees (Shanghai)"}]},
+            {"party": MATCH_EXAMPLE["parties"][1], "hits": []}]}]})
+
+    threshold: float
+    watchlist_entries: int = Field(description="Entries on the watchlists screened against.")
+    results: list[MatchResult]
+
+
 class AuditProblem(BaseModel):
     seq: int | None
     record_type: str | None

@@ -57,12 +57,15 @@ from precursorwatch.exchange.records import (
     with_status,
 )
 from precursorwatch.exchange.schemas import (
+    CheckIn,
     IncidentIn,
+    MatchIn,
     NotificationIn,
     Party,
     ResponseIn,
     Status,
     date_problems,
+    shown,
 )
 from precursorwatch.exchange.scope import (
     CALLER,
@@ -73,9 +76,13 @@ from precursorwatch.exchange.scope import (
 )
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import JCS, KeyVault, content_hash
+from precursorwatch.screen.countries import country_code
+from precursorwatch.screen.names import NormName, name_similarity, normalise_name
 from precursorwatch.screen.watchlist import (
     PartyMatcher,
+    WatchlistHit,
     bundled_watchlist_path,
+    city_in_address,
     load_watchlist,
     party_hits,
 )
@@ -88,9 +95,12 @@ T = TypeVar("T")
 
 
 class SubstanceChecker(Protocol):
-    """What the exchange needs from the chemistry: one identifier in, a Contract 1 verdict out."""
+    """What the exchange needs from the chemistry: identifiers in, Contract 1 verdicts out."""
 
     def check(self, identifier: str) -> Verdict: ...
+
+    def check_batch(self, identifiers: Sequence[str], *, as_of: dt.date | None = None,
+                    jurisdictions: Sequence[str] | None = None) -> list[Verdict]: ...
 
 
 @dataclass(frozen=True)
@@ -179,6 +189,16 @@ class Exchange:
         return verdict.model_dump(mode="json")
 
 
+    def check_many(self, identifiers: Sequence[str], *, as_of: dt.date,
+                   jurisdictions: Sequence[str] | None) -> list[dict[str, Any]]:
+        """Contract 1 verdicts in input order; jurisdiction codes must be known (see
+        `known_jurisdictions`)."""
+        with self._check_lock:
+            verdicts = self.checker.check_batch(identifiers, as_of=as_of,
+                                                jurisdictions=jurisdictions)
+        return [v.model_dump(mode="json") for v in verdicts]
+
+
 @lru_cache(maxsize=4)
 def party_matcher(watchlists: tuple[str, ...]) -> PartyMatcher:
     """The watchlists notified parties are screened against, loaded once per process
@@ -198,6 +218,85 @@ def screen_parties(ex: Exchange, parties: Sequence[tuple[str, Party]]
                                         ex.settings.party_match)
     return [hit.to_dict() for (role, party), hits in zip(parties, found, strict=True)
             for hit in party_hits(role, party.name, party.address, hits[:3])]
+
+
+# -- checks and matches for integrators --------------------------------------------------------
+MATCH_HITS = 10  # hits per party at most
+
+
+def known_jurisdictions(codes: Sequence[str]) -> list[str]:
+    """The codes upper-cased, each once, in order; Invalid naming the first unknown one."""
+    from precursorwatch.detect.check import UnknownJurisdiction, normalise_jurisdictions
+
+    out: list[str] = []
+    for i, code in enumerate(codes):
+        try:
+            found = normalise_jurisdictions([code])
+        except UnknownJurisdiction as exc:
+            raise Invalid(f"jurisdictions[{i}]: {exc}") from None
+        out.extend(c for c in sorted(found or ()) if c not in out)
+    return out
+
+
+def check_identifiers(ex: Exchange, data: CheckIn) -> dict[str, Any]:
+    """`CheckOut`: each identifier checked as `pwatch check` checks it."""
+    jurisdictions = (known_jurisdictions(data.jurisdictions) if data.jurisdictions is not None
+                     else None)
+    on = data.as_of or ex.now().date()
+    return {"as_of": on.isoformat(), "jurisdictions": jurisdictions,
+            "results": ex.check_many(data.identifiers, as_of=on, jurisdictions=jurisdictions)}
+
+
+def _country(i: int, given: str | None) -> str:
+    if given is None:
+        return ""
+    code = country_code(given)
+    if len(code) != 2 or not code.isalpha():
+        raise Invalid(f"parties[{i}].country: {shown(given)!r} is not a country (give its "
+                      "ISO 3166-1 code, e.g. CN, or its name)")
+    return code
+
+
+def match_features(party: NormName, country: str, address: str | None, hit: WatchlistHit
+                   ) -> dict[str, float | None]:
+    """Per-feature scores of one hit (`MatchFeatures`)."""
+    entry = hit.entry
+    aliases = [a for a in entry.aliases if a != entry.name]
+    return {
+        "name": round(name_similarity(party, normalise_name(entry.name)), 4),
+        "alias": (round(max(name_similarity(party, normalise_name(a)) for a in aliases), 4)
+                  if aliases else None),
+        "country": (float(country in entry.countries) if country and entry.countries
+                    else None),
+        "address": (float(bool(city_in_address(entry, address)))
+                    if address and entry.cities else None),
+    }
+
+
+def match_parties(ex: Exchange, data: MatchIn) -> dict[str, Any]:
+    """`MatchOut`: each party against the watchlists notified parties are screened against."""
+    countries = [_country(i, p.country) for i, p in enumerate(data.parties)]
+    threshold = data.threshold if data.threshold is not None else ex.settings.party_match
+    matcher = party_matcher(ex.settings.watchlists)
+    found = matcher.match_many([(p.name, c) for p, c in zip(data.parties, countries,
+                                                             strict=True)], threshold)
+    results = []
+    for party, country, hits in zip(data.parties, countries, found, strict=True):
+        evidence = party_hits(party.role or "party", party.name, party.address or "",
+                              hits[:MATCH_HITS])
+        by_entry = {(h.entry.list, h.entry.entry_id): h for h in hits}
+        norm = normalise_name(party.name)
+        out = []
+        for e in evidence:
+            hit = by_entry[e.list, e.entry_id]
+            out.append({"list": e.list, "entry": e.entry, "entry_id": e.entry_id,
+                        "alias": e.alias, "kind": hit.entry.kind,
+                        "programme": ", ".join(e.programmes),
+                        "countries": list(hit.entry.countries), "score": e.score,
+                        "features": match_features(norm, country, party.address, hit),
+                        "detail": e.detail})
+        results.append({"party": party.model_dump(mode="json"), "hits": out})
+    return {"threshold": threshold, "watchlist_entries": len(matcher), "results": results}
 
 
 # -- helpers --------------------------------------------------------------------------------------

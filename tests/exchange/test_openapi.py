@@ -17,8 +17,10 @@ from schemathesis import GenerationMode
 from precursorwatch.exchange.schemas import (
     AuditReport,
     AuthorityOut,
+    CheckOut,
     IncidentOut,
     IncidentPage,
+    MatchOut,
     NotificationOut,
     NotificationPage,
     SignedRecord,
@@ -38,6 +40,8 @@ SHAPES: dict[tuple[str, str], Any] = {
     ("GET", "/v1/audit/verify"): AuditReport,
     ("GET", "/v1/notifications/{notification_id}/signed"): SignedRecord,
     ("GET", "/v1/incidents/{incident_id}/signed"): SignedRecord,
+    ("POST", "/v1/check"): CheckOut,
+    ("POST", "/v1/match"): MatchOut,
 }
 
 ROUTES = {
@@ -49,6 +53,7 @@ ROUTES = {
     ("get", "/v1/audit/verify"), ("get", "/healthz"),
     ("get", "/v1/notifications/{notification_id}/signed"),
     ("get", "/v1/incidents/{incident_id}/signed"),
+    ("post", "/v1/check"), ("post", "/v1/match"),
 }
 
 
