@@ -25,9 +25,10 @@ LEGAL_FORM_WORDS: frozenset[str] = frozenset({
     "ooo", "zao", "ltda", "pjsc", "kk", "sarl", "spa", "the", "and", "of", "y", "e", "cia", "group",
     "holding", "holdings", "enterprise", "enterprises", "partners", "firm", "branch", "sal",
     "eood", "ood",
-    # Arabic and Spanish articles: "AL-AQSA" is "Aqsa" to a clerk.
-    "al", "el",
 })
+# Arabic and Spanish articles: a clerk may leave out the "AL-" of "AL-AQSA", so they count for
+# little, but not for nothing: "AL-QAIDA" is not "Kaida Trading Ltd.".
+ARTICLE_WORDS: frozenset[str] = frozenset({"al", "el"})
 GENERIC_TRADE_WORDS: frozenset[str] = frozenset({
     "trading", "trade", "traders", "import", "export", "imp", "exp", "importadora",
     "exportadora", "comercializadora", "comercial", "distribuidora", "industrial",
@@ -136,8 +137,7 @@ def _phonetic(token: str) -> str:
 _WEAK_TARGETS = tuple(sorted(w for w in LEGAL_FORM_WORDS | GENERIC_TRADE_WORDS if len(w) >= 4))
 # Legal forms proper and trade words: a name with one of them is a company's.
 ORGANISATION_WORDS: frozenset[str] = (LEGAL_FORM_WORDS | GENERIC_TRADE_WORDS) - frozenset({
-    "s", "a", "de", "the", "and", "of", "y", "e", "as", "al", "el", "new", "firm", "branch",
-    "partners",
+    "s", "a", "de", "the", "and", "of", "y", "e", "as", "new", "firm", "branch", "partners",
     "bio", "hk", "capital", "variable"})
 
 
@@ -200,7 +200,7 @@ def normalise_name(name: str) -> NormName:
     tokens = tuple(_WORD_FOLD.get(w, w) for t in _TOKEN.findall(latin) for w in [weak_word(t) or t])
     weights = tuple(
         WEAK_WEIGHT if (t in LEGAL_FORM_WORDS or t in GENERIC_TRADE_WORDS or len(t) == 1)
-        else PLACE_WEIGHT if t in PLACE_WORDS
+        else PLACE_WEIGHT if t in PLACE_WORDS or t in ARTICLE_WORDS
         else 1.0
         for t in tokens
     )

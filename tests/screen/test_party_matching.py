@@ -154,3 +154,11 @@ def test_extra_words_in_the_party_name_cost_more_than_missing_ones(
     assert "16688" in _ids(_hits(matcher, "Sergei Ivanov"))
     # ... while a listed patronymic left out is still the listed person (16690)
     assert "16690" in _ids(_hits(matcher, "Victor Ivanov"))
+
+
+def test_an_article_counts_for_little_but_not_for_nothing(matcher: PartyMatcher) -> None:
+    # AL-AQSA (7641) written without its article is still found ...
+    assert "7641" in _ids(_hits(matcher, "L-AQSA"))
+    assert "7641" in _ids(_hits(matcher, "Aqsa"))
+    # ... but a trading company that sounds like the rest of AL-QAIDA (QDe.004, 6366) is not it
+    assert not {"QDe.004", "6366"} & _ids(_hits(matcher, "Kaida Trading (HK) Ltd."))
