@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
+import logging
 import os
 import sqlite3
 import tempfile
@@ -31,6 +32,8 @@ from typing import Any, Literal
 from precursorwatch.chem import names as _names
 from precursorwatch.chem.cas import CasError, looks_like_cas, parse_cas
 from precursorwatch.chem.names import name_key
+
+_log = logging.getLogger(__name__)
 
 # Bumped when the layout of the index or what goes into it changes.
 SCHEMA_VERSION = 2
@@ -208,7 +211,8 @@ def read_table(path: Path) -> Iterator[_Row]:
                         extra.append(other)
                     continue
                 names.append(syn)
-            # cols[7] is the IUPAC name, cols[8] the common name: common name first.
+            # cols[7] is the IUPAC name, cols[8] the common name: common name first, then the
+            # IUPAC name, then the synonyms (the index relies on this order).
             ordered = [cols[8], cols[7], *names] if cols[8] else names
             yield _Row(pubchem, cas, cols[4], cols[6], cols[8] or cols[7], cols[7] or None,
                        tuple(dict.fromkeys(n for n in ordered if n)), tuple(dict.fromkeys(extra)))
@@ -261,8 +265,10 @@ def build_index(path: Path, sources: Sequence[Path], key: str) -> None:
 
 
 def _fill(con: sqlite3.Connection, sources: Sequence[Path]) -> None:
-    names: dict[tuple[str, int], int] = {}
-    cas_rows: dict[tuple[str, int], int] = {}
+    # A record's names come best first (common name, IUPAC name, synonyms), so the first row
+    # kept for a (key, compound) pair has its best rank; the database drops the rest.
+    add_name = "INSERT OR IGNORE INTO name VALUES (?,?,?)"
+    add_cas = "INSERT OR IGNORE INTO cas VALUES (?,?,?)"
     seen_inchikeys: set[str] = set()
     next_id = 0
     for source in sources:
@@ -276,19 +282,13 @@ def _fill(con: sqlite3.Connection, sources: Sequence[Path]) -> None:
                 (next_id, row.pubchem, row.cas, row.smiles, row.inchikey,
                  row.inchikey.split("-")[0], row.name, row.iupac),
             )
-            for nm in row.names:
-                k = name_key(nm)
-                if k:
-                    rank = (_PRIMARY if nm == row.name else _IUPAC if nm == row.iupac
-                            else _SECONDARY)
-                    names[(k, next_id)] = min(rank, names.get((k, next_id), rank))
+            con.executemany(add_name, (
+                (k, _PRIMARY if nm == row.name else _IUPAC if nm == row.iupac else _SECONDARY,
+                 next_id)
+                for nm in row.names if (k := name_key(nm))))
             if row.cas:
-                cas_rows[(row.cas, next_id)] = _PRIMARY
-            for extra in row.extra_cas:
-                cas_rows.setdefault((extra, next_id), _SECONDARY)
-    con.executemany("INSERT INTO name VALUES (?,?,?)", ((k, r, c) for (k, c), r in names.items()))
-    con.executemany("INSERT INTO cas VALUES (?,?,?)",
-                    ((k, r, c) for (k, c), r in cas_rows.items()))
+                con.execute(add_cas, (row.cas, _PRIMARY, next_id))
+            con.executemany(add_cas, ((extra, _SECONDARY, next_id) for extra in row.extra_cas))
 
 
 # -- the vocabulary ---------------------------------------------------------------------------
@@ -405,6 +405,9 @@ class Vocabulary:
         con = _open_checked(path, key)
         if con is not None:
             return con
+        # Seen once per installation (and after an upgrade): say why this one is slow.
+        _log.warning("building the index of the general chemical vocabulary (once; about "
+                     "15 s of CPU) in %s", path.parent)
         try:
             build_index(path, sources, key)
         except OSError:
