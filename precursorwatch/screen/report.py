@@ -130,7 +130,8 @@ def structure_svg(smiles: str, width: int = 220, height: int = 160) -> str:
         return ""
     try:
         drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
-        drawer.drawOptions().clearBackground = False
+        options = drawer.drawOptions()
+        options.clearBackground = False  # type: ignore[assignment]
         rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
         drawer.FinishDrawing()
     except (RuntimeError, ValueError):  # an odd structure is shown without a drawing
@@ -151,7 +152,7 @@ def _chemical_cards(results: Iterable[ShipmentResult]) -> tuple[list[dict[str, A
             key = c.get("inchikey") or c.get("name") or c.get("input") or ""
             shipments[key] += 1
             seen.setdefault(key, c)
-    cards = []
+    cards: list[dict[str, Any]] = []
     for key, c in sorted(seen.items(), key=lambda kv: (order.get(kv[1].get("verdict", ""), 9),
                                                         -shipments[kv[0]], kv[0])):
         lists = sorted({f"{m.get('jurisdiction')} {m.get('list')}"
@@ -161,7 +162,7 @@ def _chemical_cards(results: Iterable[ShipmentResult]) -> tuple[list[dict[str, A
                       "smiles": c.get("smiles") or "", "cas": c.get("cas") or "",
                       "svg": structure_svg(c.get("smiles") or ""), "lists": lists,
                       "shipments": shipments[key]})
-    anchors = {card["key"]: i for i, card in enumerate(cards, start=1)}
+    anchors = {str(card["key"]): i for i, card in enumerate(cards, start=1)}
     return cards, anchors
 
 
