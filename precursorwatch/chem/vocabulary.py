@@ -306,6 +306,7 @@ class Vocabulary:
         self._sources = tuple(sources) if sources is not None else None
         self._lock = threading.Lock()
         self._con: sqlite3.Connection | None = None
+        self._pid = os.getpid()
         self._failed: str | None = None
         self.built = False  # whether this object had to build the index
 
@@ -385,6 +386,10 @@ class Vocabulary:
             return con.execute(sql, args).fetchall()
 
     def _connection(self) -> sqlite3.Connection | None:
+        if self._pid != os.getpid():
+            # A forked worker must not use its parent's connection (SQLite forbids it): it
+            # opens its own (the file is already built).
+            self._con, self._pid, self._lock = None, os.getpid(), threading.Lock()
         if self._con is not None or self._failed is not None:
             return self._con
         with self._lock:

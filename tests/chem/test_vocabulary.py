@@ -5,6 +5,7 @@ knows, and the on-disk index is rebuilt, never trusted, when it is stale or dama
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -255,3 +256,15 @@ def test_rows_of_the_table_are_read_with_their_own_and_extra_cas_numbers() -> No
     assert "50-98-6" in rows["299-42-3"].extra_cas  # ephedrine hydrochloride's number
     assert "fentanyl" in rows["437-38-7"].names
     assert all("-" not in n or not n.replace("-", "").isdigit() for n in rows["437-38-7"].names)
+
+
+def test_a_forked_worker_opens_its_own_connection(tmp_path: Path) -> None:
+    table = Vocabulary(tmp_path, sources=[_small_table()])
+    assert table.by_cas("64-17-5") is not None  # opened in this process
+    pid = os.fork()
+    if pid == 0:  # the worker: looks up through a connection of its own, then leaves
+        hit = table.by_cas("67-64-1")
+        os._exit(0 if hit is not None and hit.entry.name == "acetone" else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert table.by_cas("64-17-5") is not None
