@@ -266,24 +266,31 @@ def _is_tag(content: str) -> bool:
     return bool(words) and all(w in _TAG_WORDS or _EDITION_TAG.match(w) for w in words)
 
 
+def _tail(text: str) -> int:
+    """Where to start looking for a trailing tag, grade or descriptor: they are short, and
+    searching a whole 1,000-character input from every position would take seconds."""
+    return max(0, len(text) - 60)
+
+
 def strip_tags(text: str) -> tuple[str, tuple[str, ...]]:
     """Remove trailing register/pharmacopoeia tags and trade grades; returns what is left and
     what was removed (in the order written)."""
     removed: list[str] = []
-    while True:
-        m = _BRACKET_TAIL.search(text)
+    while len(removed) < 12:  # a name carries a few; more is junk not worth the time
+        m = _BRACKET_TAIL.search(text, _tail(text))
         if m and m.start() > 0 and _is_tag(m.group(1)):
             removed.insert(0, m.group(0).strip())
             text = _TAIL_PUNCT.sub("", text[: m.start()])
             continue
         for pattern in (_BARE_TAGS, _GRADE_TAIL):
-            m = pattern.search(text)
+            m = pattern.search(text, _tail(text))
             if m and m.start() > 0 and text[: m.start()].strip(" ,;-"):
                 removed.insert(0, m.group(0).strip(" ,;"))
                 text = _TAIL_PUNCT.sub("", text[: m.start()])
                 break
         else:
-            return text, tuple(removed)
+            break
+    return text, tuple(removed)
 
 
 def strip_stereo(text: str, *, whole: bool = False) -> tuple[str, tuple[str, ...]]:
@@ -296,7 +303,7 @@ def strip_stereo(text: str, *, whole: bool = False) -> tuple[str, tuple[str, ...
             break
         found.append(m.group(0).strip(" -"))
         text = text[m.end():]
-    m = _STEREO_TAIL.search(text)
+    m = _STEREO_TAIL.search(text, _tail(text))
     if m and m.start() > 0:
         found.append(m.group(0).strip())
         text = text[: m.start()]
@@ -316,7 +323,7 @@ def _split_cas_commas(text: str) -> list[str]:
             depth = max(0, depth - 1)
         elif ch == "," and depth == 0:
             after_space = text[i + 1: i + 2] == " "
-            after_word = re.search(r"[a-z]{3}$", text[start:i], re.I) is not None
+            after_word = re.search(r"[a-z]{3}$", text[max(start, i - 3):i], re.I) is not None
             if after_space or after_word:
                 parts.append(text[start:i].strip())
                 start = i + 1

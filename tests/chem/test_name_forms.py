@@ -178,6 +178,19 @@ def test_the_spelling_for_opsin_keeps_stereo(text: str, spelling: str) -> None:
     assert systematic_spelling(text) == spelling
 
 
+@pytest.mark.parametrize(
+    "text", [", " * 400, "1" * 999 + "%", "usp " * 250, "[inn:ban]" * 100, "(1r," * 200,
+             "d-" * 500, "a" + ";" * 999],
+)
+def test_long_junk_is_read_quickly(text: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    name_variants(text)
+    systematic_spelling(text)
+    assert time.perf_counter() - start < 1.0  # was 3 s for ", " * 400 before the tail window
+
+
 def test_plain_names_give_one_variant() -> None:
     assert [v.key for v in name_variants("N-phenethyl-4-piperidone")] == [
         "nphenethyl4piperidone"]
