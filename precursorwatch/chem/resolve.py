@@ -280,14 +280,12 @@ class Resolver:
         if matcher is None:
             hit = self.index.fuzzy(text)
             return self._from_name_hit(raw, hit, "fuzzy") if hit is not None else None
-        # Most unknown names have no correction at all: one match tells, and only a correction
-        # to a built-in name asks the index (which matches again under its own policy).
-        found = matcher.match(text)
+        found = matcher.match(text)  # one match: most unknown names have no correction
         if found is None or self.vocabulary is None:
             return None
-        if self.index.lookup_key(found.key) is not None:
-            hit = self.index.fuzzy(text, matcher=matcher)
-            return self._from_name_hit(raw, hit, "fuzzy") if hit is not None else None
+        hit = self.index.fuzzy_hit(found)
+        if hit is not None:
+            return self._from_name_hit(raw, hit, "fuzzy")
         table = self.vocabulary.by_key(found.key)
         if table is None:
             return None
@@ -298,7 +296,7 @@ class Resolver:
         return replace(res, notes=(*res.notes, note), fuzzy_score=found.score)
 
     def _fuzzy_matcher(self) -> FuzzyMatcher | None:
-        """One typo matcher over the built-in names and the table's common and IUPAC names,
+        """One typo matcher over the built-in names and the table's common names,
         built at the first typo (about a second); substances keyed by InChIKey connectivity
         so the same compound in both does not compete with itself."""
         if self.vocabulary is None or not self.vocabulary.available:
