@@ -518,12 +518,20 @@ class CheckOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "as_of": "2026-11-30", "jurisdictions": ["MX", "UN", "US"],
         "results": [{"input": "1-boc-4-AP", "resolved_by": "synonym",
-                     "name": "tert-butyl 4-anilinopiperidine-1-carboxylate",
+                     "name": "tert-butyl 4-(phenylamino)piperidine-1-carboxylate",
                      "smiles": "CC(C)(C)OC(=O)N1CCC(Nc2ccccc2)CC1",
-                     "inchikey": "ZFRKQXVRDFCRJG-UHFFFAOYSA-N", "verdict": "controlled",
-                     "matches": [{"substance": "1-boc-4-AP", "jurisdiction": "UN",
-                                  "list": "1988 Convention Table I", "since": "2022-11-23",
-                                  "basis": "identity", "explanation": "…", "source": "…"}]}]}]})
+                     "inchikey": "HTIWISWAPVQGMI-UHFFFAOYSA-N", "cas": "125541-22-2",
+                     "verdict": "controlled",
+                     "matches": [{"substance": "tert-butyl 4-(phenylamino)piperidine-1-"
+                                               "carboxylate", "jurisdiction": "UN",
+                                  "list": "1988 Convention Table I", "category": "Table I",
+                                  "since": "2022-11-23", "basis": "identity",
+                                  "explanation": "… is listed in UN 1988 Convention Table I "
+                                                 "since 2022-11-23 (CND decisions 65/4, 65/5 "
+                                                 "and 65/6 …)",
+                                  "legal_reference": "CND decisions 65/4, 65/5 and 65/6, 65th "
+                                                     "session (14-18 March 2022)",
+                                  "source": "https://www.incb.org/…"}]}]}]})
 
     as_of: dt.date
     jurisdictions: list[str] | None
@@ -611,7 +619,7 @@ class MatchOut(BaseModel):
             "list": "OFAC SDN", "entry": "BOYLE CHEMICAL CO., LTD.", "entry_id": "16907",
             "alias": "SHANGHAI BOYLE CHEMICAL CO., LTD.", "kind": "entity",
             "programme": "SDNTK", "countries": ["CN"], "score": 1.0,
-            "features": {"name": 0.86, "alias": 1.0, "country": 1.0, "address": 1.0},
+            "features": {"name": 0.83, "alias": 1.0, "country": 1.0, "address": 1.0},
             "detail": "name 'Shanghai Boyle Chemical Co Ltd' ~ 'SHANGHAI BOYLE CHEMICAL CO., "
                       "LTD.' (1.00); country agrees (CN); city agrees (Shanghai)"}]},
             {"party": MATCH_EXAMPLE["parties"][1], "hits": []}]}]})
