@@ -10,7 +10,8 @@ punctuation do not count ("Anhidrido  acetico" meets "anhídrido acético"; full
 "Ｎ－苯乙基" meets "N-苯乙基"). Salt and hydrate words are split off the key, in the word
 orders Spanish and Chinese use: "clorhidrato de efedrina", "efedrina clorhidrato",
 "盐酸麻黄碱", "麻黄碱盐酸盐", "4-哌啶酮盐酸盐一水合物"; they come back as the English words the
-rest of the product uses ("hydrochloride", "monohydrate").
+rest of the product uses ("hydrochloride", "monohydrate"). Traditional characters (Hong Kong,
+Taiwan: "鹽酸麻黃鹼") are read as the simplified ones the names are kept in (OpenCC).
 """
 
 from __future__ import annotations
@@ -84,9 +85,22 @@ def has_cjk(text: str) -> bool:
     return _CJK_RE.search(text) is not None
 
 
+@cache
+def _traditional_to_simplified() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """Chinese text in simplified characters ("麻黃鹼" -> "麻黄碱"); other text unchanged."""
+    return str(_traditional_to_simplified().convert(text)) if has_cjk(text) else text
+
+
 def normalise_text(text: str) -> str:
-    """Compatibility forms and dashes unified, case and accents kept (for display and scans)."""
-    return unicodedata.normalize("NFKC", text).translate(_DASHES)
+    """Compatibility forms, dashes and traditional Chinese characters unified; case and accents
+    kept (for display and scans)."""
+    return simplified(unicodedata.normalize("NFKC", text).translate(_DASHES))
 
 
 def fold(text: str) -> str:

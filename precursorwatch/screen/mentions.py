@@ -16,6 +16,7 @@ not toluene).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -201,13 +202,16 @@ def default_chinese_names() -> ChineseNames:
 def _chinese_mentions(text: str, names: ChineseNames) -> tuple[list[str], str]:
     """Known Chinese names in the text, and the text left for the word-by-word reading
     (names, Chinese noise and other Chinese words replaced by separators)."""
+    shown = unicodedata.normalize("NFKC", text)
     text = normalise_text(text)
+    if len(shown) != len(text):
+        shown = text  # a conversion that changed lengths: show the simplified form
     text = _CJK_QUANTITY.sub(" ; ", text)
     found: list[str] = []
     rest: list[str] = []
     last = 0
     for s, e in names.scan(text):
-        found.append(text[s:e])
+        found.append(shown[s:e])
         rest.append(text[last:s])
         rest.append(" ; ")
         last = e

@@ -203,6 +203,11 @@ CAUGHT = [
     ("麻黄碱盐酸盐", "ephedrine", "zh", ("hydrochloride",)),
     ("4-哌啶酮盐酸盐一水合物", "4-piperidone", "zh", ("hydrochloride", "monohydrate")),
     ("citrato de fentanilo", "fentanyl", "es", ("citrate",)),
+    # traditional characters (Hong Kong, Taiwan)
+    ("麻黃鹼", "ephedrine", "zh", ()),
+    ("高錳酸鉀", "potassium permanganate", "zh", ()),
+    ("鹽酸麻黃鹼", "ephedrine", "zh", ("hydrochloride",)),
+    ("4-哌啶酮鹽酸鹽一水合物", "4-piperidone", "zh", ("hydrochloride", "monohydrate")),
     ("dicloridrato de N-fenil-4-piperidinamina", "4-anilinopiperidine", "es",
      ("dihydrochloride",)),
 ]

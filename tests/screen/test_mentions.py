@@ -51,6 +51,7 @@ CHINESE_AND_SPANISH = [
     ("丙酮甲苯混合溶剂", ["丙酮", "甲苯"]),  # a list written without separators
     ("NPP 医药中间体 99%", ["NPP"]),  # Latin text beside Chinese is read word by word
     ("Ｎ－苯乙基－４－哌啶酮", ["N-苯乙基-4-哌啶酮"]),  # full-width forms
+    ("鹽酸麻黃鹼 1公斤 醫藥中間體", ["鹽酸麻黃鹼"]),  # traditional characters, shown as written
     # part of a longer chemical name: another chemical
     ("二甲苯 200公斤", []), ("对甲苯磺酸", []), ("丙酮酸钠", []), ("盐酸二甲双胍片", []),
     ("聚乙烯颗粒 25公斤", []), ("咖啡因 无水", []), ("塑料玩具", []),
