@@ -2,7 +2,7 @@
 
 Most of a vendor catalogue has nothing to do with fentanyl, so every record is first parsed
 without full sanitisation (atoms, bonds, checked valences, rings) and passes cheap pre-screens
-on its largest fragment; only candidates are standardised and assessed:
+on each of its fragments; only candidates are standardised and assessed:
 
 1. identity: the molecular formula equals that of a listed substance, and so does the
    canonical SMILES without stereo (salts, hydrates and stereoisomers share the parent's);
@@ -285,25 +285,34 @@ def _hints_from_mol(mol: Chem.Mol) -> _Hints:
     )
 
 
-def _screenable(mol: Chem.Mol, hints: _Hints) -> Chem.Mol | None:
-    """The molecule the pre-screens look at: the largest fragment (salts, hydrates), made
-    aromatic when it was written in Kekulé form. None when only the full assessment can say
-    (charged atoms, whose neutral parent differs; or no sanitisation possible)."""
+def _screenable(mol: Chem.Mol, hints: _Hints) -> list[Chem.Mol] | None:
+    """The molecules the pre-screens look at: each fragment of a salt or mixture (the listed
+    base of a salt may be smaller than its counter-acid: piperidine citrate), made aromatic
+    when written in Kekulé form. None when only the full assessment can say (charged atoms,
+    whose neutral parent differs; or no sanitisation possible)."""
     if hints.charged:
         return None
+    parts = [mol]
     if hints.fragments:
-        frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
-        mol = max(frags, key=lambda f: f.GetNumHeavyAtoms())
-        mol.UpdatePropertyCache(strict=False)
-        Chem.FastFindRings(mol)
+        parts = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False))
+        # Beside an organic fragment, a carbon-free one is a counter-ion or water (the HCl
+        # of a hydrochloride is not hydrochloric acid).
+        organic = [f for f in parts if any(a.GetAtomicNum() == 6 for a in f.GetAtoms())]
+        parts = organic or parts
+        for part in parts:
+            part.UpdatePropertyCache(strict=False)
+            Chem.FastFindRings(part)
     if hints.kekule:
-        full = Chem.Mol(mol)
-        try:
-            Chem.SanitizeMol(full)
-        except (ValueError, RuntimeError):
-            return None
-        return full
-    return mol
+        sanitised = []
+        for part in parts:
+            full = Chem.Mol(part)
+            try:
+                Chem.SanitizeMol(full)
+            except (ValueError, RuntimeError):
+                return None
+            sanitised.append(full)
+        return sanitised
+    return parts
 
 
 def _ring_sizes(mol: Chem.Mol) -> frozenset[int]:
@@ -314,14 +323,17 @@ def is_candidate(mol: Chem.Mol, screen: Screen, smiles: str | None = None) -> bo
     """True when the full assessment could find something; False only when it cannot.
 
     `mol` may be unsanitised (from `quick_parse`); `smiles`, when the record was SMILES, lets
-    cheap text tests replace some substructure calls. The pre-screens look at the largest
-    fragment; charged structures always go on to the full assessment.
+    cheap text tests replace some substructure calls. The pre-screens look at every fragment
+    of a salt or mixture; charged structures always go on to the full assessment.
     """
     hints = _hints_from_smiles(smiles) if smiles is not None else _hints_from_mol(mol)
-    part = _screenable(mol, hints)
-    if part is None:
+    parts = _screenable(mol, hints)
+    if parts is None:
         return True
-    mol = part
+    return any(_part_is_candidate(part, screen, hints) for part in parts)
+
+
+def _part_is_candidate(mol: Chem.Mol, screen: Screen, hints: _Hints) -> bool:
     if (mol.GetNumHeavyAtoms() in screen.heavy_counts
             and rdMolDescriptors.CalcMolFormula(mol) in screen.formulas
             and _same_skeleton(mol, screen)):
