@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from exchange_helpers import incident, notification, sign_as_before_rfc8785
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from precursorwatch.exchange.admin import verify_audit
 from precursorwatch.exchange.db import migrating
@@ -165,3 +165,30 @@ def test_no_downgrade_below_rfc8785_signatures(client: TestClient, authorities: 
           migrating(app.state.exchange.engine) as config):
         command.downgrade(config, "0005")
     assert all(r.ok for r in verify_audit(app.state.exchange.engine))
+
+
+def test_upgrade_marks_stored_records_with_their_form_and_re_signs_nothing(
+        client: TestClient, authorities: Any, app: FastAPI, records: dict[str, str]) -> None:
+    """Records stored under revision 0005 come through revision 0006 marked `sorted-json`,
+    with the signatures they had."""
+    ex = app.state.exchange
+    sign_as_before_rfc8785(ex)
+    tables = ("notification", "notification_response", "incident")
+
+    def signatures(conn: Any) -> dict[str, str]:
+        return {i: s for t in tables
+                for i, s in conn.execute(text(f"SELECT id, signature FROM {t}")).all()}
+
+    with migrating(ex.engine) as config:
+        conn = config.attributes["connection"]
+        before = signatures(conn)
+        command.downgrade(config, "0005")
+        assert "canon" not in {c["name"] for c in inspect(conn).get_columns("incident")}
+        command.upgrade(config, "head")
+        assert signatures(conn) == before and len(before) == 3
+        for table in tables:
+            assert conn.execute(text(f"SELECT DISTINCT canon FROM {table}")).scalars().all() \
+                == ["sorted-json"]
+    assert all(r.ok for r in verify_audit(ex.engine))
+    found = signed(client, authorities, f"incidents/{records['incident']}")
+    assert found["canonicalization"] == "sorted-json"
