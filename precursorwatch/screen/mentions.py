@@ -90,7 +90,7 @@ _CJK_NOISE_WORDS: tuple[str, ...] = tuple(sorted((
 _CJK_NAME_CHARS = frozenset(
     "一二三四五六七八九十双单多聚甲乙丙丁戊己庚辛壬癸氯溴碘氟硝氨胺羟基酸酯醇醛酮醚烷烯炔"
     "苯酚萘吡啶哌嗪咪唑吲噻呋喃磺酰腈对邻间异正叔仲环联氧氢硫磷硅硼碳钾钠钙镁铜铁锌铝铵锂钡"
-    "锰铬镍钴银汞铅锡铯化物代")
+    "锰铬镍钴银汞铅锡铯化物代苄酐胍脲肼醌啉喹嘧吩噁唑")
 _SEPARATORS = re.compile(r"[;|\n]+|,\s+|\s+/\s+|\s+-\s+|\s+\+\s+")
 _NOISE_RE = [re.compile(p, re.IGNORECASE) for p in _NOISE_PATTERNS]
 _NOISE_SET = frozenset(_NOISE_WORDS)

@@ -258,6 +258,21 @@ def test_other_chemicals_are_left_alone(checker: Checker, text: str) -> None:
     assert v.verdict in {"unresolved", "clear"}, (text, v.name, v.verdict)
 
 
+@pytest.mark.parametrize(("text", "name", "salts"), [
+    ("咖啡因", "caffeine", ()),
+    ("cafeína", "caffeine", ()),
+    ("盐酸二甲双胍", "metformin", ("hydrochloride",)),
+    ("柠檬酸", "citric acid", ()),
+    ("乙酸乙酯", "ethyl acetate", ()),
+    ("acetato de etilo", "ethyl acetate", ()),
+])
+def test_everyday_chemicals_are_named_and_cleared(checker: Checker, text: str, name: str,
+                                                  salts: tuple[str, ...]) -> None:
+    res = checker.resolver.resolve(text)
+    assert (res.name, res.salt_words) == (name, salts)
+    assert checker.check(text).verdict == "clear"
+
+
 def test_a_chinese_name_nobody_knows_says_so(checker: Checker) -> None:
     v = checker.check("某种未知化合物")
     assert v.verdict == "unresolved"

@@ -53,8 +53,11 @@ CHINESE_AND_SPANISH = [
     ("Ｎ－苯乙基－４－哌啶酮", ["N-苯乙基-4-哌啶酮"]),  # full-width forms
     ("鹽酸麻黃鹼 1公斤 醫藥中間體", ["鹽酸麻黃鹼"]),  # traditional characters, shown as written
     # part of a longer chemical name: another chemical
-    ("二甲苯 200公斤", []), ("对甲苯磺酸", []), ("丙酮酸钠", []), ("盐酸二甲双胍片", []),
-    ("聚乙烯颗粒 25公斤", []), ("咖啡因 无水", []), ("塑料玩具", []),
+    ("二甲苯 200公斤", []), ("对甲苯磺酸", []), ("丙酮酸钠", []), ("苯甲酸苄酯", []),
+    # everyday chemicals are named too (and cleared by the Checker): metformin hydrochloride,
+    # not hydrochloric acid
+    ("盐酸二甲双胍片", ["盐酸二甲双胍"]), ("咖啡因 无水", ["咖啡因"]),
+    ("聚乙烯颗粒 25公斤", []), ("塑料玩具", []),
     ("clorhidrato de efedrina grado farmacéutico",
      ["clorhidrato de efedrina", "clorhidrato", "efedrina"]),
     ("permanganato de potasio 25 kg tambor", ["permanganato de potasio", "permanganato",
