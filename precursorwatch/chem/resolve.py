@@ -32,6 +32,7 @@ from precursorwatch.chem.names import (
     NameEntry,
     NameHit,
     SynonymIndex,
+    first_known,
     split_salt_words,
 )
 from precursorwatch.chem.opsin import NameParser, OpsinProcess, OpsinUnavailable, names_to_smiles
@@ -217,15 +218,27 @@ class Resolver:
                     return _unresolved(raw, str(exc))
             else:
                 return self._named(Resolution(input=raw, resolved_by="smiles", structure=st))
+        # Other spellings of the name (names.name_variants: without tags and grades, in natural
+        # order, without stereo descriptors, each ";"-joined part), each whole and then without
+        # salt words: the built-in names first, so they win over the table for every spelling.
+        spelled = self.index.lookup_variants(text)
+        if spelled is not None and spelled.variant is not None:
+            named = self._from_name_hit(raw, spelled, "synonym",
+                                        salt_words=spelled.variant.salt_words)
+            if spelled.variant.note and named.structure is not None:
+                named = replace(named, notes=(*named.notes, spelled.variant.note))
+            return named
         if self.vocabulary is not None:
             # The whole vocabulary is asked exactly before OPSIN and before any fuzzy match.
-            table_salts: tuple[str, ...] = ()
-            found = self.vocabulary.by_name(text)
-            if found is None and salts and base_key:
-                found, table_salts = self.vocabulary.by_key(base_key), salts
-            if found is not None:
+            known = first_known(text, self.vocabulary.by_key)
+            if known is not None:
+                found, variant = known
+                table_salts = (() if self.vocabulary.by_key(variant.key) is not None
+                               else variant.salt_words)
                 res = self._from_table(raw, found, "synonym", salt_words=table_salts)
                 if res is not None:
+                    if variant.note:
+                        res = replace(res, notes=(*res.notes, variant.note))
                     answers[raw] = _TableAnswer(text, found, table_salts)
                     return res
         return _Pending(text=text, salt_words=salts)

@@ -111,6 +111,20 @@ def test_listed_names_win_over_the_table(checker: Checker) -> None:
     assert v.verdict == "controlled"
 
 
+def test_listed_names_win_over_the_table_in_every_spelling(checker: Checker) -> None:
+    # The table reads "NPP" as 4-nitrophenyl phosphate; among the parts of a joined name the
+    # listed reading comes first.
+    v = checker.check("NPP; N-phenethyl-4-piperidone")
+    assert v.name == "N-phenethyl-4-piperidone"
+    assert v.verdict == "controlled"
+
+
+def test_other_spellings_of_a_table_name_are_found(checker: Checker) -> None:
+    v = checker.check("Phenol, USP grade")  # a register tag and grade set aside
+    assert v.resolved_by == "synonym"
+    assert v.inchikey == from_smiles("Oc1ccccc1").inchikey
+
+
 def test_an_inchikey_of_the_table_resolves(checker: Checker) -> None:
     key = from_smiles("CC(=O)Oc1ccccc1C(=O)O").inchikey
     v = checker.check(key)
