@@ -1,11 +1,11 @@
-"""The general chemical vocabulary: about 75,000 compounds from the `chemicals` package.
+"""The general chemical vocabulary: about 76,000 compounds from the `chemicals` package.
 
 The `chemicals` package (MIT) ships identifier tables derived from PubChem: for each compound
 its PubChem id, CAS number, SMILES, InChIKey, IUPAC name, common name and synonyms (PubChem
 synonyms include further CAS numbers: salts, hydrates and retired numbers of the same
 compound). Reading the 43 MB table takes seconds, so it is read once into an SQLite index in the
-user's cache folder; later processes open that file and look keys up on disk (a few
-microseconds each, a few MB of memory). The index is keyed by the package version, the
+user's cache folder; later processes open that file and look keys up on disk (tens of
+microseconds each, about 1 MB of memory). The index is keyed by the package version, the
 name normaliser (`names.name_key`) and this module's schema, so it is rebuilt when any of
 them changes; it is written to a temporary file and renamed, so concurrent processes never
 see half a file.
@@ -62,7 +62,7 @@ class VocabularyEntry:
     cas: str | None
     smiles: str
     inchikey: str
-    name: str  # common name as the table writes it (lower case)
+    name: str  # common name as the table writes it (mostly lower case)
     iupac: str | None
 
 
