@@ -4,8 +4,15 @@ this process drives it over loopback with a bounded number of requests and stops
 Several authorities at once send signed notifications, list and read them, answer them, and
 share incidents. Prints requests per second and p50/p99 latency per route.
 
+In the same run, with the same client load, a baseline: a minimal FastAPI app on the same
+uvicorn settings (loop, HTTP protocol, workers) and the same database, whose reads are one
+primary-key SELECT and whose writes are one INSERT with commit. It is measured before and
+after the exchange; the exchange's rates are printed as ratios of the mean of the two, the
+ceiling this stack allows on this machine at that moment.
+
     .venv/bin/python benchmarks/exchange_bench.py [--db URL] [--scale 1.0] [--concurrency 16]
         [--workers 1]
+    .venv/bin/python benchmarks/exchange_bench.py --serve-baseline PORT  (used by the above)
 
 Goal on a 2-core machine: 500 requests/s on reads and 150 on signed writes, p99 under 100 ms.
 The database is a fresh schema in the given PostgreSQL database, dropped afterwards.
@@ -35,6 +42,8 @@ import httpx
 import psycopg
 
 from precursorwatch.exchange.admin import add_authority, open_database
+from precursorwatch.exchange.db import make_engine
+from precursorwatch.exchange.http import server_options
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import KeyVault
 
@@ -211,6 +220,87 @@ async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: i
     return routes
 
 
+BASELINE_ROWS = 1000
+
+
+def baseline_app() -> Any:
+    """The ceiling: a minimal FastAPI app, sync routes (FastAPI runs them in its thread pool),
+    on an engine made as the exchange makes its own. Reads are one primary-key SELECT in
+    autocommit, writes one INSERT committed (`engine.begin()`)."""
+    from fastapi import FastAPI, Response
+    from sqlalchemy import text
+
+    engine = make_engine(os.environ["PWATCH_EXCHANGE_DB"],
+                         schema=os.environ["PWATCH_EXCHANGE_DB_SCHEMA"])
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    one = text("SELECT body FROM bench_item WHERE id = :id")
+    add = text("INSERT INTO bench_item (body) VALUES (:body) RETURNING id")
+    app = FastAPI()
+
+    @app.get("/items/{item_id}")
+    def read(item_id: int) -> Response:
+        with reader.connect() as connection:
+            found = connection.execute(one, {"id": item_id}).scalar_one()
+        return Response(found, media_type="application/json")
+
+    @app.post("/items", status_code=201)
+    def write(data: dict[str, Any]) -> dict[str, int]:
+        with engine.begin() as connection:
+            new = connection.execute(add, {"body": json.dumps(data)}).scalar_one()
+        return {"id": new}
+
+    return app
+
+
+def serve_baseline(port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run("exchange_bench:baseline_app", factory=True, app_dir=str(Path(__file__).parent),
+                host="127.0.0.1", port=port, workers=workers, log_level="warning",
+                access_log=False, **server_options())
+
+
+async def baseline(port: int, scale: float, concurrency: int, tag: str) -> list[Route]:
+    rng = random.Random(11)
+    async with LoopbackClient("127.0.0.1", port, concurrency) as client:
+        reads = Route(f"baseline {tag}: GET /items/{{id}} (PK SELECT)")
+        await drive(reads, int(3000 * scale), concurrency, lambda i: client.get(
+            f"/items/{1 + i % BASELINE_ROWS}", headers={}), 200)
+        writes = Route(f"baseline {tag}: POST /items (INSERT, commit)")
+        await drive(writes, int(600 * scale), concurrency, lambda i: client.post(
+            "/items", headers={}, json=body("MX", [], rng)), 201)
+    return [reads, writes]
+
+
+def ceiling_ratios(routes: list[Route], ceiling: list[Route]) -> None:
+    """Each exchange route's rate over the baseline's mean rate of its kind."""
+    def rate(r: Route) -> float:
+        return len(r.latencies) / r.seconds if r.seconds else 0.0
+
+    read_ceiling = statistics.mean(rate(r) for r in ceiling if "GET" in r.name)
+    write_ceiling = statistics.mean(rate(r) for r in ceiling if "POST" in r.name)
+    print(f"ceiling (mean of the baseline runs): reads {read_ceiling:.0f}/s, "
+          f"writes {write_ceiling:.0f}/s")
+    for r in routes:
+        if "verify" in r.name:
+            continue
+        top = read_ceiling if r.name.startswith("GET") else write_ceiling
+        print(f"  {r.name:<55} {rate(r) / top:5.2f} of the ceiling")
+
+
+def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code in (200, 404):
+                return
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"server did not start:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.2)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its direct children (uvicorn workers), Linux only."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -252,17 +342,28 @@ def main() -> None:
                         help="multiply the number of requests (1.0: about 9,000)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="measure the exchange only")
+    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_baseline:
+        serve_baseline(args.serve_baseline, args.workers)
+        return
 
     schema = f"pwx_bench_{uuid.uuid4().hex[:12]}"
     plain = args.db.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(f"CREATE TABLE {schema}.bench_item (id bigserial PRIMARY KEY, body text)")
+        seed = json.dumps(body("MX", ["US"], random.Random(3)))
+        conn.execute(f"INSERT INTO {schema}.bench_item (body) "
+                     f"SELECT %s FROM generate_series(1, {BASELINE_ROWS})", (seed,))
     workdir = Path(tempfile.mkdtemp(prefix="pwx-bench-"))
     env = {**os.environ, "PWATCH_EXCHANGE_DB_SCHEMA": schema,
            "PWATCH_EXCHANGE_SECRET_FILE": str(workdir / "exchange.secret"),
            "PWATCH_EXCHANGE_RATE_LIMIT": "1000000"}
     server: subprocess.Popen[bytes] | None = None
+    ceiling_server: subprocess.Popen[bytes] | None = None
     log = (workdir / "server.log").open("wb")
     try:
         settings = ExchangeSettings(db_url=args.db, db_schema=schema,
@@ -277,33 +378,41 @@ def main() -> None:
             [sys.executable, "-m", "precursorwatch.cli", "serve", "--db", args.db,
              "--port", str(port), "--workers", str(args.workers), "--no-access-log"],
             env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=log)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                err = (workdir / "server.log").read_text(errors="replace")
-                raise SystemExit(f"server did not start:\n{err}")
-            time.sleep(0.2)
+        log.flush()
+        wait_ready(f"http://127.0.0.1:{port}/healthz", server, workdir / "server.log")
+        ceiling_port = 0
+        if not args.no_baseline:
+            ceiling_port = free_port()
+            ceiling_server = subprocess.Popen(
+                [sys.executable, __file__, "--serve-baseline", str(ceiling_port),
+                 "--workers", str(args.workers)],
+                env={**env, "PWATCH_EXCHANGE_DB": args.db}, cwd=workdir,
+                stdout=subprocess.DEVNULL, stderr=log)
+            wait_ready(f"http://127.0.0.1:{ceiling_port}/items/1", ceiling_server,
+                       workdir / "server.log")
         print(f"server: uvicorn, {args.workers} worker(s), PostgreSQL schema {schema}; "
               f"client: asyncio keep-alive, {args.concurrency} in flight")
         server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
         started = time.perf_counter()
+        ceiling: list[Route] = []
+        if ceiling_port:
+            ceiling += asyncio.run(baseline(ceiling_port, args.scale, args.concurrency, "before"))
         routes = asyncio.run(scenario(port, keys, args.scale, args.concurrency))
+        if ceiling_port:
+            ceiling += asyncio.run(baseline(ceiling_port, args.scale, args.concurrency, "after"))
         wall = time.perf_counter() - started
-        report(routes)
-        print(f"wall {wall:.1f} s; CPU used: server {cpu_seconds(server.pid) - server_cpu:.1f} s, "
+        report(ceiling + routes)
+        if ceiling:
+            ceiling_ratios(routes, ceiling)
+        print(f"wall {wall:.1f} s; CPU used: exchange "
+              f"{cpu_seconds(server.pid) - server_cpu:.1f} s, "
               f"client {time.process_time() - client_cpu:.1f} s; load average "
               f"{os.getloadavg()[0]:.1f} (2 cores)")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+        for running in (server, ceiling_server):
+            if running is not None:
+                running.terminate()
+                running.wait(timeout=30)
         log.close()
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")

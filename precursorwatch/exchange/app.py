@@ -24,6 +24,7 @@ from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
 from precursorwatch.exchange.limits import LocalRateLimits, RateLimits, SharedRateLimits
 from precursorwatch.exchange.routers import authorities, incidents, integrators, notifications
 from precursorwatch.exchange.schemas import shown as escaped
+from precursorwatch.exchange.scope import KnownKeys
 from precursorwatch.exchange.service import Clock, Exchange, SubstanceChecker, system_clock
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import KeyVault
@@ -230,6 +231,7 @@ def create_app(settings: ExchangeSettings | None = None, *,
         if engine.dialect.name == "postgresql"
         else LocalRateLimits(settings.rate_limit, settings.rate_window_seconds))
     app.state.rate_limits = limits
+    app.state.known_keys = KnownKeys()
     app.include_router(notifications.router)
     app.include_router(incidents.router)
     app.include_router(authorities.router)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from precursorwatch.exchange.errors import Unauthorized
 from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
 from precursorwatch.exchange.limits import RateLimits
 from precursorwatch.exchange.schemas import ErrorBody
-from precursorwatch.exchange.scope import Caller, authenticate
+from precursorwatch.exchange.scope import Caller, KnownKeys, identify, key_hash
 from precursorwatch.exchange.service import Exchange, Written
+
+T = TypeVar("T")
 
 # Declared for the OpenAPI page; the header itself is checked in `current_caller` so that every
 # failure gets the service's JSON error.
@@ -25,14 +31,53 @@ async def get_exchange(request: Request) -> Exchange:
     return exchange
 
 
-def current_caller(
+@dataclass(frozen=True)
+class Credentials:
+    """The caller's key, checked for form; `caller()` identifies it (in a worker thread)."""
+
+    exchange: Exchange
+    limits: RateLimits
+    known: KnownKeys
+    hashed_key: str
+    counted: Caller | None = None  # already identified and counted by `credentials`
+
+    def caller(self) -> Caller:
+        """The authority holding the key, counted against its rate limit; blocking."""
+        if self.counted is not None:
+            return self.counted
+        try:
+            return self.exchange.read(
+                lambda connection: identify(connection, self.hashed_key, self.limits))
+        except Unauthorized:
+            self.known.forget(self.hashed_key)
+            raise
+
+    async def run(self, work: Callable[[Caller], T]) -> T:
+        """Identify the caller and do `work` for it in one hop to the thread pool: each hop
+        costs a context switch and a wait for a free thread, more than a short read's query."""
+        return await run_in_threadpool(lambda: work(self.caller()))
+
+
+async def credentials(
     request: Request,
     exchange: Annotated[Exchange, Depends(get_exchange)],
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Caller:
-    header = request.headers.get("authorization")
+) -> Credentials:
     limits: RateLimits = request.app.state.rate_limits
-    return exchange.read(lambda connection: authenticate(connection, header, limits))
+    known: KnownKeys = request.app.state.known_keys
+    hashed = key_hash(request.headers.get("authorization"))
+    if hashed in known:
+        return Credentials(exchange, limits, known, hashed)
+    # Unknown here: look the key up now (and count the request), so that a bad key gets 401
+    # before the body is even validated.
+    counted = await run_in_threadpool(
+        exchange.read, lambda connection: identify(connection, hashed, limits))
+    known.add(hashed)
+    return Credentials(exchange, limits, known, hashed, counted)
+
+
+def current_caller(auth: Annotated[Credentials, Depends(credentials)]) -> Caller:
+    return auth.caller()
 
 
 def served(text: str, status_code: int = 200) -> Response:
@@ -63,6 +108,8 @@ def served_page(items: list[str], *, limit: int, offset: int) -> Response:
 
 ExchangeDep = Annotated[Exchange, Depends(get_exchange)]
 CallerDep = Annotated[Caller, Depends(current_caller)]
+# For routes that do their database work in `Credentials.run`, in the same hop as the look-up.
+AuthDep = Annotated[Credentials, Depends(credentials)]
 
 
 # Record ids are UUIDs (lower-case hex, as the service issues them).

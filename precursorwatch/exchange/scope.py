@@ -7,6 +7,9 @@ outside it do not exist for the caller (404, never 403).
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -41,21 +44,66 @@ class Caller:
     name: str
 
 
-def authenticate(connection: Connection, authorization: str | None,
-                 limits: RateLimits) -> Caller:
-    """The authority holding the bearer key, or 401; the request counts against the key's
-    rate limit (429 once over it)."""
+def key_hash(authorization: str | None) -> str:
+    """The hash of the bearer key in an Authorization header, or 401 if there is none."""
     if not authorization:
         raise Unauthorized("missing Authorization header; send 'Authorization: Bearer KEY'")
     scheme, _, key = authorization.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Authorization must be 'Bearer KEY'")
-    row = limits.look_up(connection, hash_api_key(key.strip()))
+    return hash_api_key(key.strip())
+
+
+def identify(connection: Connection, hashed_key: str, limits: RateLimits) -> Caller:
+    """The authority holding the key, or 401 (unknown or revoked, as the database says now);
+    the request counts against the key's rate limit (429 once over it)."""
+    row = limits.look_up(connection, hashed_key)
     if row is None:
         raise Unauthorized("unknown API key")
     if row.key_revoked_at is not None:
         raise Unauthorized("this API key has been revoked", code="key_revoked")
     return Caller(row.id, row.code, row.name)
+
+
+def authenticate(connection: Connection, authorization: str | None,
+                 limits: RateLimits) -> Caller:
+    """The authority holding the bearer key, or 401; the request counts against the key's
+    rate limit (429 once over it)."""
+    return identify(connection, key_hash(authorization), limits)
+
+
+class KnownKeys:
+    """Hashes of keys that were live a moment ago (at most `ttl` seconds), so that a request
+    with such a key can go straight to its route and be identified and counted there, in the
+    same hop to the thread pool as its database work. A key not known here is looked up
+    first, so a request with an unknown key is refused (401) before its body is read.
+    Revocation is seen at once all the same: the look-up that counts every request reads the
+    key's row, and a revoked key is dropped from here (`forget`)."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._clock = clock
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __contains__(self, hashed_key: object) -> bool:
+        until = self._until.get(hashed_key)  # type: ignore[call-overload]
+        return until is not None and until > self._clock()
+
+    def add(self, hashed_key: str) -> None:
+        now = self._clock()
+        with self._lock:
+            if len(self._until) >= self.size:  # bounded: forget expired ones, else all
+                self._until = {k: t for k, t in self._until.items() if t > now}
+                if len(self._until) >= self.size:
+                    self._until.clear()
+            self._until[hashed_key] = now + self.ttl
+
+    def forget(self, hashed_key: str) -> None:
+        with self._lock:
+            self._until.pop(hashed_key, None)
 
 
 # Visibility, written once. The caller is a bound parameter, so each statement is built and

@@ -12,6 +12,7 @@ from precursorwatch.exchange.deps import (
     COMMON_ERRORS,
     NOT_FOUND,
     UUID_PATTERN,
+    AuthDep,
     CallerDep,
     ExchangeDep,
     receipt_header,
@@ -32,42 +33,44 @@ router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=COMMON_
 
 @router.post("", status_code=201, response_model=IncidentOut, summary="Share an incident",
              responses=receipt_header(201))
-def report(exchange: ExchangeDep, caller: CallerDep,
-           data: Annotated[IncidentIn, Body(openapi_examples={
-               "seizure shared with one authority": {"value": INCIDENT_EXAMPLE},
-               "alert to all": {"value": {**INCIDENT_EXAMPLE, "kind": "stopped_shipment",
-                                          "shared_with": "all"}}})],
-           ) -> Response:
+async def report(exchange: ExchangeDep, auth: AuthDep,
+                 data: Annotated[IncidentIn, Body(openapi_examples={
+                     "seizure shared with one authority": {"value": INCIDENT_EXAMPLE},
+                     "alert to all": {"value": {**INCIDENT_EXAMPLE, "kind": "stopped_shipment",
+                                                "shared_with": "all"}}})],
+                 ) -> Response:
     """Shared with the authorities named in `shared_with`, or every authority (`"all"`). The
     substance is checked like a notification's (an unidentified one is kept, with the verdict
     `unresolved` and its reason: seized material is not always known); `notification_ids`
     link notifications you are party to. Signed with the caller's key."""
-    return written(service.report_incident(exchange, caller, data), status_code=201)
+    return written(await auth.run(
+        lambda caller: service.report_incident(exchange, caller, data)), status_code=201)
 
 
 @router.get("", response_model=IncidentPage, summary="List incidents shared with you")
-def list_(exchange: ExchangeDep, caller: CallerDep,
-          notification_id: Annotated[str | None, Query(
-              pattern=UUID_PATTERN,
-              examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
-              description="Only incidents linked to this notification.")] = None,
-          limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
-          offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
-          ) -> Response:
+async def list_(exchange: ExchangeDep, auth: AuthDep,
+                notification_id: Annotated[str | None, Query(
+                    pattern=UUID_PATTERN,
+                    examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
+                    description="Only incidents linked to this notification.")] = None,
+                limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
+                offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
+                ) -> Response:
     """Incidents you reported, shared with you by name, or shared with all; newest first."""
-    items = service.list_incidents(exchange, caller, notification_id=notification_id,
-                                   limit=limit, offset=offset)
+    items = await auth.run(lambda caller: service.list_incidents(
+        exchange, caller, notification_id=notification_id, limit=limit, offset=offset))
     return served_page(items, limit=limit, offset=offset)
 
 
 @router.get("/{incident_id}", response_model=IncidentOut, responses=NOT_FOUND,
             summary="Read one incident")
-def read(exchange: ExchangeDep, caller: CallerDep,
-         incident_id: Annotated[str, Path(
-             pattern=UUID_PATTERN,
-             examples=["7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6"])]) -> Response:
+async def read(exchange: ExchangeDep, auth: AuthDep,
+               incident_id: Annotated[str, Path(
+                   pattern=UUID_PATTERN,
+                   examples=["7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6"])]) -> Response:
     """404 unless you reported it or it was shared with you."""
-    return served(service.get_incident(exchange, caller, incident_id))
+    return served(await auth.run(
+        lambda caller: service.get_incident(exchange, caller, incident_id)))
 
 
 @router.get("/{incident_id}/signed", response_model=SignedRecord, responses=NOT_FOUND,

@@ -12,6 +12,7 @@ from precursorwatch.exchange.deps import (
     COMMON_ERRORS,
     NOT_FOUND,
     UUID_PATTERN,
+    AuthDep,
     CallerDep,
     ExchangeDep,
     error_doc,
@@ -54,42 +55,45 @@ _send_examples = {
              summary="Notify a planned export",
              responses={**receipt_header(201),
                         409: error_doc("The corrected notification can no longer change.")})
-def send(exchange: ExchangeDep, caller: CallerDep,
-         data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
-         ) -> Response:
+async def send(exchange: ExchangeDep, auth: AuthDep,
+               data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
+               ) -> Response:
     """The calling authority notifies a shipment to the importing authority (and the transit
     authorities, who may read it). The substance is resolved and checked on receipt; the
     verdict and its evidence are stored with the record, which is signed with the caller's key.
     A substance that cannot be identified is refused (422 `unidentified_substance`, with the
     reason). The reply deadline is set by the importing authority's reply period."""
-    return written(service.send_notification(exchange, caller, data), status_code=201)
+    return written(await auth.run(
+        lambda caller: service.send_notification(exchange, caller, data)), status_code=201)
 
 
 @router.get("", response_model=NotificationPage, summary="List notifications you are party to")
-def list_(exchange: ExchangeDep, caller: CallerDep,
-          direction: Annotated[service.Direction | None, Query(
-              description="outgoing: you exported; incoming: you import; transit: you are a "
-                          "transit authority.", examples=["incoming"])] = None,
-          status: Annotated[Status | None, Query(examples=["sent"])] = None,
-          thread_id: Annotated[str | None, Query(
-              pattern=UUID_PATTERN, examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
-              description="Only the versions of one notified shipment (its first version's "
-                          "id), newest first.")] = None,
-          limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
-          offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
-          ) -> Response:
+async def list_(exchange: ExchangeDep, auth: AuthDep,
+                direction: Annotated[service.Direction | None, Query(
+                    description="outgoing: you exported; incoming: you import; transit: you are a "
+                                "transit authority.", examples=["incoming"])] = None,
+                status: Annotated[Status | None, Query(examples=["sent"])] = None,
+                thread_id: Annotated[str | None, Query(
+                    pattern=UUID_PATTERN, examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
+                    description="Only the versions of one notified shipment (its first version's "
+                                "id), newest first.")] = None,
+                limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
+                offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
+                ) -> Response:
     """Newest first. Deadlines are applied on read: an unanswered notification past its
     deadline is listed as `expired`."""
-    items = service.list_notifications(exchange, caller, direction=direction, status=status,
-                                       thread_id=thread_id, limit=limit, offset=offset)
+    items = await auth.run(lambda caller: service.list_notifications(
+        exchange, caller, direction=direction, status=status, thread_id=thread_id, limit=limit,
+        offset=offset))
     return served_page(items, limit=limit, offset=offset)
 
 
 @router.get("/{notification_id}", response_model=NotificationOut, responses=NOT_FOUND,
             summary="Read one notification")
-def read(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId) -> Response:
+async def read(exchange: ExchangeDep, auth: AuthDep, notification_id: RecordId) -> Response:
     """Only for the exporting, importing and transit authorities; 404 for anyone else."""
-    return served(service.get_notification(exchange, caller, notification_id))
+    return served(await auth.run(
+        lambda caller: service.get_notification(exchange, caller, notification_id)))
 
 
 @router.get("/{notification_id}/signed", response_model=SignedRecord, responses=NOT_FOUND,
@@ -111,15 +115,16 @@ def signed(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId
                         403: error_doc("The caller may read the notification but is not its "
                                   "importing authority (exporter or transit)."),
                         409: error_doc("Already answered, expired, or superseded.")})
-def respond(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
-            data: Annotated[ResponseIn, Body(openapi_examples={
-                "objection": {"value": {"decision": "objection",
-                                        "reason": "Importer holds no licence."}},
-                "no objection": {"value": {"decision": "no_objection"}}})],
-            ) -> Response:
+async def respond(exchange: ExchangeDep, auth: AuthDep, notification_id: RecordId,
+                  data: Annotated[ResponseIn, Body(openapi_examples={
+                      "objection": {"value": {"decision": "objection",
+                                              "reason": "Importer holds no licence."}},
+                      "no objection": {"value": {"decision": "no_objection"}}})],
+                  ) -> Response:
     """`no_objection` or `objection` (with a reason), signed with the caller's key. Only while
     the notification is `sent`: not after its deadline, an answer, or a correction."""
-    return written(service.answer_notification(exchange, caller, notification_id, data))
+    return written(await auth.run(
+        lambda caller: service.answer_notification(exchange, caller, notification_id, data)))
 
 
 @router.post("/{notification_id}/corrections", status_code=201, response_model=NotificationOut,
@@ -127,10 +132,10 @@ def respond(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
              responses={**NOT_FOUND, **receipt_header(201),
                         403: error_doc("Only the exporting authority can correct."),
                         409: error_doc("Already answered, expired, or corrected before.")})
-def correct(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId,
-            data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
-            ) -> Response:
+async def correct(exchange: ExchangeDep, auth: AuthDep, notification_id: RecordId,
+                  data: Annotated[NotificationIn, Body(openapi_examples=_send_examples)]
+                  ) -> Response:
     """Send the full corrected notification. It becomes a new version (same `thread_id`,
     `version` + 1, a new deadline); the old version is kept unchanged as `superseded`."""
-    return written(service.send_notification(exchange, caller, data,
-                                                 corrects=notification_id), status_code=201)
+    return written(await auth.run(lambda caller: service.send_notification(
+        exchange, caller, data, corrects=notification_id)), status_code=201)
