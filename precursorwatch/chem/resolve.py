@@ -431,6 +431,9 @@ class Resolver:
         res = self._from_entry(raw, hit.entry, "synonym", salt_words=hit.salt_words)
         if res.structure is None:
             return res
+        if hit.language == "en":
+            # An English name spelt with accents ("Éphédrine"): nothing to explain.
+            return replace(res, language="en")
         note = (f"{language_name(hit.language)} name {hit.matched_name!r} "
                 f"({hit.entry.name})")
         return replace(res, language=hit.language, notes=(*res.notes, note))
