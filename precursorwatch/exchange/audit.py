@@ -58,23 +58,33 @@ def entry_hash(entry: AuditEntry, authority_code: str) -> str:
     })
 
 
-def lock_chain(session: Session, authority_id: int) -> Authority:
+@dataclass(frozen=True)
+class Chain:
+    """An authority's chain, locked by this transaction (`lock_chain`) until it ends."""
+
+    authority: Authority
+
+
+def lock_chain(session: Session, authority_id: int) -> Chain:
     """Lock the authority's row (PostgreSQL) for the rest of the transaction, so that its writes
     queue up instead of forking its chain. Taken first in every write: FOR NO KEY UPDATE does
     not clash with the key-share locks that inserts referring to the authority take, so two
     writers cannot deadlock on it."""
-    return session.execute(select(Authority).where(Authority.id == authority_id)
-                           .with_for_update(key_share=True)).scalar_one()
+    return Chain(session.execute(select(Authority).where(Authority.id == authority_id)
+                                 .with_for_update(key_share=True)).scalar_one())
 
 
-def append(session: Session, authority: Authority, *, action: str, record_type: str,
+def append(session: Session, chain: Chain, *, action: str, record_type: str,
            record_id: str, record_hash: str, at: dt.datetime) -> AuditEntry:
-    """Add a link to the authority's chain, inside the caller's transaction.
+    """Add a link to the authority's chain, inside the transaction that locked it.
 
-    The chain is locked (`lock_chain`), so concurrent writes by one authority queue up instead
-    of forking it; the unique (authority, seq) key backs this up.
+    The chain is locked (`lock_chain`, which is the only way to get a `Chain`), so concurrent
+    writes by one authority queue up instead of forking it; the unique (authority, seq) key
+    backs this up. The newest link is read here, in a statement of its own after the lock:
+    in READ COMMITTED each statement sees what committed before it began, so it sees the link
+    of the writer this one waited for.
     """
-    lock_chain(session, authority.id)
+    authority = chain.authority
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.entry_hash)
         .where(AuditEntry.authority_id == authority.id)

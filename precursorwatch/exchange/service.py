@@ -316,12 +316,19 @@ class CodeCache(dict[int, str]):
         raise KeyError(key)
 
 
-def _authority_by_code(session: Session, code: str, field: str) -> Authority:
-    found = session.scalar(select(Authority).where(Authority.code == code))
-    if found is None:
+def _authorities(session: Session, codes: Sequence[str]) -> dict[str, Authority]:
+    """The authorities of these codes, in one query (unknown codes are left out)."""
+    if not codes:
+        return {}
+    return {a.code: a for a in session.scalars(select(Authority).where(
+        Authority.code.in_(set(codes))))}
+
+
+def _authority_by_code(found: dict[str, Authority], code: str, field: str) -> Authority:
+    if code not in found:
         raise Invalid(f"{field}: {code!r} is not a registered authority "
                       "(see GET /v1/authorities)")
-    return found
+    return found[code]
 
 
 _successor = aliased(Notification)
@@ -433,7 +440,10 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
                       f"({verdict.get('reason') or 'no match'}); give its CAS number, name, "
                       "SMILES or InChI", code="unidentified_substance")
     with ex.writing() as session:
-        me = audit.lock_chain(session, caller.id)
+        # Read before the chain lock, to hold it for less time (codes never change).
+        named = _authorities(session, [data.importing_authority, *data.transit_authorities])
+        chain = audit.lock_chain(session, caller.id)
+        me = chain.authority
         if corrects is not None:
             _lock_notification(session, Scope(caller), corrects)
         now = ex.now()  # after the locks, so times follow the order of the chain
@@ -446,10 +456,10 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
                 raise Conflict(f"notification {corrects} is {status}; only a notification "
                                "awaiting an answer can be corrected", code=f"notification_{status}")
             thread_id, version = previous.thread_id, previous.version + 1
-        importer = _authority_by_code(session, data.importing_authority, "importing_authority")
+        importer = _authority_by_code(named, data.importing_authority, "importing_authority")
         if importer.id == me.id:
             raise Invalid("importing_authority: an authority cannot notify itself")
-        transit = [_authority_by_code(session, code, f"transit_authorities[{i}]")
+        transit = [_authority_by_code(named, code, f"transit_authorities[{i}]")
                    for i, code in enumerate(data.transit_authorities)]
         if any(t.id == me.id for t in transit):
             raise Invalid("transit_authorities: the exporting authority cannot be in transit")
@@ -470,7 +480,7 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         session.flush()  # the notification row must exist before rows that refer to it
         session.add_all(NotificationTransit(notification_id=new_id, authority_id=t.id)
                         for t in transit)
-        link = audit.append(session, me, action="notification.correct" if corrects else
+        link = audit.append(session, chain, action="notification.correct" if corrects else
                             "notification.send", record_type="notification", record_id=new_id,
                             record_hash=content_hash(doc, JCS), at=now)
         return Written(with_status(row.rendered, status="sent", superseded_by=None,
@@ -527,7 +537,8 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
                         ) -> Written:
     """The importing authority's decision; only while the notification awaits an answer."""
     with ex.writing() as session:
-        me = audit.lock_chain(session, caller.id)
+        chain = audit.lock_chain(session, caller.id)
+        me = chain.authority
         _lock_notification(session, Scope(caller), notification_id)
         now = ex.now()
         n, _, status = _one(session, Scope(caller), notification_id, now, rendered=True)
@@ -548,7 +559,7 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
         doc = response_document(response, authority=me.code)
         response.signature = ex.vault.sign(me.private_key_enc, doc, JCS)
         session.add(response)
-        link = audit.append(session, me, action=f"notification.{data.decision}",
+        link = audit.append(session, chain, action=f"notification.{data.decision}",
                             record_type="response", record_id=response.id,
                             record_hash=content_hash(doc, JCS), at=now)
         session.flush()
@@ -567,12 +578,15 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
     verdict = ex.check_substance(data.substance)
     hits = screen_parties(ex, [(p.role, p) for p in data.parties])
     with ex.writing() as session:
-        me = audit.lock_chain(session, caller.id)
+        # Read before the chain lock, to hold it for less time (codes never change).
+        named = _authorities(session, [] if data.shared_with == "all" else data.shared_with)
+        chain = audit.lock_chain(session, caller.id)
+        me = chain.authority
         now = ex.now()
         scope = Scope(caller)
         shared: list[Authority] = []
         if data.shared_with != "all":
-            shared = [_authority_by_code(session, code, f"shared_with[{i}]")
+            shared = [_authority_by_code(named, code, f"shared_with[{i}]")
                       for i, code in enumerate(dict.fromkeys(data.shared_with))]
         for i, nid in enumerate(data.notification_ids):
             visible = session.scalar(select(Notification.id).where(
@@ -594,7 +608,7 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
                         for a in shared if a.id != me.id)
         session.add_all(IncidentNotification(incident_id=row.id, notification_id=nid)
                         for nid in dict.fromkeys(data.notification_ids))
-        link = audit.append(session, me, action="incident.report", record_type="incident",
+        link = audit.append(session, chain, action="incident.report", record_type="incident",
                             record_id=row.id, record_hash=content_hash(doc, JCS), at=now)
         return Written(row.rendered, audit.receipt(link))
 
