@@ -123,7 +123,7 @@ def screen(
     from precursorwatch.detect.check import UnknownJurisdiction
     from precursorwatch.screen.columns import parse_map_options
     from precursorwatch.screen.config import RulesConfigError
-    from precursorwatch.screen.engine import ScreenOptions, screen_file
+    from precursorwatch.screen.engine import ScreenOptions, close_screeners, screen_file
     from precursorwatch.screen.readers import ManifestError
     from precursorwatch.screen.report import write_results
     from precursorwatch.screen.watchlist import WatchlistError
@@ -170,6 +170,7 @@ def screen(
     except OSError as exc:
         _fail(f"{exc}")
     finally:
+        close_screeners()  # no OPSIN process outlives the screening
         if file == "-":
             source.unlink(missing_ok=True)
     try:

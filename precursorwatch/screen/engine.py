@@ -13,13 +13,14 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from precursorwatch.chem.cas import CasError, parse_cas
+from precursorwatch.chem.opsin import OpsinProcess
 from precursorwatch.screen.config import (
     RuleConfig,
     load_rule_config,
@@ -49,10 +50,9 @@ from precursorwatch.screen.rules import (
 from precursorwatch.screen.validate import parse_row
 from precursorwatch.screen.watchlist import (
     PartyMatcher,
-    WatchlistEntry,
     WatchlistHit,
     bundled_watchlist_path,
-    load_watchlist,
+    load_matcher,
     party_hits,
 )
 
@@ -159,21 +159,24 @@ class Screener:
         self.cfg: RuleConfig = cfg
         self.options = options
         paths = options.watchlists or (str(bundled_watchlist_path()),)
-        entries: list[WatchlistEntry] = []
+        # Read back from the user's cache when the lists and the matching code are unchanged.
+        self.matcher: PartyMatcher
+        self.matcher, counts = load_matcher(paths)
         self.watchlist_notes: list[str] = []
-        for p in paths:
-            loaded = load_watchlist(p)
-            entries.extend(loaded)
+        start = 0
+        for p, count in zip(paths, counts, strict=True):
+            loaded = self.matcher.entries[start:start + count]
+            start += count
             lists = sorted({e.list for e in loaded})
             self.watchlist_notes.append(f"{p} ({', '.join(lists) or 'empty'}: "
                                         f"{len(loaded)} entries)")
-        self.matcher = PartyMatcher(entries)
         from precursorwatch.detect.check import Checker, normalise_jurisdictions
 
         # Raises UnknownJurisdiction now, before any row is read.
         normalise_jurisdictions(list(options.jurisdictions or ()))
         if checker is None:
-            checker = Checker.default()
+            # One OPSIN process for the whole run (and per Dask worker), not one per chunk.
+            checker = Checker.long_running()
         self.checker = checker
         self._hs = self._hs_codes(checker)
         # description -> (chemicals, CAS numbers with a bad check digit, Contract 1 objects)
@@ -183,6 +186,13 @@ class Screener:
         self._parties: dict[tuple[str, str], tuple[WatchlistHit, ...]] = {}
         self._ordinary: dict[tuple[object, ...], tuple[Flag, ...]] = {}
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the OPSIN process this Screener's Checker keeps running (a later name starts a
+        new one)."""
+        parser = getattr(getattr(self.checker, "resolver", None), "name_parser", None)
+        if isinstance(parser, OpsinProcess):
+            parser.close()
 
     def _hs_codes(self, checker: Checker) -> dict[str, str]:
         """Listed substance name (any of its names) -> its dedicated HS subheading."""
@@ -409,6 +419,14 @@ def screener_for(options: ScreenOptions) -> Screener:
         return s
 
 
+def close_screeners() -> None:
+    """Stop the OPSIN processes of this process's Screeners: call it when done screening
+    (`pwatch screen` does; a process's exit stops them too)."""
+    with _SCREENERS_LOCK:
+        for s in _SCREENERS.values():
+            s.close()
+
+
 def _worker_options(options: ScreenOptions) -> ScreenOptions:
     # What the workers build their Screener from; engine details do not change results.
     from dataclasses import replace
@@ -524,6 +542,11 @@ def _run_dask(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
             keys.extend(done[idx].keys)
         return results, keys
     finally:
+        if cluster is not None:
+            # Workers of our own cluster end now: their OPSIN processes with them. Workers of
+            # a cluster given by address keep theirs for the next run.
+            with suppress(Exception):
+                client.run(close_screeners)
         client.close()
         if cluster is not None:
             cluster.close()

@@ -18,16 +18,18 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from anyascii import anyascii
 from rapidfuzz import fuzz, process
 
 from precursorwatch.screen.countries import country_code
+from precursorwatch.screen.diskcache import cached, code_version, file_fingerprint, no_gc
 from precursorwatch.screen.model import PartyHit
 from precursorwatch.screen.names import NormName, is_syllable, name_similarity, normalise_name
 
@@ -410,3 +412,90 @@ class PartyMatcher:
             if score >= threshold and (owner not in best or score > best[owner].score):
                 best[owner] = WatchlistHit(entry, listed.original, score, detail)
         return sorted(best.values(), key=lambda h: (-h.score, h.entry.entry_id))
+
+
+# -- cache --------------------------------------------------------------------------------------
+# Reading the full SDN list and building the matcher's indexes costs seconds; reading them back
+# from the user's cache a fraction of that. The key holds every file read (path, size, time,
+# content digest) and a digest of the code that reads and normalises names.
+_CODE_VERSION: str | None = None
+
+
+def _code_version() -> str:
+    global _CODE_VERSION
+    if _CODE_VERSION is None:
+        from precursorwatch.screen import countries, names
+
+        _CODE_VERSION = code_version(
+            [__file__, names.__file__, countries.__file__],
+            ["anyascii", "countrynames", "normality", "rapidfuzz"])
+    return _CODE_VERSION
+
+
+def _watchlist_files(path: Path) -> list[Path] | None:
+    """Every file `load_watchlist(path)` reads, or None when it would raise."""
+    if path.is_dir() and (path / "sdn.csv").is_file():
+        folder, main = path, path / "sdn.csv"
+    elif path.is_file():
+        if path.suffix.lower() != ".csv":
+            return [path]
+        folder, main = path.parent, path
+    else:
+        return None
+    return [main, *(f for f in (folder / "add.csv", folder / "alt.csv") if f.is_file())]
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _pack_matcher(m: PartyMatcher) -> dict[str, tuple[str, Any]]:
+    """The matcher's attributes with its records as plain tuples: frozen dataclasses with
+    slots unpickle several times slower than the tuples they are rebuilt from."""
+    out: dict[str, tuple[str, Any]] = {}
+    for attr, value in vars(m).items():
+        if isinstance(value, list) and value and isinstance(value[0], WatchlistEntry):
+            names = _fields(WatchlistEntry)
+            out[attr] = ("entries", [tuple(getattr(e, n) for n in names) for e in value])
+        elif isinstance(value, list) and value and isinstance(value[0], NormName):
+            names = _fields(NormName)
+            out[attr] = ("names", [tuple(getattr(e, n) for n in names) for e in value])
+        else:
+            out[attr] = ("plain", value)
+    return out
+
+
+def _unpack_matcher(packed: dict[str, tuple[str, Any]]) -> PartyMatcher:
+    m = PartyMatcher.__new__(PartyMatcher)
+    with no_gc():  # tens of thousands of records, no cycles among them
+        for attr, (tag, value) in packed.items():
+            if tag == "entries":
+                setattr(m, attr, [WatchlistEntry(*t) for t in value])
+            elif tag == "names":
+                setattr(m, attr, [NormName(*t) for t in value])
+            else:
+                setattr(m, attr, value)
+    return m
+
+
+def load_matcher(paths: Sequence[str | Path]) -> tuple[PartyMatcher, list[int]]:
+    """The matcher over every entry of these watchlists, and how many entries each gave
+    (in `paths` order; `matcher.entries` holds them in that order). Read from the user's
+    cache when the files and the code are unchanged; raises WatchlistError as
+    `load_watchlist` does."""
+    files: list[tuple[str, int, int, str]] = []
+    for p in paths:
+        found = _watchlist_files(Path(p))
+        if found is None:
+            load_watchlist(p)  # raises the clear error
+            raise WatchlistError(f"{p}: no such watchlist file")
+        files.extend(file_fingerprint(f) for f in found)
+    key = (_code_version(), tuple(str(Path(p).resolve()) for p in paths), tuple(files))
+
+    def build() -> tuple[dict[str, tuple[str, Any]], list[int]]:
+        loaded = [load_watchlist(p) for p in paths]
+        matcher = PartyMatcher(e for lst in loaded for e in lst)
+        return _pack_matcher(matcher), [len(lst) for lst in loaded]
+
+    packed, counts = cached("watchlist", key, build)
+    return _unpack_matcher(packed), counts
