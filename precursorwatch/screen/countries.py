@@ -11,6 +11,17 @@ from functools import lru_cache
 
 import countrynames
 
+from precursorwatch.screen.diskcache import cached, code_version
+
+
+def _load_names() -> None:
+    # countrynames normalises its 27,000 names on first use (about a second); its table is
+    # read back from the user's cache instead, keyed by the package versions.
+    if not countrynames.COUNTRY_NAMES:
+        countrynames.COUNTRY_NAMES.update(cached(
+            "countrynames", code_version([], ["countrynames", "normality"]),
+            countrynames._load_data))
+
 
 @lru_cache(maxsize=10_000)
 def country_code(text: str) -> str:
@@ -18,6 +29,7 @@ def country_code(text: str) -> str:
     t = text.strip()
     if not t:
         return ""
+    _load_names()
     code = countrynames.to_code(t)
     if code is not None:
         return code.upper()
