@@ -280,7 +280,8 @@ def _read_yaml_list(path: Path, name: str, problems: list[DataProblem]) -> list[
         problems.append(DataProblem(name, f"cannot read the file: {exc.strerror or exc}"))
         return []
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader when built in: ten times faster than the pure-Python one.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
