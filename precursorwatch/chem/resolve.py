@@ -34,6 +34,7 @@ from precursorwatch.chem.names import (
     SynonymIndex,
     first_known,
     split_salt_words,
+    systematic_spelling,
 )
 from precursorwatch.chem.opsin import NameParser, OpsinProcess, OpsinUnavailable, names_to_smiles
 from precursorwatch.chem.structure import Structure, StructureError, from_inchi, from_smiles
@@ -218,9 +219,22 @@ class Resolver:
                     return _unresolved(raw, str(exc))
             else:
                 return self._named(Resolution(input=raw, resolved_by="smiles", structure=st))
-        # Other spellings of the name (names.name_variants: without tags and grades, in natural
-        # order, without stereo descriptors, each ";"-joined part), each whole and then without
-        # salt words: the built-in names first, so they win over the table for every spelling.
+        if self.vocabulary is not None:
+            # The whole vocabulary is asked exactly before OPSIN and before any fuzzy match,
+            # first for the name as given (a salt's own name, "citric acid;fentanyl", is a
+            # name of the table) ...
+            found = self.vocabulary.by_name(text)
+            table_salts: tuple[str, ...] = ()
+            if found is None and salts and base_key:
+                found, table_salts = self.vocabulary.by_key(base_key), salts
+            if found is not None:
+                res = self._from_table(raw, found, "synonym", salt_words=table_salts)
+                if res is not None:
+                    answers[raw] = _TableAnswer(text, found, table_salts)
+                    return res
+        # ... then for its other spellings (names.name_variants: without tags and grades, in
+        # natural order, without stereo descriptors, each ";"-joined part), each whole and then
+        # without salt words: the built-in names first, so they win for every spelling.
         spelled = self.index.lookup_variants(text)
         if spelled is not None and spelled.variant is not None:
             named = self._from_name_hit(raw, spelled, "synonym",
@@ -229,7 +243,6 @@ class Resolver:
                 named = replace(named, notes=(*named.notes, spelled.variant.note))
             return named
         if self.vocabulary is not None:
-            # The whole vocabulary is asked exactly before OPSIN and before any fuzzy match.
             known = first_known(text, self.vocabulary.by_key)
             if known is not None:
                 found, variant = known
@@ -241,7 +254,8 @@ class Resolver:
                         res = replace(res, notes=(*res.notes, variant.note))
                     answers[raw] = _TableAnswer(text, found, table_salts)
                     return res
-        return _Pending(text=text, salt_words=salts)
+        # OPSIN reads the systematic spelling: tags and grades off, CAS index order, stereo kept.
+        return _Pending(text=systematic_spelling(text), salt_words=salts)
 
     def _finish_with_opsin(self, todo: dict[str, _Pending],
                            answers: dict[str, _TableAnswer] | None = None) -> None:
@@ -278,7 +292,7 @@ class Resolver:
             if result is None:
                 result = self._fuzzy(raw, pending.text)
             if result is None:
-                reason = f"unknown name or unparsable structure: {pending.text[:80]!r}"
+                reason = f"unknown name or unparsable structure: {raw.strip()[:80]!r}"
                 if opsin_note:
                     reason += f" ({opsin_note})"
                 result = _unresolved(raw, reason)
@@ -495,7 +509,9 @@ class Resolver:
             ref = known.ref
             # A salt of a known chemical is named by it and its counter-ions, not by the
             # table's name for the salt (often a brand: "novafed").
-            name = " ".join((known.name, *(_SALT_NAMES.get(w, w) for w in st.stripped)))
+            # (Fragments without a word for them are written as SMILES: not part of a name.)
+            name = " ".join((known.name, *(_SALT_NAMES.get(w, w) for w in st.stripped
+                                           if w.replace(" ", "").isalpha())))
         return Resolution(
             input=raw, resolved_by=how, structure=st, name=name,
             cas=cas or entry.cas or (known.cas[0] if known and known.cas else None),
