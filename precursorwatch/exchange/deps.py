@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from precursorwatch.exchange.errors import Unauthorized
 from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
-from precursorwatch.exchange.limits import RateLimits
+from precursorwatch.exchange.limits import Count, RateLimits
 from precursorwatch.exchange.schemas import ErrorBody
 from precursorwatch.exchange.scope import Caller, KnownKeys, identify, key_hash
 from precursorwatch.exchange.service import Exchange, Written
@@ -33,13 +33,16 @@ async def get_exchange(request: Request) -> Exchange:
 
 @dataclass(frozen=True)
 class Credentials:
-    """The caller's key, checked for form; `caller()` identifies it (in a worker thread)."""
+    """The caller's key, checked for form, and its holder: either identified and counted
+    already (`counted`), or known from a moment ago (`known`, see `KnownKeys`) and still to be
+    looked up and counted, which `caller()` and `read()` do in a worker thread."""
 
     exchange: Exchange
     limits: RateLimits
-    known: KnownKeys
+    keys: KnownKeys
     hashed_key: str
-    counted: Caller | None = None  # already identified and counted by `credentials`
+    counted: Caller | None = None
+    known: Caller | None = None
 
     def caller(self) -> Caller:
         """The authority holding the key, counted against its rate limit; blocking."""
@@ -49,13 +52,25 @@ class Credentials:
             return self.exchange.read(
                 lambda connection: identify(connection, self.hashed_key, self.limits))
         except Unauthorized:
-            self.known.forget(self.hashed_key)
+            self.keys.forget(self.hashed_key)
             raise
 
     async def run(self, work: Callable[[Caller], T]) -> T:
         """Identify the caller and do `work` for it in one hop to the thread pool: each hop
         costs a context switch and a wait for a free thread, more than a short read's query."""
         return await run_in_threadpool(lambda: work(self.caller()))
+
+    async def read(self, work: Callable[[Caller, Count | None], T]) -> T:
+        """As `run`, for a read that takes a `Count`: the key is looked up and the request
+        counted along with the read's own query (see `Count`)."""
+        if self.counted is not None or self.known is None:
+            return await self.run(lambda caller: work(caller, None))
+        known = self.known
+        try:
+            return await run_in_threadpool(work, known, Count(self.limits, self.hashed_key))
+        except Unauthorized:
+            self.keys.forget(self.hashed_key)
+            raise
 
 
 async def credentials(
@@ -64,16 +79,17 @@ async def credentials(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Credentials:
     limits: RateLimits = request.app.state.rate_limits
-    known: KnownKeys = request.app.state.known_keys
+    keys: KnownKeys = request.app.state.known_keys
     hashed = key_hash(request.headers.get("authorization"))
-    if hashed in known:
-        return Credentials(exchange, limits, known, hashed)
+    known = keys.get(hashed)
+    if known is not None:
+        return Credentials(exchange, limits, keys, hashed, known=known)
     # Unknown here: look the key up now (and count the request), so that a bad key gets 401
     # before the body is even validated.
     counted = await run_in_threadpool(
         exchange.read, lambda connection: identify(connection, hashed, limits))
-    known.add(hashed)
-    return Credentials(exchange, limits, known, hashed, counted)
+    keys.add(hashed, counted)
+    return Credentials(exchange, limits, keys, hashed, counted=counted)
 
 
 def current_caller(auth: Annotated[Credentials, Depends(credentials)]) -> Caller:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from precursorwatch.exchange.errors import NotFound, Unauthorized
-from precursorwatch.exchange.limits import RateLimits
+from precursorwatch.exchange.limits import RateLimits, live
 from precursorwatch.exchange.models import (
     Incident,
     IncidentShare,
@@ -57,12 +57,8 @@ def key_hash(authorization: str | None) -> str:
 def identify(connection: Connection, hashed_key: str, limits: RateLimits) -> Caller:
     """The authority holding the key, or 401 (unknown or revoked, as the database says now);
     the request counts against the key's rate limit (429 once over it)."""
-    row = limits.look_up(connection, hashed_key)
-    if row is None:
-        raise Unauthorized("unknown API key")
-    if row.key_revoked_at is not None:
-        raise Unauthorized("this API key has been revoked", code="key_revoked")
-    return Caller(row.id, row.code, row.name)
+    row = live(limits.look_up(connection, hashed_key))
+    return Caller(row[0], row[1], row[2])
 
 
 def authenticate(connection: Connection, authorization: str | None,
@@ -85,21 +81,22 @@ class KnownKeys:
         self.ttl = ttl
         self.size = size
         self._clock = clock
-        self._until: dict[str, float] = {}
+        self._until: dict[str, tuple[float, Caller]] = {}
         self._lock = threading.Lock()
 
-    def __contains__(self, hashed_key: object) -> bool:
-        until = self._until.get(hashed_key)  # type: ignore[call-overload]
-        return until is not None and until > self._clock()
+    def get(self, hashed_key: str) -> Caller | None:
+        """The holder of the key, if it was live less than `ttl` seconds ago."""
+        found = self._until.get(hashed_key)
+        return found[1] if found is not None and found[0] > self._clock() else None
 
-    def add(self, hashed_key: str) -> None:
+    def add(self, hashed_key: str, caller: Caller) -> None:
         now = self._clock()
         with self._lock:
             if len(self._until) >= self.size:  # bounded: forget expired ones, else all
-                self._until = {k: t for k, t in self._until.items() if t > now}
+                self._until = {k: v for k, v in self._until.items() if v[0] > now}
                 if len(self._until) >= self.size:
                     self._until.clear()
-            self._until[hashed_key] = now + self.ttl
+            self._until[hashed_key] = (now + self.ttl, caller)
 
     def forget(self, hashed_key: str) -> None:
         with self._lock:

@@ -32,12 +32,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker, undefer
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import BindParameter
 
 from precursorwatch.detect.verdict import Verdict
 from precursorwatch.exchange import audit
 from precursorwatch.exchange.db import session_factory
 from precursorwatch.exchange.errors import Conflict, Forbidden, Invalid
+from precursorwatch.exchange.limits import Count
 from precursorwatch.exchange.models import (
     Authority,
     Incident,
@@ -159,6 +161,15 @@ class Exchange:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
         raise AssertionError("unreachable")
+
+    def rows(self, statement: Executable, params: dict[str, Any], count: Count | None = None
+             ) -> list[tuple[Any, ...]]:
+        """The rows of one read statement; with `count`, the caller's request is counted
+        against its key on the same connection, in the same round trip on PostgreSQL."""
+        if count is None:
+            return self.read(lambda connection: [
+                tuple(r) for r in connection.execute(statement, params)])
+        return self.read(lambda connection: count.rows(connection, statement, params))
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Session]:
@@ -511,24 +522,26 @@ def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime,
     return n, response, status
 
 
-def get_notification(ex: Exchange, caller: Caller, notification_id: str) -> str:
+def get_notification(ex: Exchange, caller: Caller, notification_id: str,
+                     count: Count | None = None) -> str:
     """The notification as JSON text (`NotificationOut`)."""
     params = {**Scope(caller).params, "now": ex.now(), "record_id": notification_id}
-    row = ex.read(lambda conn: conn.execute(_ONE_SERVED, params).first())
-    if row is None:
+    rows = ex.rows(_ONE_SERVED, params, count)
+    if not rows:
         raise Scope.no_notification(notification_id)
-    return _served(row, ex.codes())
+    return _served(rows[0], ex.codes())
 
 
 def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
                        status: Status | None = None, thread_id: str | None = None,
-                       limit: int = 100, offset: int = 0) -> list[str]:
+                       limit: int = 100, offset: int = 0, count: Count | None = None
+                       ) -> list[str]:
     """A page of notifications, newest first, each as JSON text; `thread_id` keeps the
     versions of one notified shipment."""
     params = {**Scope(caller).params, "now": ex.now(), "status": status, "thread_id": thread_id,
               "limit": limit, "offset": offset}
     query = _list_statement(direction, status is not None, thread_id is not None)
-    rows = ex.read(lambda conn: conn.execute(query, params).all())
+    rows = ex.rows(query, params, count)
     codes = ex.codes()
     return [_served(row, codes) for row in rows]
 
@@ -631,20 +644,23 @@ def _incident_page(by_notification: bool) -> Select[str]:
 
 
 def list_incidents(ex: Exchange, caller: Caller, *, notification_id: str | None = None,
-                   limit: int = 100, offset: int = 0) -> list[str]:
+                   limit: int = 100, offset: int = 0, count: Count | None = None
+                   ) -> list[str]:
     """A page of incidents, newest first, each as JSON text; `notification_id` keeps those
     linked to that notification."""
     params = {**Scope(caller).params, "notification_id": notification_id, "limit": limit,
               "offset": offset}
     query = _incident_page(notification_id is not None)
-    return ex.read(lambda conn: list(conn.scalars(query, params)))
+    return [row[0] for row in ex.rows(query, params, count)]
 
 
-def get_incident(ex: Exchange, caller: Caller, incident_id: str) -> str:
+def get_incident(ex: Exchange, caller: Caller, incident_id: str,
+                 count: Count | None = None) -> str:
     params = {**Scope(caller).params, "record_id": incident_id}
-    found: str | None = ex.read(lambda conn: conn.scalar(_ONE_INCIDENT_SERVED, params))
-    if found is None:
+    rows = ex.rows(_ONE_INCIDENT_SERVED, params, count)
+    if not rows:
         raise Scope.no_incident(incident_id)
+    found: str = rows[0][0]
     return found
 
 

@@ -57,8 +57,9 @@ async def list_(exchange: ExchangeDep, auth: AuthDep,
                 offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
                 ) -> Response:
     """Incidents you reported, shared with you by name, or shared with all; newest first."""
-    items = await auth.run(lambda caller: service.list_incidents(
-        exchange, caller, notification_id=notification_id, limit=limit, offset=offset))
+    items = await auth.read(lambda caller, count: service.list_incidents(
+        exchange, caller, notification_id=notification_id, limit=limit, offset=offset,
+        count=count))
     return served_page(items, limit=limit, offset=offset)
 
 
@@ -69,8 +70,8 @@ async def read(exchange: ExchangeDep, auth: AuthDep,
                    pattern=UUID_PATTERN,
                    examples=["7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6"])]) -> Response:
     """404 unless you reported it or it was shared with you."""
-    return served(await auth.run(
-        lambda caller: service.get_incident(exchange, caller, incident_id)))
+    return served(await auth.read(
+        lambda caller, count: service.get_incident(exchange, caller, incident_id, count)))
 
 
 @router.get("/{incident_id}/signed", response_model=SignedRecord, responses=NOT_FOUND,

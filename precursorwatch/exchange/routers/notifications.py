@@ -82,9 +82,9 @@ async def list_(exchange: ExchangeDep, auth: AuthDep,
                 ) -> Response:
     """Newest first. Deadlines are applied on read: an unanswered notification past its
     deadline is listed as `expired`."""
-    items = await auth.run(lambda caller: service.list_notifications(
+    items = await auth.read(lambda caller, count: service.list_notifications(
         exchange, caller, direction=direction, status=status, thread_id=thread_id, limit=limit,
-        offset=offset))
+        offset=offset, count=count))
     return served_page(items, limit=limit, offset=offset)
 
 
@@ -92,8 +92,9 @@ async def list_(exchange: ExchangeDep, auth: AuthDep,
             summary="Read one notification")
 async def read(exchange: ExchangeDep, auth: AuthDep, notification_id: RecordId) -> Response:
     """Only for the exporting, importing and transit authorities; 404 for anyone else."""
-    return served(await auth.run(
-        lambda caller: service.get_notification(exchange, caller, notification_id)))
+    return served(await auth.read(
+        lambda caller, count: service.get_notification(exchange, caller, notification_id,
+                                                       count)))
 
 
 @router.get("/{notification_id}/signed", response_model=SignedRecord, responses=NOT_FOUND,

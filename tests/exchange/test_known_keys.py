@@ -1,0 +1,88 @@
+"""Keys known from a moment ago: requests with them skip a hop, yet a revoked key is refused at
+once and every request still counts against the key's rate limit."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from exchange_helpers import Clock, notification
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from precursorwatch.exchange.admin import add_authority, revoke_key
+from precursorwatch.exchange.app import create_app
+from precursorwatch.exchange.scope import Caller, KnownKeys
+from precursorwatch.exchange.settings import ExchangeSettings
+from precursorwatch.exchange.signing import hash_api_key
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_known_key_is_forgotten_after_its_time() -> None:
+    ticks = Ticks()
+    keys = KnownKeys(ttl=5.0, clock=ticks)
+    cn = Caller(1, "CN", "NNCC")
+    keys.add("h1", cn)
+    assert keys.get("h1") == cn
+    ticks.now += 4.9
+    assert keys.get("h1") == cn
+    ticks.now += 0.2
+    assert keys.get("h1") is None
+    keys.add("h1", cn)
+    keys.forget("h1")
+    assert keys.get("h1") is None
+
+
+def test_known_keys_stay_within_their_size() -> None:
+    ticks = Ticks()
+    keys = KnownKeys(ttl=5.0, size=3, clock=ticks)
+    for i in range(10):
+        keys.add(f"h{i}", Caller(i, "CN", "NNCC"))
+        assert len(keys._until) <= 3
+    assert keys.get("h9") == Caller(9, "CN", "NNCC")
+
+
+def test_a_revoked_key_is_refused_at_once_though_known(
+        client: TestClient, app: FastAPI, authorities: Any) -> None:
+    mx = authorities.headers("MX")
+    mx_hash = hash_api_key(authorities.by_code["MX"].api_key)
+    listed = client.get("/v1/notifications", headers=mx)
+    assert listed.status_code == 200
+    keys: KnownKeys = app.state.known_keys
+    assert keys.get(mx_hash) is not None  # known now: the next request skips the look-up
+    revoke_key(app.state.exchange.engine, "MX")
+    for method, path, body in [("GET", "/v1/notifications", None),
+                               ("GET", "/v1/incidents", None),
+                               ("POST", "/v1/notifications", notification())]:
+        keys.add(mx_hash, Caller(2, "MX", "COFEPRIS"))  # as if seen a moment ago
+        got = client.request(method, path, json=body, headers=mx)
+        assert got.status_code == 401, (method, path)
+        assert got.json()["error"]["code"] == "key_revoked"
+        assert keys.get(mx_hash) is None
+    # Forgotten, so even a request whose body is wrong is refused for its key first.
+    bad = client.post("/v1/notifications", json={"quantity": "lots"}, headers=mx)
+    assert bad.status_code == 401
+
+
+def test_requests_with_a_known_key_count_against_its_rate(
+        settings: ExchangeSettings, engine: Engine, clock: Clock) -> None:
+    app = create_app(dataclasses.replace(settings, rate_limit=4), engine=engine, clock=clock)
+    ex = app.state.exchange
+    cn = add_authority(ex.engine, ex.vault, "CN", "NNCC")
+    headers = {"Authorization": f"Bearer {cn.api_key}"}
+    with TestClient(app) as client:
+        # The first request looks the key up; the others find it known and count along with
+        # their read, whichever route they take.
+        got = [client.get(path, headers=headers).status_code for path in
+               ("/v1/notifications", "/v1/incidents", "/v1/notifications",
+                "/v1/incidents", "/v1/notifications")]
+        assert app.state.known_keys.get(hash_api_key(cn.api_key)) is not None
+    assert got == [200, 200, 200, 200, 429]
