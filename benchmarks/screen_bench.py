@@ -1,6 +1,7 @@
 """Screening throughput: a generated manifest of 1,000,000 lines, local engine and Dask.
 
     .venv/bin/python benchmarks/screen_bench.py [--lines N] [--engines local,dask] [--workers 2]
+    .venv/bin/python benchmarks/screen_bench.py --fixed-cost [--watchlist PATH ...]
 
 The manifest repeats descriptions and parties as real trade does (a few thousand distinct
 goods texts and companies), with a few hundred planted suspicious shipments (listed
@@ -179,6 +180,36 @@ def run_engine(manifest: Path, engine: str, workers: int, out: Path, chunk: int
             "high": [sid for sid, lvl in levels.items() if lvl == "high"]}
 
 
+_FIXED_CHILD = """
+import sys, time
+from precursorwatch.screen.engine import ScreenOptions, close_screeners, screen_file
+run = screen_file(sys.argv[1], options=ScreenOptions(watchlists=tuple(sys.argv[2:])))
+close_screeners()
+print(len(run.results))
+"""
+
+
+def fixed_cost(watchlists: list[str], runs: int = 3) -> None:
+    """Seconds for a fresh process to screen the 50-line sample manifest (imports, rules,
+    lists, Checker, OPSIN start): first with an empty cache folder, then warm."""
+    sample = Path(__file__).resolve().parents[1] / "precursorwatch" / "samples" / "manifest.csv"
+    with tempfile.TemporaryDirectory(prefix="screen-bench-cache-") as cache:
+        env = {**os.environ, "PRECURSORWATCH_CACHE_DIR": cache}
+        for i in range(runs):
+            load = os.getloadavg()[0]
+            before = os.times()
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", _FIXED_CHILD, str(sample), *watchlists],
+                           env=env, check=True, capture_output=True)
+            wall = time.perf_counter() - t0
+            after = os.times()
+            cpu = (after.children_user - before.children_user
+                   + after.children_system - before.children_system)
+            print(f"fixed cost ({'cold' if i == 0 else 'warm'} cache, watchlists: "
+                  f"{', '.join(watchlists) or 'bundled'}): {wall:.2f} s wall, {cpu:.2f} s CPU "
+                  f"(load average {load:.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -186,6 +217,10 @@ def main() -> None:
     parser.add_argument("--engines", default="local,dask")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=20_000, help="lines per chunk")
+    parser.add_argument("--fixed-cost", action="store_true",
+                        help="measure only the fixed cost of a run, cold and warm cache")
+    parser.add_argument("--watchlist", action="append", default=[],
+                        help="with --fixed-cost: a watchlist to load (repeatable)")
     parser.add_argument("--child", nargs=3, metavar=("MANIFEST", "ENGINE", "OUT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -193,6 +228,9 @@ def main() -> None:
         manifest, engine, out = args.child
         figures = run_engine(Path(manifest), engine, args.workers, Path(out), args.chunk)
         print("RESULT " + json.dumps(figures))
+        return
+    if args.fixed_cost:
+        fixed_cost(args.watchlist)
         return
     with tempfile.TemporaryDirectory(prefix="screen-bench-") as tmp:
         manifest = Path(tmp) / "manifest.csv"

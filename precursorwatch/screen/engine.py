@@ -158,18 +158,6 @@ class Screener:
             cfg = with_threshold(cfg, options.threshold)
         self.cfg: RuleConfig = cfg
         self.options = options
-        paths = options.watchlists or (str(bundled_watchlist_path()),)
-        # Read back from the user's cache when the lists and the matching code are unchanged.
-        self.matcher: PartyMatcher
-        self.matcher, counts = load_matcher(paths)
-        self.watchlist_notes: list[str] = []
-        start = 0
-        for p, count in zip(paths, counts, strict=True):
-            loaded = self.matcher.entries[start:start + count]
-            start += count
-            lists = sorted({e.list for e in loaded})
-            self.watchlist_notes.append(f"{p} ({', '.join(lists) or 'empty'}: "
-                                        f"{len(loaded)} entries)")
         from precursorwatch.detect.check import Checker, normalise_jurisdictions
 
         # Raises UnknownJurisdiction now, before any row is read.
@@ -178,6 +166,23 @@ class Screener:
             # One OPSIN process for the whole run (and per Dask worker), not one per chunk.
             checker = Checker.long_running()
         self.checker = checker
+        self._start_opsin()
+        paths = options.watchlists or (str(bundled_watchlist_path()),)
+        # Read back from the user's cache when the lists and the matching code are unchanged.
+        self.matcher: PartyMatcher
+        try:
+            self.matcher, counts = load_matcher(paths)
+        except BaseException:
+            self.close()  # a watchlist the user named cannot be read: no run, no OPSIN
+            raise
+        self.watchlist_notes: list[str] = []
+        start = 0
+        for p, count in zip(paths, counts, strict=True):
+            loaded = self.matcher.entries[start:start + count]
+            start += count
+            lists = sorted({e.list for e in loaded})
+            self.watchlist_notes.append(f"{p} ({', '.join(lists) or 'empty'}: "
+                                        f"{len(loaded)} entries)")
         self._hs = self._hs_codes(checker)
         # description -> (chemicals, CAS numbers with a bad check digit, Contract 1 objects)
         self._descriptions: dict[str, tuple[tuple[ChemicalFinding, ...], tuple[str, ...],
@@ -187,11 +192,23 @@ class Screener:
         self._ordinary: dict[tuple[object, ...], tuple[Flag, ...]] = {}
         self._lock = threading.Lock()
 
+    def _opsin(self) -> OpsinProcess | None:
+        parser = getattr(getattr(self.checker, "resolver", None), "name_parser", None)
+        return parser if isinstance(parser, OpsinProcess) else None
+
+    def _start_opsin(self) -> None:
+        """Start the JVM now, while the watchlists load and the manifest is read, so the first
+        systematic name of the run does not wait the half second it takes."""
+        parser = self._opsin()
+        if parser is not None and parser.pid is None and \
+                getattr(self.checker.resolver, "use_opsin", False):
+            threading.Thread(target=_warm_opsin, args=(parser,), daemon=True,
+                             name="opsin-start").start()
+
     def close(self) -> None:
         """Stop the OPSIN process this Screener's Checker keeps running (a later name starts a
         new one)."""
-        parser = getattr(getattr(self.checker, "resolver", None), "name_parser", None)
-        if isinstance(parser, OpsinProcess):
+        if (parser := self._opsin()) is not None:
             parser.close()
 
     def _hs_codes(self, checker: Checker) -> dict[str, str]:
@@ -370,6 +387,11 @@ class Screener:
             keys.append(FileKey(row_no, _fold_party(s.shipper_name),
                                 _fold_party(s.consignee_name), concern, s.date, s.quantity_kg))
         return ChunkOutcome(results, keys)
+
+
+def _warm_opsin(parser: OpsinProcess) -> None:
+    with suppress(Exception):  # no Java: the run's first systematic name reports it
+        parser(["ethanol"])
 
 
 def finish(results: list[ShipmentResult], keys: Sequence[FileKey], cfg: RuleConfig) -> None:
