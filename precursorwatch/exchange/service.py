@@ -77,7 +77,7 @@ from precursorwatch.exchange.scope import (
     Scope,
 )
 from precursorwatch.exchange.settings import ExchangeSettings
-from precursorwatch.exchange.signing import JCS, KeyVault, content_hash
+from precursorwatch.exchange.signing import JCS, KeyVault
 from precursorwatch.screen.countries import country_code
 from precursorwatch.screen.names import NormName, name_similarity, normalise_name
 from precursorwatch.screen.watchlist import (
@@ -484,7 +484,7 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         )
         codes = [t.code for t in transit]
         doc = notification_document(row, exporter=me.code, importer=importer.code, transit=codes)
-        row.signature = ex.vault.sign(me.private_key_enc, doc, JCS)
+        row.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
         row.rendered = render_notification(row, exporter=me.code, importer=importer.code,
                                            transit=codes)
         session.add(row)
@@ -493,7 +493,7 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
                         for t in transit)
         link = audit.append(session, chain, action="notification.correct" if corrects else
                             "notification.send", record_type="notification", record_id=new_id,
-                            record_hash=content_hash(doc, JCS), at=now)
+                            record_hash=record_hash, at=now)
         return Written(with_status(row.rendered, status="sent", superseded_by=None,
                                    response=None), audit.receipt(link))
 
@@ -570,11 +570,11 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
                                         reason=data.reason, created_at=now, signature="",
                                         canon=JCS)
         doc = response_document(response, authority=me.code)
-        response.signature = ex.vault.sign(me.private_key_enc, doc, JCS)
+        response.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
         session.add(response)
         link = audit.append(session, chain, action=f"notification.{data.decision}",
                             record_type="response", record_id=response.id,
-                            record_hash=content_hash(doc, JCS), at=now)
+                            record_hash=record_hash, at=now)
         session.flush()
         return Written(with_status(n.rendered, status=data.decision, superseded_by=None,
                                    response=_answer_out(data.decision, response.reason, me.id,
@@ -613,7 +613,7 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
                        verdict=verdict, party_hits=hits, signature="", canon=JCS)
         doc = incident_document(row, reporter=me.code,
                                 shared_with=[a.code for a in shared if a.id != me.id])
-        row.signature = ex.vault.sign(me.private_key_enc, doc, JCS)
+        row.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
         row.rendered = render_incident(row, reporter=me.code)
         session.add(row)
         session.flush()
@@ -622,7 +622,7 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
         session.add_all(IncidentNotification(incident_id=row.id, notification_id=nid)
                         for nid in dict.fromkeys(data.notification_ids))
         link = audit.append(session, chain, action="incident.report", record_type="incident",
-                            record_id=row.id, record_hash=content_hash(doc, JCS), at=now)
+                            record_id=row.id, record_hash=record_hash, at=now)
         return Written(row.rendered, audit.receipt(link))
 
 

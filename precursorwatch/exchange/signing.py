@@ -104,6 +104,17 @@ class KeyVault:
         return _b64(public), self._fernet.encrypt(raw).decode("ascii")
 
     def sign(self, private_key_enc: str, document: Any, canon: Canon = JCS) -> str:
+        return self._sign(private_key_enc, canonical_json(document, canon))
+
+    def sign_and_hash(self, private_key_enc: str, document: Any, canon: Canon = JCS
+                      ) -> tuple[str, str]:
+        """The signature and the content hash (`content_hash`) of a record, from one
+        canonical form: RFC 8785 in pure Python costs about 2 ms for a record with its verdict,
+        the largest share of a write's own CPU."""
+        data = canonical_json(document, canon)
+        return self._sign(private_key_enc, data), hashlib.sha256(data).hexdigest()
+
+    def _sign(self, private_key_enc: str, data: bytes) -> str:
         private = self._cache.get(private_key_enc)
         if private is None:
             try:
@@ -113,7 +124,7 @@ class KeyVault:
                                  "one the keys were made with") from exc
             private = Ed25519PrivateKey.from_private_bytes(raw)
             self._cache[private_key_enc] = private
-        return _b64(private.sign(canonical_json(document, canon)))
+        return _b64(private.sign(data))
 
 
 def verify_signature(public_key_b64: str, signature_b64: str, document: Any,
