@@ -6,9 +6,10 @@ share incidents. Prints requests per second and p50/p99 latency per route.
 
 In the same run, with the same client load, a baseline: a minimal FastAPI app on the same
 uvicorn settings (loop, HTTP protocol, workers) and the same database, whose reads are one
-primary-key SELECT and whose writes are one INSERT with commit. It is measured before and
-after the exchange; the exchange's rates are printed as ratios of the mean of the two, the
-ceiling this stack allows on this machine at that moment.
+primary-key SELECT and whose writes are one INSERT with commit. It runs just before and just
+after each exchange route, reads around reads and writes around writes; each route's rate is
+printed as a ratio of the mean of the two, the ceiling this stack allows on this machine at
+that moment.
 
     .venv/bin/python benchmarks/exchange_bench.py [--db URL] [--scale 1.0] [--concurrency 16]
         [--workers 1]
@@ -126,6 +127,11 @@ class Route:
     latencies: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
+    ceiling: list[float] = field(default_factory=list)  # baseline rates just before and after
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
 async def drive(route: Route, count: int, concurrency: int,
@@ -152,8 +158,24 @@ async def drive(route: Route, count: int, concurrency: int,
     return results
 
 
-async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: int
-                   ) -> list[Route]:
+Ceiling = Callable[[str], Awaitable[float]]
+
+
+async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: int,
+                   ceiling: Ceiling | None = None) -> list[Route]:
+    """The exchange's routes one after the other; with `ceiling`, each route is bracketed by a
+    baseline run of its kind ("read" or "write") just before and just after it, so that its
+    ratio to the ceiling compares moments seconds apart, not minutes (the host's load
+    drifts)."""
+    async def bracketed(route: Route, run: Awaitable[list[Any]]) -> list[Any]:
+        kind = "read" if route.name.startswith("GET") else "write"
+        if ceiling is not None:
+            route.ceiling.append(await ceiling(kind))
+        results = await run
+        if ceiling is not None:
+            route.ceiling.append(await ceiling(kind))
+        return results
+
     rng = random.Random(7)
     codes = list(keys)
     headers = {c: {"Authorization": f"Bearer {k}"} for c, k in keys.items()}
@@ -174,43 +196,45 @@ async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: i
 
         n_write = int(600 * scale)
         send = Route("POST /v1/notifications (signed write)")
-        sent = await drive(send, n_write, concurrency, lambda i: client.post(
+        sent = await bracketed(send, drive(send, n_write, concurrency, lambda i: client.post(
             "/v1/notifications", headers=headers[pair(i)[0]],
-            json=body(pair(i)[1], pair(i)[2], rng)), 201, keep=True)
+            json=body(pair(i)[1], pair(i)[2], rng)), 201, keep=True))
         routes.append(send)
 
         n_read = int(3000 * scale)
         listing = Route("GET /v1/notifications?limit=20 (read)")
-        await drive(listing, n_read, concurrency, lambda i: client.get(
+        await bracketed(listing, drive(listing, n_read, concurrency, lambda i: client.get(
             "/v1/notifications", params={"limit": 20, "direction": ("incoming", "outgoing")[i % 2]},
-            headers=headers[codes[i % len(codes)]]), 200)
+            headers=headers[codes[i % len(codes)]]), 200))
         routes.append(listing)
 
         one = Route("GET /v1/notifications/{id} (read)")
-        await drive(one, n_read, concurrency, lambda i: client.get(
+        await bracketed(one, drive(one, n_read, concurrency, lambda i: client.get(
             f"/v1/notifications/{sent[i % len(sent)]['id']}",
-            headers=headers[sent[i % len(sent)]["importing_authority"]]), 200)
+            headers=headers[sent[i % len(sent)]["importing_authority"]]), 200))
         routes.append(one)
 
         answer = Route("POST /v1/notifications/{id}/response (signed write)")
         pending = sent[: int(500 * scale)]
-        await drive(answer, len(pending), concurrency, lambda i: client.post(
+        await bracketed(answer, drive(answer, len(pending), concurrency, lambda i: client.post(
             f"/v1/notifications/{pending[i]['id']}/response",
             headers=headers[pending[i]["importing_authority"]],
-            json={"decision": ("no_objection", "objection")[i % 2], "reason": "bench"}), 200)
+            json={"decision": ("no_objection", "objection")[i % 2], "reason": "bench"}), 200))
         routes.append(answer)
 
         report = Route("POST /v1/incidents (signed write)")
-        await drive(report, int(300 * scale), concurrency, lambda i: client.post(
+        await bracketed(report, drive(report, int(300 * scale), concurrency, lambda i: client.post(
             "/v1/incidents", headers=headers[codes[i % len(codes)]], json={
                 "kind": "seizure", "substance": SUBSTANCES[i % len(SUBSTANCES)],
                 "quantity": 10, "unit": "kg", "incident_date": "2026-11-02",
-                "shared_with": "all" if i % 3 == 0 else [codes[(i + 1) % len(codes)]]}), 201)
+                "shared_with": "all" if i % 3 == 0 else [codes[(i + 1) % len(codes)]]}), 201))
         routes.append(report)
 
         incidents = Route("GET /v1/incidents?limit=20 (read)")
-        await drive(incidents, int(1500 * scale), concurrency, lambda i: client.get(
-            "/v1/incidents", params={"limit": 20}, headers=headers[codes[i % len(codes)]]), 200)
+        await bracketed(incidents, drive(
+            incidents, int(1500 * scale), concurrency, lambda i: client.get(
+                "/v1/incidents", params={"limit": 20}, headers=headers[codes[i % len(codes)]]),
+            200))
         routes.append(incidents)
 
         verify = Route("GET /v1/audit/verify (read, whole chain)")
@@ -260,32 +284,27 @@ def serve_baseline(port: int, workers: int) -> None:
                 access_log=False, **server_options())
 
 
-async def baseline(port: int, scale: float, concurrency: int, tag: str) -> list[Route]:
+async def measured(port: int, ceiling_port: int, keys: dict[str, str], scale: float,
+                   concurrency: int) -> list[Route]:
+    """The scenario, each route bracketed by baseline runs of its kind (unless no baseline)."""
+    if not ceiling_port:
+        return await scenario(port, keys, scale, concurrency)
     rng = random.Random(11)
-    async with LoopbackClient("127.0.0.1", port, concurrency) as client:
-        reads = Route(f"baseline {tag}: GET /items/{{id}} (PK SELECT)")
-        await drive(reads, int(3000 * scale), concurrency, lambda i: client.get(
-            f"/items/{1 + i % BASELINE_ROWS}", headers={}), 200)
-        writes = Route(f"baseline {tag}: POST /items (INSERT, commit)")
-        await drive(writes, int(600 * scale), concurrency, lambda i: client.post(
-            "/items", headers={}, json=body("MX", [], rng)), 201)
-    return [reads, writes]
+    async with LoopbackClient("127.0.0.1", ceiling_port, concurrency) as base:
+        async def ceiling(kind: str) -> float:
+            if kind == "read":
+                run = Route("baseline: GET /items/{id} (PK SELECT)")
+                await drive(run, max(200, int(1000 * scale)), concurrency, lambda i: base.get(
+                    f"/items/{1 + i % BASELINE_ROWS}", headers={}), 200)
+            else:
+                run = Route("baseline: POST /items (INSERT, commit)")
+                await drive(run, max(60, int(200 * scale)), concurrency, lambda i: base.post(
+                    "/items", headers={}, json=body("MX", [], rng)), 201)
+            if run.errors:
+                raise SystemExit(f"baseline failed: {run.errors}")
+            return run.rate
 
-
-def ceiling_ratios(routes: list[Route], ceiling: list[Route]) -> None:
-    """Each exchange route's rate over the baseline's mean rate of its kind."""
-    def rate(r: Route) -> float:
-        return len(r.latencies) / r.seconds if r.seconds else 0.0
-
-    read_ceiling = statistics.mean(rate(r) for r in ceiling if "GET" in r.name)
-    write_ceiling = statistics.mean(rate(r) for r in ceiling if "POST" in r.name)
-    print(f"ceiling (mean of the baseline runs): reads {read_ceiling:.0f}/s, "
-          f"writes {write_ceiling:.0f}/s")
-    for r in routes:
-        if "verify" in r.name:
-            continue
-        top = read_ceiling if r.name.startswith("GET") else write_ceiling
-        print(f"  {r.name:<55} {rate(r) / top:5.2f} of the ceiling")
+        return await scenario(port, keys, scale, concurrency, ceiling)
 
 
 def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -323,15 +342,18 @@ def free_port() -> int:
 
 
 def report(routes: list[Route]) -> None:
-    print(f"{'route':<55} {'n':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
-          "errors")
+    """Per route: rate, latencies and, with a baseline, the ceiling (mean of the baseline runs
+    just before and after) and the route's rate as a ratio of it."""
+    print(f"{'route':<55} {'n':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+          f"{'ceiling':>8} {'ratio':>6}  errors")
     for r in routes:
         lat = sorted(r.latencies)
         p50 = statistics.median(lat) * 1000
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-        rate = len(lat) / r.seconds if r.seconds else 0.0
-        print(f"{r.name:<55} {len(lat):>6} {rate:>8.0f} {p50:>8.1f} {p99:>8.1f} "
-              f"{lat[-1] * 1000:>8.1f}  {r.errors or '-'}")
+        top = statistics.mean(r.ceiling) if r.ceiling else 0.0
+        versus = f"{top:>8.0f} {r.rate / top:>6.2f}" if top else f"{'-':>8} {'-':>6}"
+        print(f"{r.name:<55} {len(lat):>6} {r.rate:>8.0f} {p50:>8.1f} {p99:>8.1f} "
+              f"{lat[-1] * 1000:>8.1f} {versus}  {r.errors or '-'}")
 
 
 def main() -> None:
@@ -394,16 +416,9 @@ def main() -> None:
               f"client: asyncio keep-alive, {args.concurrency} in flight")
         server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
         started = time.perf_counter()
-        ceiling: list[Route] = []
-        if ceiling_port:
-            ceiling += asyncio.run(baseline(ceiling_port, args.scale, args.concurrency, "before"))
-        routes = asyncio.run(scenario(port, keys, args.scale, args.concurrency))
-        if ceiling_port:
-            ceiling += asyncio.run(baseline(ceiling_port, args.scale, args.concurrency, "after"))
+        routes = asyncio.run(measured(port, ceiling_port, keys, args.scale, args.concurrency))
         wall = time.perf_counter() - started
-        report(ceiling + routes)
-        if ceiling:
-            ceiling_ratios(routes, ceiling)
+        report(routes)
         print(f"wall {wall:.1f} s; CPU used: exchange "
               f"{cpu_seconds(server.pid) - server_cpu:.1f} s, "
               f"client {time.process_time() - client_cpu:.1f} s; load average "
