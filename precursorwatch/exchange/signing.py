@@ -41,11 +41,44 @@ CANONS: tuple[Canon, ...] = (JCS, LEGACY)
 def canonical_json(document: Any, canon: Canon = JCS) -> bytes:
     """The bytes a record's signature and content hash cover."""
     if canon == JCS:
-        return rfc8785.dumps(document)
+        return _jcs(document)
     if canon == LEGACY:
         return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                           allow_nan=False).encode("utf-8")
     raise ValueError(f"unknown canonical form {canon!r}")
+
+
+def _jcs(document: Any) -> bytes:
+    """RFC 8785 bytes of a JSON document. An object with ASCII keys is written member by member
+    (code-point order is then the UTF-16 order RFC 8785 sorts by), each large member from a
+    memo: a record's verdict with its evidence (about 4 KB) is the same for every record of
+    one substance, and RFC 8785 in pure Python takes about 2 ms over it."""
+    if not (isinstance(document, dict) and document
+            and all(isinstance(k, str) and k.isascii() for k in document)):
+        return rfc8785.dumps(document)
+    return b"{" + b",".join(rfc8785.dumps(k) + b":" + _jcs_member(v)
+                            for k, v in sorted(document.items())) + b"}"
+
+
+_MEMO: dict[str, bytes] = {}
+_MEMO_SIZE = 512
+
+
+def _jcs_member(value: Any) -> bytes:
+    if not isinstance(value, (dict, list)):
+        return rfc8785.dumps(value)
+    # Python's JSON of the value (C, about 20 times faster) tells equal values apart: the
+    # same text is the same JSON value, so the same RFC 8785 bytes.
+    key = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if len(key) < 256:
+        return rfc8785.dumps(value)
+    found = _MEMO.get(key)
+    if found is None:
+        found = rfc8785.dumps(value)
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.clear()
+        _MEMO[key] = found
+    return found
 
 
 def content_hash(document: Any, canon: Canon = JCS) -> str:

@@ -192,3 +192,25 @@ def test_upgrade_marks_stored_records_with_their_form_and_re_signs_nothing(
     assert all(r.ok for r in verify_audit(ex.engine))
     found = signed(client, authorities, f"incidents/{records['incident']}")
     assert found["canonicalization"] == "sorted-json"
+
+
+def test_canonical_form_is_rfc8785_when_large_members_are_remembered(
+        client: TestClient, authorities: Any, records: dict[str, str]) -> None:
+    from precursorwatch.exchange.signing import canonical_json
+
+    document = signed(client, authorities, f"notifications/{records['notification']}")["document"]
+    assert len(json.dumps(document["verdict"])) > 256  # large enough to be remembered
+    odd = {**document, "ü-key": {"Ω": [1.5e21, 25.0, -0.0, "é\u2028"] * 40},
+           "floats": [0.1, 1e-7, 25.0] * 40, "empty": {}, "nested": [[{"b": 1, "a": 2}]] * 40}
+    for value in (document, odd, document["verdict"], [document], "x", 25.0):
+        assert canonical_json(value) == rfc8785.dumps(value)
+        assert canonical_json(value) == rfc8785.dumps(value)  # from the memo, the same
+    # A second record of the same substance is signed over the remembered verdict's bytes.
+    keys = {a["code"]: a["public_key"] for a in client.get(
+        "/v1/authorities", headers=authorities.headers("CN")).json()}
+    again = client.post("/v1/notifications", json=notification(),
+                        headers=authorities.headers("CN"))
+    assert again.status_code == 201, again.text
+    found = signed(client, authorities, f"notifications/{again.json()['id']}")
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(keys["CN"]))
+    public.verify(base64.b64decode(found["signature"]), rfc8785.dumps(found["document"]))
