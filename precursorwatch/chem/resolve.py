@@ -209,14 +209,13 @@ class Resolver:
             hit = self.index.lookup_key(base_key)
             if hit is not None:
                 return self._from_name_hit(raw, hit, "synonym", salt_words=salts)
+        smiles_error: str | None = None
         if not _NOT_SMILES.search(text):
             try:
                 st = from_smiles(text)
             except StructureError as exc:
                 if _SMILES_ONLY.search(text):
-                    # Bonds and stereo marks are never part of a name: OPSIN, the vocabulary
-                    # and typo matching cannot help, and OPSIN would cost a JVM start.
-                    return _unresolved(raw, str(exc))
+                    smiles_error = str(exc)
             else:
                 return self._named(Resolution(input=raw, resolved_by="smiles", structure=st))
         if self.vocabulary is not None:
@@ -232,6 +231,11 @@ class Resolver:
                 if res is not None:
                     answers[raw] = _TableAnswer(text, found, table_salts)
                     return res
+        if smiles_error is not None:
+            # Bonds and stereo marks are not part of a name (unless the table has it as one,
+            # "ch2=chch2c(o)och3"): OPSIN and typo matching cannot help, and OPSIN would cost
+            # a JVM start.
+            return _unresolved(raw, smiles_error)
         # ... then for its other spellings (names.name_variants: without tags and grades, in
         # natural order, without stereo descriptors, each ";"-joined part), each whole and then
         # without salt words: the built-in names first, so they win for every spelling.
