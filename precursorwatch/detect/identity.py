@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from precursorwatch.chem.structure import Structure
+from rdkit import Chem
+
+from precursorwatch.chem.structure import Structure, StructureError, to_mol
 from precursorwatch.controls.model import Listing, Substance
 from precursorwatch.detect.lookup import ControlIndex
 from precursorwatch.detect.verdict import Basis, Match, Threshold
@@ -42,7 +44,7 @@ def _explain(sub: Substance, listing: Listing, basis: Basis, salt_words: tuple[s
     verb = "is listed" if listing.effect == "control" else "is on the watch list"
     if component:
         what = "a stereoisomer of " if basis == "stereoisomer" else ""
-        return (f"one component of this salt or mixture is {what}{sub.name}, which {verb} in "
+        return (f"one component of this salt is {what}{sub.name}, which {verb} in "
                 f"{where} {since}{ref}")
     if basis == "salt":
         words = ", ".join(salt_words) or "salt"
@@ -52,6 +54,33 @@ def _explain(sub: Substance, listing: Listing, basis: Basis, salt_words: tuple[s
         return (f"a stereoisomer of {sub.name}, which {verb} in {where} {since}{ref}; "
                 "the listing covers its stereoisomers")
     return f"{sub.name} {verb} in {where} {since}{ref}"
+
+
+# An acid group and a basic nitrogen: two organic parts that pair as acid and base form a salt
+# (phenylacetic acid with an amine, a phenol with methylamine); two that do not are a mixture,
+# or a polymer or metal complex written in pieces ("adipic acid, polymer with 1,4-butanediol",
+# "bis(toluene)titanium"), which is not the listed substance.
+_ACID = Chem.MolFromSmarts(
+    "[$([CX3](=O)[OX2H1,OX1-]),$([SX4](=O)(=O)[OX2H1,OX1-]),$([PX4](=O)[OX2H1,OX1-]),"
+    "$(c[OX2H1,OX1-])]")
+_BASE = Chem.MolFromSmarts(
+    "[$([NX3;!$(N[C,S,P]=[O,S,N]);!$(N-a);!$(N-[N,O])]),$([NX4+]),$([nX2;r6])]")
+
+
+def _has(component: Structure, pattern: Chem.Mol) -> bool:
+    try:
+        return bool(to_mol(component).HasSubstructMatch(pattern))
+    except StructureError:
+        return False
+
+
+def _pairs_as_salt(structure: Structure, i: int) -> bool:
+    """Component `i` and another component are an acid and a base (a salt of the two)."""
+    parts = structure.components
+    me = parts[i]
+    others = [p for j, p in enumerate(parts) if j != i]
+    return ((_has(me, _BASE) and any(_has(o, _ACID) for o in others))
+            or (_has(me, _ACID) and any(_has(o, _BASE) for o in others)))
 
 
 def _listed(component: Structure, index: ControlIndex) -> tuple[list[Substance], bool]:
@@ -81,6 +110,9 @@ def identity_matches(
     seen: set[str] = set()  # a substance is reported for the first component that is it
     for i, part in enumerate(structure.components):
         subs, stereo = _listed(part, index)
+        # A listed part of a mixture (not paired as a salt) is named, as a watch, not as the
+        # listed substance itself.
+        mixture = i > 0 and bool(subs) and not _pairs_as_salt(structure, i)
         for sub in subs:
             if sub.id in seen:
                 continue
@@ -89,6 +121,14 @@ def identity_matches(
                             else "salt" if (is_salt or i > 0) else "identity")
             for listing in index.controls.listings_for(sub.id):
                 if not (listing.in_force(as_of) and wanted(listing.jurisdiction, jurisdictions)):
+                    continue
+                if mixture:
+                    what = "a stereoisomer of " if stereo else ""
+                    why = (f"a mixture, polymer or complex with a part that is {what}{sub.name}, "
+                           f"which is listed in {listing.jurisdiction} {listing.list}; not the "
+                           "listed substance itself (see the list's rules on mixtures)")
+                    match = listing_match(sub, listing, basis, why)
+                    out.append(match.model_copy(update={"effect": "watch"}))
                     continue
                 why = _explain(sub, listing, basis, words, component=i > 0)
                 out.append(listing_match(sub, listing, basis, why))

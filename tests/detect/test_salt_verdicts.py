@@ -46,8 +46,28 @@ CAUGHT = [
     ("sulphuric acid by name", "sulphuric acid", "sulphuric acid"),
     ("4-AP with a rare, bigger counter-acid (pamoate)",
      "OC(=O)c1cc2ccccc2c(Cc2c(O)c(C(=O)O)cc3ccccc23)c1O.c1ccc(NC2CCNCC2)cc1", "4-AP"),
-    ("acetone in a mixture with a bigger solvent", "CC(C)=O.CCCCCCCCCCCC", "acetone"),
+    ("phenylacetic acid as its dicyclohexylamine salt",
+     "OC(=O)Cc1ccccc1.C1CCC(NC2CCCCC2)CC1", "phenylacetic acid"),
+    ("a methylamine salt of a phenol", "Cc1cc([N+](=O)[O-])cc([N+](=O)[O-])c1O.CN",
+     "methylamine"),
 ]
+
+# A listed part of a mixture, a polymer written as its monomers, or a metal complex written in
+# pieces is not the listed substance: `watch`, naming it, never `controlled`.
+MIXTURES = [
+    ("acetone in a mixture with a bigger solvent", "CC(C)=O.CCCCCCCCCCCC", "acetone"),
+    ("adipic acid, polymer with 1,4-butanediol", "O=C(O)CCCCC(=O)O.OCCCCO", "1,4-butanediol"),
+    ("benzyl alcohol, toluene copolymer", "OCc1ccccc1.Cc1ccccc1", "toluene"),
+]
+
+
+def test_a_listed_part_of_a_mixture_is_a_watch_not_the_listed_substance(
+        checker: Checker) -> None:
+    verdicts = checker.check_batch([c[1] for c in MIXTURES], as_of=TODAY)
+    for (label, _, substance), v in zip(MIXTURES, verdicts, strict=True):
+        assert v.verdict == "watch", (label, v)
+        assert any(m.substance == substance and "mixture" in m.explanation
+                   for m in v.matches), (label, v.matches)
 
 
 def test_listed_substances_in_salts_and_mixtures_are_caught(checker: Checker) -> None:
