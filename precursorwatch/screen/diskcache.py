@@ -14,13 +14,17 @@ import hashlib
 import logging
 import os
 import pickle
+import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager, suppress
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
+
+from precursorwatch.chem.opsin import OpsinProcess, _jar_path
 
 T = TypeVar("T")
 
@@ -117,3 +121,71 @@ def store(path: Path, key: object, value: object) -> None:
         if tmp is not None:
             with suppress(OSError):
                 os.unlink(tmp)
+
+
+class CachedOpsin(OpsinProcess):
+    """An `OpsinProcess` that remembers its answers across runs, in an SQLite file of the
+    cache folder (one per OPSIN jar): a run whose names were all parsed before starts no JVM
+    at all, and a new name still costs milliseconds. Answers given while OPSIN was being
+    replaced after a timeout are not stored (a None then may mean "too slow")."""
+
+    def __init__(self, *, timeout: float = 30.0) -> None:
+        super().__init__(timeout=timeout)
+        jar = Path(_jar_path())
+        size = jar.stat().st_size if jar.is_file() else 0
+        self.store_path = cache_dir() / f"opsin-{jar.stem}-{size}.sqlite"
+        self._known: dict[str, str | None] | None = None
+        self._known_lock = threading.Lock()
+        self._stops = 0
+
+    def _stop(self) -> None:
+        self._stops += 1  # counted: a None given around a replacement may be a timeout
+        super()._stop()
+
+    def __call__(self, names: Sequence[str]) -> list[str | None]:
+        with self._known_lock:
+            known = self._load()
+            missing = list(dict.fromkeys(n for n in names if n not in known))
+        if missing:
+            stops = self._stops
+            answers = super().__call__(missing)
+            trusted = self._stops == stops  # no timeout replaced the process meanwhile
+            new = {n: a for n, a in zip(missing, answers, strict=True)
+                   if a is not None or trusted}
+            with self._known_lock:
+                known.update(new)
+                self._save(new)
+            found = dict(zip(missing, answers, strict=True))
+            return [known[n] if n in known else found[n] for n in names]
+        return [known[n] for n in names]
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.store_path, timeout=2.0)
+        con.execute("CREATE TABLE IF NOT EXISTS names (name TEXT PRIMARY KEY, smiles TEXT)")
+        return con
+
+    def _load(self) -> dict[str, str | None]:
+        if self._known is None:
+            self._known = {}
+            if not self.store_path.is_file():
+                return self._known
+            try:
+                with closing(self._connect()) as con:
+                    self._known = dict(con.execute("SELECT name, smiles FROM names"))
+            except sqlite3.DatabaseError as exc:  # not a database: start it again
+                _log.warning("%s: unreadable (%s); starting it again", self.store_path, exc)
+                with suppress(OSError):
+                    self.store_path.unlink()
+            except OSError:
+                pass  # no cache folder: answers are kept for this process only
+        return self._known
+
+    def _save(self, new: dict[str, str | None]) -> None:
+        if not new:
+            return
+        try:
+            self.store_path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(self._connect()) as con, con:
+                con.executemany("INSERT OR REPLACE INTO names VALUES (?, ?)", new.items())
+        except (sqlite3.Error, OSError) as exc:  # locked by another worker, read-only: later
+            _log.info("%s: answers not stored (%s)", self.store_path, exc)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from precursorwatch.screen.config import (
     load_rule_config,
     with_threshold,
 )
+from precursorwatch.screen.diskcache import CachedOpsin
 from precursorwatch.screen.mentions import Mention, find_mentions
 from precursorwatch.screen.model import (
     Flag,
@@ -149,6 +150,17 @@ def _fold_party(name: str) -> str:
     return " ".join(normalise_name(name).tokens) if name else ""
 
 
+@cache
+def _screening_checker() -> Checker:
+    """The process's Checker over the bundled lists, with one OPSIN process for the whole run
+    (one per Dask worker) whose answers are kept in the user's cache: names parsed in an
+    earlier run need no JVM."""
+    from precursorwatch.controls.load import load_controls
+    from precursorwatch.detect.check import Checker
+
+    return Checker(load_controls(), name_parser=CachedOpsin())
+
+
 class Screener:
     """Everything one process needs to screen rows: rules, watchlists, Checker, caches."""
 
@@ -158,15 +170,13 @@ class Screener:
             cfg = with_threshold(cfg, options.threshold)
         self.cfg: RuleConfig = cfg
         self.options = options
-        from precursorwatch.detect.check import Checker, normalise_jurisdictions
+        from precursorwatch.detect.check import normalise_jurisdictions
 
         # Raises UnknownJurisdiction now, before any row is read.
         normalise_jurisdictions(list(options.jurisdictions or ()))
         if checker is None:
-            # One OPSIN process for the whole run (and per Dask worker), not one per chunk.
-            checker = Checker.long_running()
+            checker = _screening_checker()
         self.checker = checker
-        self._start_opsin()
         paths = options.watchlists or (str(bundled_watchlist_path()),)
         # Read back from the user's cache when the lists and the matching code are unchanged.
         self.matcher: PartyMatcher
@@ -195,15 +205,6 @@ class Screener:
     def _opsin(self) -> OpsinProcess | None:
         parser = getattr(getattr(self.checker, "resolver", None), "name_parser", None)
         return parser if isinstance(parser, OpsinProcess) else None
-
-    def _start_opsin(self) -> None:
-        """Start the JVM now, while the watchlists load and the manifest is read, so the first
-        systematic name of the run does not wait the half second it takes."""
-        parser = self._opsin()
-        if parser is not None and parser.pid is None and \
-                getattr(self.checker.resolver, "use_opsin", False):
-            threading.Thread(target=_warm_opsin, args=(parser,), daemon=True,
-                             name="opsin-start").start()
 
     def close(self) -> None:
         """Stop the OPSIN process this Screener's Checker keeps running (a later name starts a
@@ -387,11 +388,6 @@ class Screener:
             keys.append(FileKey(row_no, _fold_party(s.shipper_name),
                                 _fold_party(s.consignee_name), concern, s.date, s.quantity_kg))
         return ChunkOutcome(results, keys)
-
-
-def _warm_opsin(parser: OpsinProcess) -> None:
-    with suppress(Exception):  # no Java: the run's first systematic name reports it
-        parser(["ethanol"])
 
 
 def finish(results: list[ShipmentResult], keys: Sequence[FileKey], cfg: RuleConfig) -> None:

@@ -10,10 +10,14 @@ from pathlib import Path
 
 import psutil
 import pytest
+from rdkit import Chem
 
-from precursorwatch.chem.opsin import OpsinProcess, java_available
-from precursorwatch.screen.diskcache import cache_path, cached, code_version, store
-from precursorwatch.screen.engine import ScreenOptions, close_screeners, screen_file
+from precursorwatch.chem.opsin import java_available
+from precursorwatch.controls.load import load_controls
+from precursorwatch.detect.check import Checker
+from precursorwatch.screen import engine
+from precursorwatch.screen.diskcache import CachedOpsin, cache_path, cached, code_version, store
+from precursorwatch.screen.engine import Screener, ScreenOptions, close_screeners, screen_file
 from precursorwatch.screen.watchlist import (
     PartyMatcher,
     WatchlistError,
@@ -142,19 +146,36 @@ def test_a_missing_watchlist_is_a_clear_error(cache: Path, tmp_path: Path) -> No
 
 
 @pytest.mark.skipif(not java_available(), reason="needs Java for OPSIN")
-def test_one_opsin_process_for_all_chunks_and_none_after(tmp_path: Path) -> None:
+def test_opsin_answers_are_kept_across_runs(cache: Path) -> None:
+    names = ["2-methylpropan-1-ol", "1-(2-phenylethyl)piperidin-4-one", "qzx not a name"]
+    first = CachedOpsin()
+    answers = first(names)
+    assert answers[0] and Chem.CanonSmiles(answers[0]) == Chem.CanonSmiles("CC(C)CO")
+    assert answers[1] and answers[2] is None
+    assert first.pid is not None
+    first.close()
+    again = CachedOpsin()  # a later run: every name known, no JVM started
+    assert again(names) == answers
+    assert again.pid is None
+    again.store_path.write_bytes(b"this is not an SQLite file" * 100)
+    fresh = CachedOpsin()
+    assert fresh(names) == answers  # a damaged store is started again, answers from OPSIN
+    assert fresh.pid is not None
+    fresh.close()
+    assert CachedOpsin()(names[:1]) == answers[:1]
+
+
+@pytest.mark.skipif(not java_available(), reason="needs Java for OPSIN")
+def test_one_opsin_process_for_all_chunks_and_none_after(tmp_path: Path, cache: Path) -> None:
     manifest = tmp_path / "m.csv"
     lines = SAMPLE_MANIFEST.read_text(encoding="utf-8").splitlines(keepends=True)
     # New systematic names in a late chunk: the OPSIN process of the first chunks answers.
     manifest.write_text("".join(lines) + "".join(
         line.replace("4-piperidone", "2-methyl-4-piperidone") for line in lines[1:]),
         encoding="utf-8")
-    from precursorwatch.screen.engine import screener_for
-
     options = ScreenOptions(chunk_size=5)
-    screener = screener_for(options)
-    parser = screener.checker.resolver.name_parser
-    assert isinstance(parser, OpsinProcess)
+    parser = CachedOpsin()  # under the empty cache folder: every name is new
+    screener = Screener(options, checker=Checker(load_controls(), name_parser=parser))
     started: set[int] = set()
     original = screener.screen_rows
 
@@ -165,12 +186,13 @@ def test_one_opsin_process_for_all_chunks_and_none_after(tmp_path: Path) -> None
         return out
 
     screener.screen_rows = watched  # type: ignore[method-assign]
+    engine._SCREENERS[options] = screener
     try:
         screen_file(manifest, options=options)
+        assert len(started) == 1
+        [pid] = started
+        close_screeners()
     finally:
-        del screener.screen_rows
-    assert len(started) == 1
-    [pid] = started
-    close_screeners()
+        del engine._SCREENERS[options]
     assert parser.pid is None
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
