@@ -18,6 +18,7 @@ import sqlite3
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from importlib.metadata import PackageNotFoundError, version
@@ -94,6 +95,8 @@ def cached(kind: str, key: object, build: Callable[[], T]) -> T:
         with path.open("rb") as fh, no_gc():
             stored_key, value = pickle.load(fh)
         if stored_key == key:
+            with suppress(OSError):
+                os.utime(path)  # marks it in use (see `prune`)
             return value
         _log.info("%s: made for other input; rebuilding", path)
     except FileNotFoundError:
@@ -102,7 +105,19 @@ def cached(kind: str, key: object, build: Callable[[], T]) -> T:
         _log.warning("%s: unreadable cache (%s); rebuilding", path, type(exc).__name__)
     value = build()
     store(path, key, value)
+    prune(kind)
     return value
+
+
+def prune(kind: str, days: float = 30.0) -> None:
+    """Remove the files of this kind not used for `days` (made for lists or code since
+    replaced); a file in use is touched at each read."""
+    cutoff = time.time() - days * 86400
+    with suppress(OSError):
+        for f in cache_dir().glob(f"{kind}-*.pickle"):
+            with suppress(OSError):
+                if f.stat().st_mtime < cutoff:
+                    f.unlink()
 
 
 def store(path: Path, key: object, value: object) -> None:

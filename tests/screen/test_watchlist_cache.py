@@ -4,8 +4,10 @@ one OPSIN process per screening run, stopped at its end."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
+import time
 from pathlib import Path
 
 import psutil
@@ -116,6 +118,20 @@ def test_a_cache_stored_under_another_key_is_not_trusted(cache: Path) -> None:
     store(path, ("b", 2), "made for b")  # a file where the key's digest points, other key
     assert cached("thing", ("a", 1), lambda: "built for a") == "built for a"
     assert cached("thing", ("a", 1), lambda: "built again") == "built for a"
+
+
+def test_files_unused_for_a_month_are_removed_when_a_new_one_is_written(cache: Path) -> None:
+    cached("thing", ("old",), lambda: 1)
+    cached("thing", ("recent",), lambda: 2)
+    old, recent = cache_path("thing", ("old",)), cache_path("thing", ("recent",))
+    month_ago = time.time() - 31 * 86400
+    os.utime(old, (month_ago, month_ago))
+    os.utime(recent, (month_ago, month_ago))
+    assert cached("thing", ("recent",), lambda: 0) == 2  # a read marks it in use
+    cached("thing", ("new",), lambda: 3)
+    assert not old.exists()
+    assert recent.exists()
+    assert cache_path("thing", ("new",)).exists()
 
 
 def test_code_version_follows_the_source(tmp_path: Path) -> None:
