@@ -9,9 +9,9 @@ Files, under `precursorwatch/controls/data/` (or any folder passed as `data_dir`
 
 Validation is strict and happens here, at the file edge: unknown fields, wrong types, bad CAS
 check digits, unparsable SMILES or SMARTS, `until` not after `since`, duplicate ids, two
-substance records of one structure and references to unknown substances are all reported. Every problem in a load is collected and
-raised once as `ControlsDataError`, each naming the file, the record (position and id) and the
-field.
+substance records of one structure and references to unknown substances are all reported.
+Every problem in a load is collected and raised once as `ControlsDataError`, each naming the
+file, the record (position and id) and the field.
 """
 
 from __future__ import annotations
