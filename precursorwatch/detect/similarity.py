@@ -170,4 +170,5 @@ def nearest_listed(
         legal_reference=listing.legal_reference,
         effect="watch",
         score=round(score, 4),
+        verification=listing.verification,
     )
