@@ -97,6 +97,7 @@ _disconnector.SetMetalNon(Chem.MolFromSmarts(_IONIC_METAL_BOND))
 _PERIODIC_TABLE = Chem.GetPeriodicTable()
 _CARBON = Chem.MolFromSmarts("[#6]")
 _CHARGED_CARBON = Chem.MolFromSmarts("[#6;!+0]")
+_CHARGED = Chem.MolFromSmarts("[!+0]")
 
 
 class StructureError(ValueError):
@@ -117,6 +118,9 @@ class Structure:
     # neither of which is a common counter-acid), each standardised on its own. Detection
     # checks them too, so a listed substance among the fragments is found.
     alternatives: tuple[Structure, ...] = field(default=())
+    # The parent as RDKit read it back from `smiles` (Mol.ToBinary): `to_mol` restores it
+    # several times faster than parsing the SMILES again. Not part of equality or hashing.
+    mol_binary: bytes = field(default=b"", compare=False, repr=False)
 
     @property
     def skeleton_key(self) -> str:
@@ -228,15 +232,21 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
     so every SMILES kept is read once before it is trusted."""
     given = Chem.MolToSmiles(mol)
     tries = [(mol, given)]
-    if neutralise:
+    # Without a charged atom there is nothing to neutralise (most inputs): skip the uncharger.
+    if neutralise and mol.HasSubstructMatch(_CHARGED):
         neutral = _neutral(mol)
         neutral_smiles = Chem.MolToSmiles(neutral)
         if neutral_smiles != given:
             tries.insert(0, (neutral, neutral_smiles))
-    readable = next(((m, smi) for m, smi in tries if Chem.MolFromSmiles(smi) is not None), None)
+    readable = None
+    for candidate, smi in tries:
+        read_back = Chem.MolFromSmiles(smi)
+        if read_back is not None:
+            readable = (candidate, smi, read_back)
+            break
     if readable is None:
         raise StructureError(f"RDKit cannot read back its own SMILES for {given[:80]!r}")
-    parent, smiles = readable
+    parent, smiles, read_back = readable
     inchikey = Chem.MolToInchiKey(parent)
     if not inchikey:
         raise StructureError(f"no InChIKey could be computed for {smiles[:80]}")
@@ -247,6 +257,7 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
         stripped=stripped,
         neutralised=smiles != given,
         alternatives=alternatives,
+        mol_binary=read_back.ToBinary(),
     )
 
 
@@ -281,6 +292,7 @@ def _from_candidates(pool: list[_Fragment], frags: list[_Fragment]) -> Structure
     return Structure(
         smiles=parent.smiles, inchikey=parent.inchikey, formula=parent.formula,
         stripped=_words(others), neutralised=parent.neutralised, alternatives=alternatives,
+        mol_binary=parent.mol_binary,
     )
 
 
@@ -291,11 +303,18 @@ def _combine(frags: list[_Fragment]) -> Chem.Mol:
     return mol
 
 
-def _standardise(mol: Chem.Mol) -> Structure:
+def _standardise(mol: Chem.Mol, *, sanitised: bool = False) -> Structure:
     if mol.HasSubstructMatch(_IONIC_METAL):
         mol = _disconnector.Disconnect(mol)
+        sanitised = False
+    if mol.GetNumAtoms() == 0:
+        raise StructureError("empty structure")
+    # A sanitised molecule of one fragment (most inputs) is its own only piece: copying and
+    # sanitising it again would cost more than the parse.
+    if sanitised and len(Chem.GetMolFrags(mol)) == 1:
+        return _finish(mol, neutralise=True)
     pieces = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True))
-    if not pieces or mol.GetNumAtoms() == 0:
+    if not pieces:
         raise StructureError("empty structure")
     if len(pieces) == 1:
         return _finish(pieces[0], neutralise=True)
@@ -319,14 +338,16 @@ def _standardise(mol: Chem.Mol) -> Structure:
     return _finish(_combine(core), neutralise=False, stripped=_words(solvents))
 
 
-def standardise(mol: Chem.Mol) -> Structure:
+def standardise(mol: Chem.Mol, *, sanitised: bool = False) -> Structure:
     """Standardise a parsed molecule to its parent (see the module's docstring for the rules).
 
     Raises StructureError, with the reason, for anything RDKit cannot standardise: an
-    organometallic or an odd aromatic ion never raises anything else.
+    organometallic or an odd aromatic ion never raises anything else. `sanitised`: the
+    molecule is fully sanitised already (as RDKit's parsers return it), so a single fragment
+    is not copied and sanitised again.
     """
     try:
-        return _standardise(mol)
+        return _standardise(mol, sanitised=sanitised)
     except StructureError:
         raise
     except Exception as exc:  # RDKit raises many types on odd valences and aromaticity
@@ -346,7 +367,7 @@ def from_smiles(smiles: str) -> Structure:
         mol = None
     if mol is None:
         raise StructureError(f"unparsable SMILES: {text[:80]!r}")
-    return standardise(mol)
+    return standardise(mol, sanitised=True)
 
 
 @lru_cache(maxsize=50_000)
@@ -362,8 +383,11 @@ def from_inchi(inchi: str) -> Structure:
 
 
 def to_mol(structure: Structure) -> Chem.Mol:
-    """The RDKit molecule of a standardised parent. Its SMILES was read back when it was made,
-    so this fails only for a Structure built by hand; then it raises StructureError."""
+    """The RDKit molecule of a standardised parent (a new object each call: the caller may
+    change it). Its SMILES was read back when it was made, and that molecule is restored; a
+    Structure built by hand is parsed, and raises StructureError if it cannot be."""
+    if structure.mol_binary:
+        return Chem.Mol(structure.mol_binary)  # type: ignore[call-overload]  # stubs say str
     mol = Chem.MolFromSmiles(structure.smiles)
     if mol is None:
         raise StructureError(f"cannot read the parent SMILES {structure.smiles[:80]!r}")

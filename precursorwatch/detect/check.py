@@ -24,10 +24,15 @@ from precursorwatch.chem.vocabulary import default_vocabulary
 from precursorwatch.controls.model import ControlSet
 from precursorwatch.controls.summary import parse_jurisdictions
 from precursorwatch.detect.classes import class_matches
-from precursorwatch.detect.designer import MAX_DEPTH, find_designer
+from precursorwatch.detect.designer import (
+    MAX_DEPTH,
+    fentanyl_targets,
+    find_designer,
+    route_core_in,
+)
 from precursorwatch.detect.identity import identity_matches, listed_later
 from precursorwatch.detect.lookup import ControlIndex, control_index
-from precursorwatch.detect.similarity import nearest_listed
+from precursorwatch.detect.similarity import mol_fingerprint, nearest_listed
 from precursorwatch.detect.verdict import Match, Verdict, VerdictName
 
 
@@ -108,6 +113,7 @@ class Checker:
                                      listing_names(controls)),
                                  vocabulary=default_vocabulary())
         self._decisions: dict[tuple[object, ...], _Decision] = {}
+        self._fentanyl_rules = fentanyl_targets(controls).rules
 
     @classmethod
     def default(cls) -> Checker:
@@ -198,10 +204,15 @@ class Checker:
 
     def _decide(self, structure: Structure, on: dt.date, wanted: Collection[str] | None,
                 depth: int, salt_words: tuple[str, ...], name: str | None) -> _Decision:
-        mol = to_mol(structure)
+        mol = to_mol(structure)  # restored once for the rules, the gate and the fingerprint
+        # Every fentanyl family and class rule and every route needs the route core (see
+        # designer.ROUTE_CORE_SMARTS, pinned by the tests on the lists): without it (most
+        # structures) those rules are not tried and no route is looked for.
+        core = route_core_in(mol)
         found = identity_matches(structure, self.index, as_of=on, jurisdictions=wanted,
                                  salt_words=salt_words)
-        found += class_matches(structure, self.index, as_of=on, jurisdictions=wanted, mol=mol)
+        found += class_matches(structure, self.index, as_of=on, jurisdictions=wanted, mol=mol,
+                               skip=frozenset() if core else self._fentanyl_rules)
         control = tuple(m for m in found if m.effect == "control")
         watch = tuple(m for m in found if m.effect == "watch")
         notes: list[str] = []
@@ -214,17 +225,20 @@ class Checker:
                     else f"until {listing.until.isoformat() if listing.until else ''}")
             notes.append(f"listed in {listing.jurisdiction} {listing.list} {when}, "
                          f"not in force on {on.isoformat()}")
-        if name is None:
-            known = self.resolver.known_name(structure)
-            name = known.name if known else None
-        routes = find_designer(structure, self.controls, as_of=on, jurisdictions=wanted,
-                               depth=depth, name=name)
+        routes: list[Match] = []
+        if core:
+            if name is None:
+                known = self.resolver.known_name(structure)
+                name = known.name if known else None
+            routes = find_designer(structure, self.controls, as_of=on, jurisdictions=wanted,
+                                   depth=depth, name=name)
         designer = tuple(m for m in routes if m.effect == "control")
         if designer:
             return "designer", designer + watch, tuple(notes)
         watch += tuple(m for m in routes if m.effect == "watch")
         if not watch:
-            near = nearest_listed(structure, self.controls, as_of=on, jurisdictions=wanted)
+            near = nearest_listed(structure, self.controls, as_of=on, jurisdictions=wanted,
+                                  fingerprint=mol_fingerprint(mol))
             if near is not None:
                 watch = (near,)
         if watch:

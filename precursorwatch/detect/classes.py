@@ -21,12 +21,16 @@ def class_matches(
     as_of: dt.date,
     jurisdictions: Collection[str] | None = None,
     mol: Chem.Mol | None = None,
+    skip: Collection[str] = frozenset(),
 ) -> list[Match]:
-    """Structure rules in force on `as_of` whose SMARTS match and whose exclusions do not."""
+    """Structure rules in force on `as_of` whose SMARTS match and whose exclusions do not.
+    Rules whose id is in `skip` are not tried: the caller has shown they cannot match."""
     mol = mol if mol is not None else to_mol(structure)
     out: list[Match] = []
     for compiled in index.rules:
         rule = compiled.rule
+        if rule.id in skip:
+            continue
         if not (rule.in_force(as_of) and wanted(rule.jurisdiction, jurisdictions)):
             continue
         if not compiled.matches(mol):
