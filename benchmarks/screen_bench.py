@@ -194,7 +194,7 @@ def fixed_cost(watchlists: list[str], runs: int = 3) -> None:
     lists, Checker, OPSIN start): first with an empty cache folder, then warm."""
     sample = Path(__file__).resolve().parents[1] / "precursorwatch" / "samples" / "manifest.csv"
     with tempfile.TemporaryDirectory(prefix="screen-bench-cache-") as cache:
-        env = {**os.environ, "PRECURSORWATCH_CACHE_DIR": cache}
+        env = {**os.environ, "PRECURSORWATCH_CACHE": cache}
         for i in range(runs):
             load = os.getloadavg()[0]
             before = os.times()

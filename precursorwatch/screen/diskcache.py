@@ -1,7 +1,7 @@
 """A small on-disk cache for data that is slow to build and fast to read back.
 
 Each value is stored with the key it was built from, in the user's cache folder
-(`$PRECURSORWATCH_CACHE_DIR`, else `$XDG_CACHE_HOME/precursorwatch`, else
+(`$PRECURSORWATCH_CACHE`, else `$XDG_CACHE_HOME/precursorwatch`, else
 `~/.cache/precursorwatch`). A file that is missing, unreadable, corrupt or stored under another
 key is rebuilt, never trusted; files are written to a temporary name and renamed into place, so
 a reader never sees half a file. A cache folder that cannot be written only costs the rebuild.
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from precursorwatch.chem.opsin import OpsinProcess, _jar_path
+from precursorwatch.chem.vocabulary import cache_root
 
 T = TypeVar("T")
 
@@ -34,11 +35,8 @@ _PROTOCOL = 5
 
 
 def cache_dir() -> Path:
-    """The folder the caches live in (not created here)."""
-    if own := os.environ.get("PRECURSORWATCH_CACHE_DIR"):
-        return Path(own)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "precursorwatch"
+    """The folder the caches live in (not created here): the one the vocabulary index uses."""
+    return cache_root()
 
 
 def code_version(files: Iterable[str | Path], packages: Iterable[str] = ()) -> str:

@@ -36,7 +36,7 @@ NEW_ROW = ('99999,"ZYLKORP FINE CHEMICALS CO., LTD.",-0- ,"SDNTK",-0- ,-0- ,-0- 
 @pytest.fixture()
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "cache"
-    monkeypatch.setenv("PRECURSORWATCH_CACHE_DIR", str(folder))
+    monkeypatch.setenv("PRECURSORWATCH_CACHE", str(folder))
     return folder
 
 
@@ -146,7 +146,7 @@ def test_an_unwritable_cache_folder_costs_only_the_rebuild(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sdn_copy: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    monkeypatch.setenv("PRECURSORWATCH_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.setenv("PRECURSORWATCH_CACHE", str(blocker / "cache"))
     matcher, counts = load_matcher([sdn_copy])
     assert counts == [len(load_watchlist(sdn_copy))]
     assert vars(matcher) == vars(PartyMatcher(load_watchlist(sdn_copy)))
