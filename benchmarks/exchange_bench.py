@@ -103,6 +103,9 @@ class LoopbackClient:
         if payload is not None:
             head.append("Content-Type: application/json")
         reader, writer = await self.pool.get()
+        if reader.at_eof():  # closed by the server after its keep-alive timeout: reconnect
+            writer.close()
+            reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
             raw = await reader.readuntil(b"\r\n\r\n")
@@ -128,6 +131,7 @@ class Route:
     errors: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
     ceiling: list[float] = field(default_factory=list)  # baseline rates just before and after
+    cpu: float = 0.0  # CPU seconds of the server's processes while the route ran
 
     @property
     def rate(self) -> float:
@@ -162,7 +166,7 @@ Ceiling = Callable[[str], Awaitable[float]]
 
 
 async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: int,
-                   ceiling: Ceiling | None = None) -> list[Route]:
+                   ceiling: Ceiling | None = None, server_pid: int = 0) -> list[Route]:
     """The exchange's routes one after the other; with `ceiling`, each route is bracketed by a
     baseline run of its kind ("read" or "write") just before and just after it, so that its
     ratio to the ceiling compares moments seconds apart, not minutes (the host's load
@@ -171,7 +175,9 @@ async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: i
         kind = "read" if route.name.startswith("GET") else "write"
         if ceiling is not None:
             route.ceiling.append(await ceiling(kind))
+        cpu = cpu_seconds(server_pid) if server_pid else 0.0
         results = await run
+        route.cpu = cpu_seconds(server_pid) - cpu if server_pid else 0.0
         if ceiling is not None:
             route.ceiling.append(await ceiling(kind))
         return results
@@ -285,10 +291,10 @@ def serve_baseline(port: int, workers: int) -> None:
 
 
 async def measured(port: int, ceiling_port: int, keys: dict[str, str], scale: float,
-                   concurrency: int) -> list[Route]:
+                   concurrency: int, server_pid: int) -> list[Route]:
     """The scenario, each route bracketed by baseline runs of its kind (unless no baseline)."""
     if not ceiling_port:
-        return await scenario(port, keys, scale, concurrency)
+        return await scenario(port, keys, scale, concurrency, None, server_pid)
     rng = random.Random(11)
     async with LoopbackClient("127.0.0.1", ceiling_port, concurrency) as base:
         async def ceiling(kind: str) -> float:
@@ -304,7 +310,7 @@ async def measured(port: int, ceiling_port: int, keys: dict[str, str], scale: fl
                 raise SystemExit(f"baseline failed: {run.errors}")
             return run.rate
 
-        return await scenario(port, keys, scale, concurrency, ceiling)
+        return await scenario(port, keys, scale, concurrency, ceiling, server_pid)
 
 
 def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -343,9 +349,10 @@ def free_port() -> int:
 
 def report(routes: list[Route]) -> None:
     """Per route: rate, latencies and, with a baseline, the ceiling (mean of the baseline runs
-    just before and after) and the route's rate as a ratio of it."""
+    just before and after) and the route's rate as a ratio of it; then the exchange server's
+    CPU per request (PostgreSQL's not counted), which drifts less with the host's load."""
     print(f"{'route':<55} {'n':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'ceiling':>8} {'ratio':>6}  errors")
+          f"{'ceiling':>8} {'ratio':>6} {'cpu ms':>7}  errors")
     for r in routes:
         lat = sorted(r.latencies)
         p50 = statistics.median(lat) * 1000
@@ -353,7 +360,8 @@ def report(routes: list[Route]) -> None:
         top = statistics.mean(r.ceiling) if r.ceiling else 0.0
         versus = f"{top:>8.0f} {r.rate / top:>6.2f}" if top else f"{'-':>8} {'-':>6}"
         print(f"{r.name:<55} {len(lat):>6} {r.rate:>8.0f} {p50:>8.1f} {p99:>8.1f} "
-              f"{lat[-1] * 1000:>8.1f} {versus}  {r.errors or '-'}")
+              f"{lat[-1] * 1000:>8.1f} {versus} {r.cpu / len(lat) * 1000:>7.2f}  "
+              f"{r.errors or '-'}")
 
 
 def main() -> None:
@@ -416,7 +424,8 @@ def main() -> None:
               f"client: asyncio keep-alive, {args.concurrency} in flight")
         server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
         started = time.perf_counter()
-        routes = asyncio.run(measured(port, ceiling_port, keys, args.scale, args.concurrency))
+        routes = asyncio.run(measured(port, ceiling_port, keys, args.scale, args.concurrency,
+                                      server.pid))
         wall = time.perf_counter() - started
         report(routes)
         print(f"wall {wall:.1f} s; CPU used: exchange "
