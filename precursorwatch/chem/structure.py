@@ -147,6 +147,7 @@ class _Fragment:
     neutral: str  # canonical SMILES of the neutral form, with stereo
     kind: FragmentKind
     word: str  # how the evidence names it when stripped
+    given: str  # canonical SMILES as given (charges kept), with stereo
 
 
 def _canonical(smiles: str) -> str:
@@ -198,22 +199,24 @@ def _element_word(frag: Chem.Mol) -> str | None:
 
 
 def _classify(frag: Chem.Mol) -> _Fragment:
-    neutral_mol = _neutral(frag)
+    # An uncharged fragment is its own neutral form: one SMILES serves as both.
+    charged = frag.HasSubstructMatch(_CHARGED)
+    neutral_mol = _neutral(frag) if charged else frag
     key = Chem.MolToSmiles(neutral_mol, isomericSmiles=False)
     neutral = Chem.MolToSmiles(neutral_mol)
+    given = Chem.MolToSmiles(frag) if charged else neutral
     atoms = list(frag.GetAtoms())
     if len(atoms) == 1 and atoms[0].GetAtomicNum() == 1 and atoms[0].GetFormalCharge() > 0:
-        return _Fragment(frag, key, neutral, "proton", "proton")
-    given = Chem.MolToSmiles(frag)
+        return _Fragment(frag, key, neutral, "proton", "proton", given)
     if key in _SOLVENT_WORDS:
-        return _Fragment(frag, key, neutral, "solvent", _SOLVENT_WORDS[key])
+        return _Fragment(frag, key, neutral, "solvent", _SOLVENT_WORDS[key], given)
     if key in _COUNTER_ACID_WORDS:
         word = _STEREO_WORDS.get(neutral, _COUNTER_ACID_WORDS[key])
-        return _Fragment(frag, key, neutral, "counter-acid", word)
+        return _Fragment(frag, key, neutral, "counter-acid", word, given)
     if frag.HasSubstructMatch(_CARBON) and key not in _INORGANIC_CARBON_KEYS:
-        return _Fragment(frag, key, neutral, "organic", given)
+        return _Fragment(frag, key, neutral, "organic", given, given)
     word = _INORGANIC_WORDS_BY_KEY.get(key) or _element_word(frag) or given
-    return _Fragment(frag, key, neutral, "inorganic", word)
+    return _Fragment(frag, key, neutral, "inorganic", word, given)
 
 
 def _parent_rank(f: _Fragment) -> tuple[int, int, str]:
@@ -224,13 +227,14 @@ def _parent_rank(f: _Fragment) -> tuple[int, int, str]:
 
 def _finish(mol: Chem.Mol, *, neutralise: bool,
             stripped: tuple[str, ...] = (),
-            alternatives: tuple[Structure, ...] = ()) -> Structure:
+            alternatives: tuple[Structure, ...] = (),
+            given: str | None = None) -> Structure:
     """A Structure of one parent molecule: neutral when that can be written and read back,
     else as given. Raises StructureError when no SMILES or InChIKey can be had.
 
     RDKit can write a SMILES it cannot read back (an uncharged cyclopentadienide is "c1cccc1"),
     so every SMILES kept is read once before it is trusted."""
-    given = Chem.MolToSmiles(mol)
+    given = given if given is not None else Chem.MolToSmiles(mol)  # `given`: already written
     tries = [(mol, given)]
     # Without a charged atom there is nothing to neutralise (most inputs): skip the uncharger.
     if neutralise and mol.HasSubstructMatch(_CHARGED):
@@ -268,7 +272,7 @@ def _words(frags: Iterable[_Fragment]) -> tuple[str, ...]:
 def _distinct(frags: Iterable[_Fragment]) -> list[_Fragment]:
     """One fragment per neutral structure with stereo (two ephedrines of a sulfate are one)."""
     seen: dict[str, _Fragment] = {}
-    for f in sorted(frags, key=lambda f: (f.neutral, Chem.MolToSmiles(f.mol))):
+    for f in sorted(frags, key=lambda f: (f.neutral, f.given)):
         seen.setdefault(f.neutral, f)  # the same one whatever the order given
     return list(seen.values())
 
@@ -280,7 +284,7 @@ def _from_candidates(pool: list[_Fragment], frags: list[_Fragment]) -> Structure
     first_error: StructureError | None = None
     for f in pool:
         try:
-            finished.append((f, _finish(f.mol, neutralise=True)))
+            finished.append((f, _finish(f.mol, neutralise=True, given=f.given)))
         except StructureError as exc:
             first_error = first_error or exc
     if not finished:
@@ -334,7 +338,7 @@ def _standardise(mol: Chem.Mol, *, sanitised: bool = False) -> Structure:
     if len(_distinct(core)) == 1:
         return _from_candidates(core, frags)
     # An inorganic salt is itself: its fragments, sorted so their order never matters.
-    core.sort(key=lambda f: Chem.MolToSmiles(f.mol))
+    core.sort(key=lambda f: f.given)
     return _finish(_combine(core), neutralise=False, stripped=_words(solvents))
 
 
