@@ -228,12 +228,14 @@ def _parent_rank(f: _Fragment) -> tuple[int, int, str]:
 def _finish(mol: Chem.Mol, *, neutralise: bool,
             stripped: tuple[str, ...] = (),
             alternatives: tuple[Structure, ...] = (),
-            given: str | None = None) -> Structure:
+            given: str | None = None, parsed_from: str | None = None) -> Structure:
     """A Structure of one parent molecule: neutral when that can be written and read back,
     else as given. Raises StructureError when no SMILES or InChIKey can be had.
 
     RDKit can write a SMILES it cannot read back (an uncharged cyclopentadienide is "c1cccc1"),
-    so every SMILES kept is read once before it is trusted."""
+    so every SMILES kept is read once before it is trusted. `parsed_from`: the SMILES that
+    `mol` was parsed from, unchanged; when it is already the canonical one, `mol` is what
+    reading it back would give."""
     given = given if given is not None else Chem.MolToSmiles(mol)  # `given`: already written
     tries = [(mol, given)]
     # Without a charged atom there is nothing to neutralise (most inputs): skip the uncharger.
@@ -244,7 +246,7 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
             tries.insert(0, (neutral, neutral_smiles))
     readable = None
     for candidate, smi in tries:
-        read_back = Chem.MolFromSmiles(smi)
+        read_back = mol if (candidate is mol and smi == parsed_from) else Chem.MolFromSmiles(smi)
         if read_back is not None:
             readable = (candidate, smi, read_back)
             break
@@ -307,7 +309,8 @@ def _combine(frags: list[_Fragment]) -> Chem.Mol:
     return mol
 
 
-def _standardise(mol: Chem.Mol, *, sanitised: bool = False) -> Structure:
+def _standardise(mol: Chem.Mol, *, sanitised: bool = False,
+                 parsed_from: str | None = None) -> Structure:
     if mol.HasSubstructMatch(_IONIC_METAL):
         mol = _disconnector.Disconnect(mol)
         sanitised = False
@@ -316,7 +319,7 @@ def _standardise(mol: Chem.Mol, *, sanitised: bool = False) -> Structure:
     # A sanitised molecule of one fragment (most inputs) is its own only piece: copying and
     # sanitising it again would cost more than the parse.
     if sanitised and len(Chem.GetMolFrags(mol)) == 1:
-        return _finish(mol, neutralise=True)
+        return _finish(mol, neutralise=True, parsed_from=parsed_from)
     pieces = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True))
     if not pieces:
         raise StructureError("empty structure")
@@ -355,8 +358,12 @@ def standardise(mol: Chem.Mol, *, sanitised: bool = False) -> Structure:
     except StructureError:
         raise
     except Exception as exc:  # RDKit raises many types on odd valences and aromaticity
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise StructureError(f"cannot standardise the structure: {first}") from None
+        raise StructureError(_cannot_standardise(exc)) from None
+
+
+def _cannot_standardise(exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+    return f"cannot standardise the structure: {first}"
 
 
 @lru_cache(maxsize=200_000)
@@ -371,7 +378,12 @@ def from_smiles(smiles: str) -> Structure:
         mol = None
     if mol is None:
         raise StructureError(f"unparsable SMILES: {text[:80]!r}")
-    return standardise(mol, sanitised=True)
+    try:
+        return _standardise(mol, sanitised=True, parsed_from=text)
+    except StructureError:
+        raise
+    except Exception as exc:  # as `standardise` does
+        raise StructureError(_cannot_standardise(exc)) from None
 
 
 @lru_cache(maxsize=50_000)
