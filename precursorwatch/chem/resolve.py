@@ -56,6 +56,9 @@ _INCHIKEY_RE = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 _NOT_SMILES = re.compile(r"[\s,;:'\"!?&|{}<>^`~]")
 # Characters only SMILES has (bond orders, stereo marks): such a string is never a name.
 _SMILES_ONLY = re.compile(r"[=#@\\]")
+# Bonds, stereo marks or a ring-closure digit on an atom: text like this is a SMILES when RDKit
+# reads it, and the name look-ups it would otherwise go through first can be skipped.
+_SMILES_FIRST = re.compile(r"[=#@\\]|[cnosCNOS]\d")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
 
@@ -194,6 +197,13 @@ class Resolver:
             return self._from_structure(raw, text, "inchi", from_inchi)
         if _INCHIKEY_RE.match(text):
             return self._from_inchikey(raw, text)
+        if _SMILES_FIRST.search(text) and not _NOT_SMILES.search(text):
+            try:
+                st = from_smiles(text)
+            except StructureError:
+                pass  # a name after all, or a broken SMILES: the steps below say which
+            else:
+                return self._named(Resolution(input=raw, resolved_by="smiles", structure=st))
         foreign = self.foreign.lookup(text)
         if foreign is not None:
             return self._from_foreign(raw, foreign)
