@@ -161,7 +161,8 @@ def screen(
     try:
         run = screen_file(source, options=options)
     except ManifestError as exc:
-        _fail(f"{exc.path}: the manifest cannot be screened:\n"
+        where = f"standard input (read as {input_format.value})" if file == "-" else exc.path
+        _fail(f"{where}: the manifest cannot be screened:\n"
               + "\n".join(f"  {p}" for p in exc.problems))
     except (RulesConfigError, WatchlistError) as exc:
         _fail(str(exc))

@@ -107,3 +107,10 @@ def test_check_quiet_drops_the_notes(tmp_path: Path) -> None:
     quiet = runner.invoke(app, ["check", "--file", str(ids), "--format", "jsonl", "--quiet"])
     assert "skipped 2 empty line(s)" in loud.stderr and quiet.stderr == ""
     assert loud.stdout == quiet.stdout
+
+
+def test_unreadable_standard_input_is_named_as_such() -> None:
+    result = runner.invoke(app, ["screen", "-", "--input-format", "xlsx"], input="garbage\n")
+    assert result.exit_code == 2
+    assert "standard input (read as xlsx): the manifest cannot be screened" in result.stderr
+    assert "pwatch-stdin-" not in result.stderr
