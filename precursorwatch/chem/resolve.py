@@ -171,10 +171,6 @@ class Resolver:
         """The known chemical with this structure (stereo-exact), if any."""
         return self._by_inchikey.get(structure.inchikey)
 
-    def vocabulary_knows(self, text: str) -> bool:
-        """Whether the general vocabulary has this exact name (after normalisation)."""
-        return self.vocabulary is not None and self.vocabulary.by_name(text) is not None
-
     # -- steps ------------------------------------------------------------------------------
     def _resolve_without_opsin(self, raw: str,
                                answers: dict[str, _TableAnswer]) -> Resolution | _Pending:

@@ -357,9 +357,6 @@ class Vocabulary:
                            (inchikey.split("-")[0],))
         return _best(rows, {0: "skeleton"})
 
-    def has_key(self, key: str) -> bool:
-        return bool(self._query("SELECT 1 FROM name WHERE key = ? LIMIT 1", (key,)))
-
     def fuzzy_pairs(self, *, primary_only: bool = True) -> list[tuple[str, str]]:
         """(name key, InChIKey connectivity block) for the common names (every name with
         `primary_only=False`), for a typo matcher over the whole vocabulary."""

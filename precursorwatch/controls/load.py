@@ -331,18 +331,6 @@ def _parse_records(
     return good
 
 
-def _duplicates(
-    items: Iterable[tuple[int, str]], name: str, what: str, problems: list[DataProblem]
-) -> None:
-    seen: dict[str, int] = {}
-    for pos, key in items:
-        if key in seen:
-            problems.append(DataProblem(
-                name, f"duplicate {what} {key!r} (first at record {seen[key]})", pos, key, "id"))
-        else:
-            seen[key] = pos
-
-
 def _duplicates_across(
     items: Iterable[tuple[str, int, str]], what: str, problems: list[DataProblem]
 ) -> None:
