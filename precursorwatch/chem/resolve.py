@@ -193,11 +193,12 @@ class Resolver:
             return self._from_structure(raw, text, "inchi", from_inchi)
         if _INCHIKEY_RE.match(text):
             return self._from_inchikey(raw, text)
+        smiles_failure: str | None = None  # RDKit's reason, once it has been asked
         if _SMILES_FIRST.search(text) and not _NOT_SMILES.search(text):
             try:
                 st = from_smiles(text)
-            except StructureError:
-                pass  # a name after all, or a broken SMILES: the steps below say which
+            except StructureError as exc:
+                smiles_failure = str(exc)  # a name after all, or a broken SMILES: see below
             else:
                 return self._named(Resolution(input=raw, resolved_by="smiles", structure=st))
         foreign = self.foreign.lookup(text)
@@ -216,7 +217,10 @@ class Resolver:
             if hit is not None:
                 return self._from_name_hit(raw, hit, "synonym", salt_words=salts)
         smiles_error: str | None = None
-        if not _NOT_SMILES.search(text):
+        if smiles_failure is not None:
+            if _SMILES_ONLY.search(text):
+                smiles_error = smiles_failure
+        elif not _NOT_SMILES.search(text):
             try:
                 st = from_smiles(text)
             except StructureError as exc:
