@@ -33,6 +33,7 @@ from precursorwatch.exchange.models import (
     Notification,
     NotificationResponse,
     NotificationTransit,
+    Person,
 )
 from precursorwatch.exchange.records import (
     incident_document,
@@ -45,6 +46,9 @@ from precursorwatch.exchange.records import (
 from precursorwatch.exchange.signing import CANONS, JCS, Canon, content_hash, verify_signature
 
 GENESIS = "0" * 64
+# The record type of a link that logs what a person did (signed in, failed to, signed out,
+# changed their password) rather than a signed record: no stored record stands behind it.
+EVENT = "person"
 _BATCH = 500  # links checked per round of queries
 
 
@@ -75,7 +79,8 @@ def lock_chain(session: Session, authority_id: int) -> Chain:
 
 
 def append(session: Session, chain: Chain, *, action: str, record_type: str,
-           record_id: str, record_hash: str, at: dt.datetime) -> AuditEntry:
+           record_id: str, record_hash: str, at: dt.datetime,
+           actor: str | None = None) -> AuditEntry:
     """Add a link to the authority's chain, inside the transaction that locked it.
 
     The chain is locked (`lock_chain`, which is the only way to get a `Chain`), so concurrent
@@ -83,6 +88,10 @@ def append(session: Session, chain: Chain, *, action: str, record_type: str,
     backs this up. The newest link is read here, in a statement of its own after the lock:
     in READ COMMITTED each statement sees what committed before it began, so it sees the link
     of the writer this one waited for.
+
+    `actor` is the person who acted in the web app (their e-mail); an API-key write is the
+    authority's own (its code). A `record_type` of `EVENT` logs an event of a person (sign-in,
+    sign-out, password change) rather than a stored record: `record_id` is the person's id.
     """
     authority = chain.authority
     last = session.execute(
@@ -91,7 +100,8 @@ def append(session: Session, chain: Chain, *, action: str, record_type: str,
         .order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    entry = AuditEntry(authority_id=authority.id, seq=seq, at=at, actor=authority.code,
+    entry = AuditEntry(authority_id=authority.id, seq=seq, at=at,
+                       actor=actor or authority.code,
                        action=action, record_type=record_type, record_id=record_id,
                        record_hash=record_hash, prev_hash=prev, entry_hash="")
     entry.entry_hash = entry_hash(entry, authority.code)
@@ -247,6 +257,8 @@ def verify_chain(session: Session, authority: Authority, receipts: Sequence[Rece
     codes = authority_codes(session)
     entries = session.scalars(select(AuditEntry).where(AuditEntry.authority_id == authority.id)
                               .order_by(AuditEntry.seq)).all()
+    people = set(session.scalars(select(Person.email)
+                                 .where(Person.authority_id == authority.id)))
     problems: list[Problem] = []
     prev = GENESIS
     logged: set[tuple[str, str]] = set()
@@ -259,10 +271,12 @@ def verify_chain(session: Session, authority: Authority, receipts: Sequence[Rece
                 problems.append(Problem(*where, f"link {expected_seq} is missing"))
             if entry.prev_hash != prev:
                 problems.append(Problem(*where, "link does not follow the previous one"))
-            if (entry.actor != authority.code
+            if ((entry.actor != authority.code and entry.actor not in people)
                     or entry.entry_hash != entry_hash(entry, authority.code)):
                 problems.append(Problem(*where, "audit entry changed since it was written"))
             prev = entry.entry_hash
+            if entry.record_type == EVENT:
+                continue  # the link itself is the whole record of the event
             logged.add((entry.record_type, entry.record_id))
             found = records.get((entry.record_type, entry.record_id))
             if found is None:

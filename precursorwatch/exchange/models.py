@@ -183,7 +183,8 @@ class AuditEntry(Base):
     authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    actor: Mapped[str] = mapped_column(String(16))
+    # The authority's code for an API-key write, the person's e-mail for one made in the web app.
+    actor: Mapped[str] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(40))
     record_type: Mapped[str] = mapped_column(String(20))
     record_id: Mapped[str] = mapped_column(String(36))
@@ -193,6 +194,40 @@ class AuditEntry(Base):
 
     # A fork of the chain (two writers appending after the same link) fails here.
     __table_args__ = (UniqueConstraint("authority_id", "seq"),)
+
+
+class Person(Base):
+    """Someone who signs in to the web app on behalf of an authority. Only a slow hash of the
+    password is kept; `role` is `officer`, `approver` or `observer` (see `web.auth`)."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # True for the one-time password `pwatch admin add-user` prints, until the person sets one.
+    must_change_password: Mapped[bool] = mapped_column(Boolean)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
+    copy of the database opens no session."""
+
+    __tablename__ = "web_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class RateWindow(Base):

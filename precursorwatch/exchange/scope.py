@@ -39,9 +39,13 @@ from precursorwatch.exchange.signing import hash_api_key
 
 @dataclass(frozen=True)
 class Caller:
+    """The authority a request acts for; `person` is the e-mail of who acted for it in the web
+    app (None for an API key), and names them in the audit chain."""
+
     id: int
     code: str
     name: str
+    person: str | None = None
 
 
 def key_hash(authorization: str | None) -> str:

@@ -491,8 +491,9 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         session.flush()  # the notification row must exist before rows that refer to it
         session.add_all(NotificationTransit(notification_id=new_id, authority_id=t.id)
                         for t in transit)
-        link = audit.append(session, chain, action="notification.correct" if corrects else
-                            "notification.send", record_type="notification", record_id=new_id,
+        link = audit.append(session, chain, actor=caller.person,
+                            action="notification.correct" if corrects else "notification.send",
+                            record_type="notification", record_id=new_id,
                             record_hash=record_hash, at=now)
         return Written(with_status(row.rendered, status="sent", superseded_by=None,
                                    response=None), audit.receipt(link))
@@ -572,7 +573,8 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
         doc = response_document(response, authority=me.code)
         response.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
         session.add(response)
-        link = audit.append(session, chain, action=f"notification.{data.decision}",
+        link = audit.append(session, chain, actor=caller.person,
+                            action=f"notification.{data.decision}",
                             record_type="response", record_id=response.id,
                             record_hash=record_hash, at=now)
         session.flush()
@@ -621,8 +623,9 @@ def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
                         for a in shared if a.id != me.id)
         session.add_all(IncidentNotification(incident_id=row.id, notification_id=nid)
                         for nid in dict.fromkeys(data.notification_ids))
-        link = audit.append(session, chain, action="incident.report", record_type="incident",
-                            record_id=row.id, record_hash=record_hash, at=now)
+        link = audit.append(session, chain, actor=caller.person, action="incident.report",
+                            record_type="incident", record_id=row.id, record_hash=record_hash,
+                            at=now)
         return Written(row.rendered, audit.receipt(link))
 
 
