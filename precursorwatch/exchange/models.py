@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -240,3 +241,43 @@ class RateWindow(Base):
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger)  # Unix seconds
     hits: Mapped[int] = mapped_column(Integer)
+
+
+class Permit(Base):
+    """An import permit, signed by the importing country's authority (`permits`). Never
+    updated: a revocation is a row of its own."""
+
+    __tablename__ = "permit"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    permit_number: Mapped[str] = mapped_column(String(64))
+    # Who else may read it: the authority acting for this country (`permits.authority_country`).
+    exporter_country: Mapped[str] = mapped_column(String(2), index=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date())
+    valid_until: Mapped[dt.date] = mapped_column(Date())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    verdict_name: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True, deferred_group="content")
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True,
+                                                    deferred_group="content")
+    key_id: Mapped[str] = mapped_column(String(64))  # the issuer's signing key (`key_id`)
+    signature: Mapped[str] = mapped_column(String(100))
+    canon: Mapped[str] = mapped_column(String(16), default=JCS)
+    rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
+
+    __table_args__ = (UniqueConstraint("issuer_id", "permit_number"),)
+
+
+class PermitRevocation(Base):
+    """The issuer's withdrawal of a permit, signed by it; final, so at most one a permit."""
+
+    __tablename__ = "permit_revocation"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    permit_id: Mapped[str] = mapped_column(ForeignKey("permit.id"), unique=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    signature: Mapped[str] = mapped_column(String(100))
+    canon: Mapped[str] = mapped_column(String(16), default=JCS)
