@@ -207,6 +207,11 @@ class NotificationIn(BaseModel):
     exporter_reference: ShortText | None = None
     other_information: LongText | None = Field(
         default=None, description="Any other mutually agreed information (Art. 12(10)(a)(v)).")
+    permit: Annotated[str, Field(min_length=1, max_length=4000),
+                      AfterValidator(_short_text)] | None = Field(
+        default=None, description="The importing authority's import permit for this shipment: "
+        "its id on the exchange (readable by the notifying authority) or its compact form "
+        "(`PWP1.…`). Checked on receipt; the result is stored as `permit_check`.")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> NotificationIn:
@@ -322,6 +327,14 @@ class NotificationOut(BaseModel):
     response: ResponseOut | None
     signature: str
     signed_by: str
+    permit: str | None = Field(default=None, description="The permit the notification cites.")
+    permit_check: dict[str, Any] | None = Field(
+        default=None, description="The cited permit checked on receipt (signed with the "
+        "record): `ok`, `cited_as` (id, compact, document), `permit_id`, `permit_number`, "
+        "`issuer`, `checked_on` (the planned shipment date), `revoked` and `reasons` "
+        "(`{code, message}`: bad_signature, expired, not_yet_valid, revoked, wrong_issuer, "
+        "substance_mismatch, quantity_exceeded, unit_mismatch, exporter_country_mismatch, "
+        "importer_country_mismatch, not_found, malformed, …); absent when none is cited.")
 
 
 class NotificationPage(BaseModel):
@@ -438,12 +451,15 @@ class AuthorityOut(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "code": "MX", "name": "COFEPRIS", "reply_days": 14,
-        "public_key": "mC0uvGQ3Xq0k1m1uJd6m2cJ1r8Dq9Zq9Zq9Zq9Zq9Zo="}]})
+        "public_key": "mC0uvGQ3Xq0k1m1uJd6m2cJ1r8Dq9Zq9Zq9Zq9Zq9Zo=",
+        "key_id": "3f9a0c1d2e4b5a6f"}]})
 
     code: str
     name: str
     reply_days: int
     public_key: str
+    key_id: str | None = Field(default=None, description="The key's id, which signed permits "
+                               "name: the first 16 hex digits of the SHA-256 of the raw key.")
 
 
 class SignedRecord(BaseModel):

@@ -10,6 +10,7 @@ from precursorwatch.exchange import service
 from precursorwatch.exchange.audit import Receipt
 from precursorwatch.exchange.deps import COMMON_ERRORS, CallerDep, ExchangeDep
 from precursorwatch.exchange.errors import Invalid
+from precursorwatch.exchange.permits import key_id
 from precursorwatch.exchange.schemas import AuditProblem, AuditReport, AuthorityOut
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
@@ -19,9 +20,12 @@ router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
             summary="Authorities and their public keys")
 def authorities(exchange: ExchangeDep, caller: CallerDep) -> list[AuthorityOut]:
     """Every registered authority with its Ed25519 public key, to verify any record's
-    `signature` over its canonical JSON independently of this server."""
+    `signature` over its canonical JSON independently of this server, and the key's id,
+    which signed permits name. Saved as a file, this list is what `pwatch permit verify
+    --keys` checks permits against offline."""
     return [AuthorityOut(code=a.code, name=a.name, reply_days=a.reply_days,
-                         public_key=a.public_key) for a in service.public_authorities(exchange)]
+                         public_key=a.public_key, key_id=key_id(a.public_key))
+            for a in service.public_authorities(exchange)]
 
 
 @router.get("/audit/verify", response_model=AuditReport, tags=["audit"],
