@@ -59,7 +59,7 @@ class DemoPerson:
     authority: str
     email: str
     role: str
-    language: str
+    language: str | None
 
 
 def demo_people() -> list[DemoPerson]:
@@ -195,10 +195,24 @@ class DemoClock:
         return dt.datetime.now(dt.UTC) - dt.timedelta(days=self.days_ago)
 
 
+def enrol(ex: Exchange, person: DemoPerson, password: str) -> int:
+    """Add the person with `password` as their own (no change asked at sign-in) and their
+    language; their id."""
+    from precursorwatch.exchange import people
+
+    first = people.add_person(ex.engine, person.authority, person.email, person.role,
+                              now=ex.now())
+    # As the person would at their first sign-in: the one-time password for the given one.
+    signed = people.sign_in(ex, first.email, first.password)
+    people.set_password(ex, signed.person_id, password)
+    people.end_session(ex, signed.token)
+    people.set_language(ex, signed.person_id, person.language)
+    return signed.person_id
+
+
 def seed(ex: Exchange, clock: DemoClock) -> dict[str, str]:
     """Authorities, people and traffic of the demo, written through the service; the
     authorities' API keys by code."""
-    from precursorwatch.exchange import people
     from precursorwatch.exchange.admin import add_authority
     from precursorwatch.exchange.schemas import IncidentIn, NotificationIn, ResponseIn
     from precursorwatch.exchange.scope import Caller
@@ -218,11 +232,7 @@ def seed(ex: Exchange, clock: DemoClock) -> dict[str, str]:
                                now=ex.now())
         keys[a.code] = issued.api_key
     for p in demo_people():
-        first = people.add_person(ex.engine, p.authority, p.email, p.role, now=ex.now())
-        # As the person would at their first sign-in: the one-time password for the demo's.
-        signed = people.sign_in(ex, first.email, first.password)
-        people.set_password(ex, signed.person_id, DEMO_PASSWORD)
-        people.set_language(ex, signed.person_id, p.language)
+        enrol(ex, p, DEMO_PASSWORD)
     for authority in public_authorities(ex):
         callers[authority.code] = Caller(authority.id, authority.code, authority.name)
 
