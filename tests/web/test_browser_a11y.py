@@ -1,0 +1,103 @@
+"""Accessibility of the main pages, checked in the browser by axe-core (the copy bundled in the
+axe-playwright-python package, MPL-2.0; nothing is downloaded): no serious or critical
+violation (contrast, labels, names of links and buttons, landmarks, language of the page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from browser_helpers import WebServer, sign_in
+from playwright.sync_api import Browser, Page
+
+from precursorwatch.exchange.schemas import IncidentIn, NotificationIn
+from precursorwatch.exchange.scope import Caller
+from precursorwatch.exchange.service import (
+    public_authorities,
+    report_incident,
+    send_notification,
+)
+
+SERIOUS = {"serious", "critical"}
+PAGES = ["/inbox", "/notifications/{notification}", "/notifications/new", "/incidents",
+         "/incidents/{incident}", "/incidents/new", "/screen", "/dashboard", "/audit"]
+
+
+@pytest.fixture(scope="module")
+def records(web_server: WebServer) -> dict[str, str]:
+    """A notification CN -> MX and an incident MX shares with CN, sent through the service."""
+    ex = web_server.ex
+    callers = {a.code: Caller(a.id, a.code, a.name) for a in public_authorities(ex)}
+    party = {"name": "Example Trading Co.", "address": "1 Example Road", "country": "CN"}
+    body = NotificationIn.model_validate_json(json.dumps({
+        "substance": "NPP", "quantity": 5, "unit": "kg", "exporter": party,
+        "importer": {**party, "country": "MX"}, "importing_authority": "MX",
+        "planned_shipment_date": (dt.date.today() + dt.timedelta(days=10)).isoformat(),
+        "point_of_entry": "Manzanillo"}))
+    notification = json.loads(send_notification(ex, callers["CN"], body).text)["id"]
+    incident = IncidentIn.model_validate_json(json.dumps({
+        "kind": "seizure", "substance": "4-piperidone", "quantity": 2, "unit": "kg",
+        "incident_date": dt.date.today().isoformat(), "shared_with": ["CN"]}))
+    incident_id = json.loads(report_incident(ex, callers["MX"], incident).text)["id"]
+    return {"notification": notification, "incident": incident_id}
+
+
+@pytest.fixture(scope="module")
+def axe() -> Axe:
+    return Axe()
+
+
+@pytest.fixture
+def officer_page(browser: Browser, web_server: WebServer) -> Iterator[Page]:
+    email = f"officer.a11y.{len(web_server.people)}@mx.example"
+    ctx = browser.new_context(locale="en-US", bypass_csp=True)
+    ctx.set_default_timeout(15_000)
+    page = ctx.new_page()
+    sign_in(page, web_server, web_server.add("MX", email, "officer"))
+    yield page
+    ctx.close()
+
+
+def serious_violations(axe: Axe, page: Page) -> list[dict[str, Any]]:
+    """axe's serious and critical findings, each with the elements concerned."""
+    found = axe.run(page).response["violations"]
+    return [{"rule": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in found if v.get("impact") in SERIOUS]
+
+
+def test_sign_in_page_is_accessible(browser: Browser, web_server: WebServer, axe: Axe) -> None:
+    ctx = browser.new_context(locale="en-US", bypass_csp=True)
+    page = ctx.new_page()
+    page.goto(f"{web_server.url}/login")
+    page.locator("#login-form").wait_for()
+    assert serious_violations(axe, page) == []
+    ctx.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_main_pages_are_accessible(officer_page: Page, web_server: WebServer,
+                                   records: dict[str, str], axe: Axe, path: str) -> None:
+    response = officer_page.goto(web_server.url + path.format(**records))
+    assert response is not None and response.status == 200, path
+    officer_page.locator("main h1").first.wait_for()
+    assert serious_violations(axe, officer_page) == [], path
+
+
+@pytest.mark.parametrize("lang", ["es", "zh"])
+def test_translated_inbox_is_accessible(browser: Browser, web_server: WebServer,
+                                        records: dict[str, str], axe: Axe, lang: str) -> None:
+    ctx = browser.new_context(locale="en-US", bypass_csp=True)
+    page = ctx.new_page()
+    sign_in(page, web_server, web_server.add("MX", f"reader.{lang}@mx.example", "observer",
+                                             lang))
+    page.goto(f"{web_server.url}/inbox")
+    page.locator("main h1").first.wait_for()
+    assert page.locator("html").get_attribute("lang", timeout=5_000) in (lang, "zh-Hans",
+                                                                         "es-MX", "zh-CN")
+    assert serious_violations(axe, page) == []
+    ctx.close()
