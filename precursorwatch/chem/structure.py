@@ -98,6 +98,7 @@ _PERIODIC_TABLE = Chem.GetPeriodicTable()
 _CARBON = Chem.MolFromSmarts("[#6]")
 _CHARGED_CARBON = Chem.MolFromSmarts("[#6;!+0]")
 _CHARGED = Chem.MolFromSmarts("[!+0]")
+_NITROGEN = Chem.MolFromSmarts("[#7]")
 
 
 class StructureError(ValueError):
@@ -164,6 +165,12 @@ _SOLVENT_WORDS = _canonical_table(_SOLVENTS)
 _COUNTER_ACID_WORDS = _canonical_table(_ORGANIC_COUNTER_ACIDS)
 _INORGANIC_WORDS_BY_KEY = _canonical_table(_INORGANIC_WORDS)
 _INORGANIC_CARBON_KEYS = frozenset(_canonical(s) for s in _INORGANIC_CARBON)
+# The most atoms of any fragment in the tables above.
+_MAX_TABLE_ATOMS = max(
+    Chem.MolFromSmiles(k).GetNumAtoms()
+    for table in (_SOLVENT_WORDS, _COUNTER_ACID_WORDS, _INORGANIC_WORDS_BY_KEY)
+    for k in (*table, *_INORGANIC_CARBON_KEYS)
+)
 # Words that depend on stereo (maleate and fumarate share a constitution).
 _STEREO_WORDS = {
     Chem.MolToSmiles(Chem.MolFromSmiles(s)): word
@@ -202,12 +209,16 @@ def _classify(frag: Chem.Mol) -> _Fragment:
     # An uncharged fragment is its own neutral form: one SMILES serves as both.
     charged = frag.HasSubstructMatch(_CHARGED)
     neutral_mol = _neutral(frag) if charged else frag
-    key = Chem.MolToSmiles(neutral_mol, isomericSmiles=False)
     neutral = Chem.MolToSmiles(neutral_mol)
+    # Every table below holds small fragments only: a larger one (the drug or precursor of a
+    # salt, mostly) is in none of them, so its key is not written.
+    key = (Chem.MolToSmiles(neutral_mol, isomericSmiles=False)
+           if neutral_mol.GetNumAtoms() <= _MAX_TABLE_ATOMS else "")
     given = Chem.MolToSmiles(frag) if charged else neutral
-    atoms = list(frag.GetAtoms())
-    if len(atoms) == 1 and atoms[0].GetAtomicNum() == 1 and atoms[0].GetFormalCharge() > 0:
-        return _Fragment(frag, key, neutral, "proton", "proton", given)
+    if frag.GetNumAtoms() == 1:
+        atom = frag.GetAtomWithIdx(0)
+        if atom.GetAtomicNum() == 1 and atom.GetFormalCharge() > 0:
+            return _Fragment(frag, key, neutral, "proton", "proton", given)
     if key in _SOLVENT_WORDS:
         return _Fragment(frag, key, neutral, "solvent", _SOLVENT_WORDS[key], given)
     if key in _COUNTER_ACID_WORDS:
@@ -221,21 +232,22 @@ def _classify(frag: Chem.Mol) -> _Fragment:
 
 def _parent_rank(f: _Fragment) -> tuple[int, int, str]:
     """Sort key, best parent first: nitrogen, then size; the SMILES breaks ties (order-free)."""
-    has_n = any(a.GetAtomicNum() == 7 for a in f.mol.GetAtoms())
+    has_n = f.mol.HasSubstructMatch(_NITROGEN)
     return (-int(has_n), -f.mol.GetNumHeavyAtoms(), f.neutral)
 
 
 def _finish(mol: Chem.Mol, *, neutralise: bool,
             stripped: tuple[str, ...] = (),
             alternatives: tuple[Structure, ...] = (),
-            given: str | None = None, parsed_from: str | None = None) -> Structure:
+            given: str | None = None, parsed: bool = False) -> Structure:
     """A Structure of one parent molecule: neutral when that can be written and read back,
     else as given. Raises StructureError when no SMILES or InChIKey can be had.
 
     RDKit can write a SMILES it cannot read back (an uncharged cyclopentadienide is "c1cccc1"),
-    so every SMILES kept is read once before it is trusted. `parsed_from`: the SMILES that
-    `mol` was parsed from, unchanged; when it is already the canonical one, `mol` is what
-    reading it back would give."""
+    so a SMILES of a molecule standardisation changed is read once before it is trusted.
+    `parsed`: `mol` is as RDKit read it from a SMILES (or a fragment of that), unchanged; its
+    own SMILES is trusted without reading it back (RDKit reads back the SMILES it writes for
+    every molecule and fragment of the general vocabulary, about 124,000) and `mol` is kept."""
     given = given if given is not None else Chem.MolToSmiles(mol)  # `given`: already written
     tries = [(mol, given)]
     # Without a charged atom there is nothing to neutralise (most inputs): skip the uncharger.
@@ -246,7 +258,7 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
             tries.insert(0, (neutral, neutral_smiles))
     readable = None
     for candidate, smi in tries:
-        read_back = mol if (candidate is mol and smi == parsed_from) else Chem.MolFromSmiles(smi)
+        read_back = mol if (candidate is mol and parsed) else Chem.MolFromSmiles(smi)
         if read_back is not None:
             readable = (candidate, smi, read_back)
             break
@@ -279,14 +291,17 @@ def _distinct(frags: Iterable[_Fragment]) -> list[_Fragment]:
     return list(seen.values())
 
 
-def _from_candidates(pool: list[_Fragment], frags: list[_Fragment]) -> Structure:
-    """The first candidate that standardises is the parent, the others its alternatives."""
+def _from_candidates(pool: list[_Fragment], frags: list[_Fragment], *,
+                     parsed: bool) -> Structure:
+    """The first candidate that standardises is the parent, the others its alternatives.
+    `parsed`: the fragments are pieces of a molecule as RDKit read it (see `_finish`)."""
     pool = sorted(_distinct(pool), key=_parent_rank)
     finished: list[tuple[_Fragment, Structure]] = []
     first_error: StructureError | None = None
     for f in pool:
         try:
-            finished.append((f, _finish(f.mol, neutralise=True, given=f.given)))
+            finished.append((f, _finish(f.mol, neutralise=True, given=f.given,
+                                         parsed=parsed)))
         except StructureError as exc:
             first_error = first_error or exc
     if not finished:
@@ -310,36 +325,37 @@ def _combine(frags: list[_Fragment]) -> Chem.Mol:
 
 
 def _standardise(mol: Chem.Mol, *, sanitised: bool = False,
-                 parsed_from: str | None = None) -> Structure:
+                 parsed: bool = False) -> Structure:
+    """`parsed`: `mol` is as RDKit's SMILES parser returned it (see `_finish`)."""
     if mol.HasSubstructMatch(_IONIC_METAL):
         mol = _disconnector.Disconnect(mol)
-        sanitised = False
+        sanitised = parsed = False
     if mol.GetNumAtoms() == 0:
         raise StructureError("empty structure")
     # A sanitised molecule of one fragment (most inputs) is its own only piece: copying and
     # sanitising it again would cost more than the parse.
     if sanitised and len(Chem.GetMolFrags(mol)) == 1:
-        return _finish(mol, neutralise=True, parsed_from=parsed_from)
+        return _finish(mol, neutralise=True, parsed=parsed)
     pieces = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True))
     if not pieces:
         raise StructureError("empty structure")
     if len(pieces) == 1:
-        return _finish(pieces[0], neutralise=True)
+        return _finish(pieces[0], neutralise=True, parsed=parsed)
     frags = [_classify(p) for p in pieces]
     organic = [f for f in frags if f.kind == "organic"]
     if organic:
-        return _from_candidates(organic, frags)
+        return _from_candidates(organic, frags, parsed=parsed)
     acids = [f for f in frags if f.kind == "counter-acid"]
     if acids:
-        return _from_candidates(acids, frags)
+        return _from_candidates(acids, frags, parsed=parsed)
     core = [f for f in frags if f.kind == "inorganic"]
     solvents = [f for f in frags if f.kind == "solvent"]
     if not core:
         if not solvents:
             raise StructureError("no structure besides protons")
-        return _from_candidates(solvents, frags)
+        return _from_candidates(solvents, frags, parsed=parsed)
     if len(_distinct(core)) == 1:
-        return _from_candidates(core, frags)
+        return _from_candidates(core, frags, parsed=parsed)
     # An inorganic salt is itself: its fragments, sorted so their order never matters.
     core.sort(key=lambda f: f.given)
     return _finish(_combine(core), neutralise=False, stripped=_words(solvents))
@@ -379,7 +395,7 @@ def from_smiles(smiles: str) -> Structure:
     if mol is None:
         raise StructureError(f"unparsable SMILES: {text[:80]!r}")
     try:
-        return _standardise(mol, sanitised=True, parsed_from=text)
+        return _standardise(mol, sanitised=True, parsed=True)
     except StructureError:
         raise
     except Exception as exc:  # as `standardise` does

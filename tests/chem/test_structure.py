@@ -1,4 +1,5 @@
 import pytest
+from rdkit import Chem
 
 from precursorwatch.chem.structure import (
     Structure,
@@ -85,3 +86,30 @@ def test_to_mol_of_an_unreadable_structure_is_a_structure_error() -> None:
 def test_a_structure_with_no_inchikey_says_why() -> None:
     with pytest.raises(StructureError):
         from_smiles("[H+].[H+]")
+
+
+@pytest.mark.parametrize(
+    "smiles",
+    ["C1CN(CCC1=O)CCc1ccccc1", "OC(=O)[C@@H](N)Cc1ccccc1", "Clc1ccc(cc1)C(=O)N",
+     "C1CCNCC1.OC(=O)CC(O)(CC(=O)O)C(=O)O", "[Na+].[O-]C(=O)c1ccccc1", "CC[NH3+]",
+     "O.O.Cl.O=C1CCNCC1"],
+)
+def test_any_spelling_of_a_structure_standardises_like_its_canonical_smiles(smiles: str) -> None:
+    # A molecule kept as parsed (not read back from its canonical SMILES) gives the same
+    # parent, and the kept molecule is that parent.
+    given = from_smiles(smiles)
+    canonical = from_smiles(Chem.MolToSmiles(Chem.MolFromSmiles(smiles)))
+    assert given == canonical
+    assert given.smiles == canonical.smiles and given.formula == canonical.formula
+    mol = to_mol(given)
+    assert Chem.MolToSmiles(mol) == given.smiles
+    assert Chem.MolToInchiKey(mol) == given.inchikey
+
+
+def test_a_large_counter_ion_is_classed_without_its_key() -> None:
+    # A fragment larger than every tabled solvent and counter-acid is organic: the larger
+    # part of a salt of two big organic parts is kept, the other stays an alternative.
+    st = from_smiles("CCCCCCCCCCCCCCCCCC(=O)O.CN1CCC(CC1)c1ccccc1")
+    assert st.smiles == "CN1CCC(c2ccccc2)CC1"
+    assert [a.smiles for a in st.alternatives] == ["CCCCCCCCCCCCCCCCCC(=O)O"]
+    assert st.stripped == ("CCCCCCCCCCCCCCCCCC(=O)O",)
