@@ -56,6 +56,15 @@ _INCHIKEY_RE = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 _NOT_SMILES = re.compile(r"[\s,;:'\"!?&|{}<>^`~]")
 # Characters only SMILES has (bond orders, stereo marks): such a string is never a name.
 _SMILES_ONLY = re.compile(r"[=#@\\]")
+# A bracket atom with an element symbol ("[Kr]", "[Na+]", "[13CH3]"), and text made only of
+# SMILES tokens: such text with one is never a name either ("F[Kr]F"; a name's brackets hold
+# locants or lower-case fusion letters, "benzo[b]thiophene", and letters outside the organic
+# subset, "[14C]glycine").
+_BRACKET_ATOM = (r"\[\d*(?:[A-Z][a-z]?|[bcnops]|se|as)(?:@@?|@[A-Z]{2}\d*)?(?:H\d*)?"
+                 r"(?:[+-]{1,2}\d*)?(?::\d+)?\]")
+_UPPER_BRACKET_ATOM = re.compile(r"\[\d*[A-Z]")
+_SMILES_TOKENS = re.compile(
+    rf"(?:{_BRACKET_ATOM}|Cl|Br|[BCNOPSFIbcnops*]|[-=#$:/\\.()]|%\d\d|\d)+")
 # Bonds, stereo marks or a ring-closure digit on an atom: text like this is a SMILES when RDKit
 # reads it, and the name look-ups it would otherwise go through first can be skipped.
 _SMILES_FIRST = re.compile(r"[=#@\\]|[cnosCNOS]\d")
@@ -146,14 +155,16 @@ class Resolver:
         """Resolve every identifier; input order kept; never raises for a bad identifier."""
         todo: dict[str, _Pending] = {}
         answers: dict[str, _TableAnswer] = {}
+        unnamed: dict[str, Resolution] = {}  # cached once named
         for text in identifiers:
-            if text in self._cache or text in todo:
+            if text in self._cache or text in todo or text in unnamed:
                 continue
-            result = self._resolve_without_opsin(text, answers)
-            if isinstance(result, Resolution):
-                self._cache[text] = result
-            else:
+            result = self._resolve_without_opsin(text, answers, unnamed)
+            if isinstance(result, _Pending):
                 todo[text] = result
+            elif text not in unnamed:
+                self._cache[text] = result
+        self._name_from_table(unnamed)
         if not self._wants_cross_check(bool(todo)):
             answers = {}
         elif self.cross_check is None and len(answers) > CROSS_CHECK_LIMIT:
@@ -172,9 +183,10 @@ class Resolver:
         return self._by_inchikey.get(structure.inchikey)
 
     # -- steps ------------------------------------------------------------------------------
-    def _resolve_without_opsin(self, raw: str,
-                               answers: dict[str, _TableAnswer]) -> Resolution | _Pending:
-        """Everything but OPSIN; names the general vocabulary answered go into `answers`."""
+    def _resolve_without_opsin(self, raw: str, answers: dict[str, _TableAnswer],
+                               unnamed: dict[str, Resolution]) -> Resolution | _Pending:
+        """Everything but OPSIN; names the general vocabulary answered go into `answers`,
+        structures the general vocabulary may name into `unnamed` (see `_named`)."""
         if _CONTROL_CHARS.search(raw):
             return _unresolved(
                 raw, "contains control characters or undecodable bytes (binary data?)"
@@ -200,7 +212,8 @@ class Resolver:
             except StructureError as exc:
                 smiles_failure = str(exc)  # a name after all, or a broken SMILES: see below
             else:
-                return self._named(Resolution(input=raw, resolved_by="smiles", structure=st))
+                return self._named(Resolution(input=raw, resolved_by="smiles", structure=st),
+                                   unnamed)
         foreign = self.foreign.lookup(text)
         if foreign is not None:
             return self._from_foreign(raw, foreign)
@@ -218,16 +231,17 @@ class Resolver:
                 return self._from_name_hit(raw, hit, "synonym", salt_words=salts)
         smiles_error: str | None = None
         if smiles_failure is not None:
-            if _SMILES_ONLY.search(text):
+            if _only_smiles(text):
                 smiles_error = smiles_failure
         elif not _NOT_SMILES.search(text):
             try:
                 st = from_smiles(text)
             except StructureError as exc:
-                if _SMILES_ONLY.search(text):
+                if _only_smiles(text):
                     smiles_error = str(exc)
             else:
-                return self._named(Resolution(input=raw, resolved_by="smiles", structure=st))
+                return self._named(Resolution(input=raw, resolved_by="smiles", structure=st),
+                                   unnamed)
         if self.vocabulary is not None:
             # The whole vocabulary is asked exactly before OPSIN and before any fuzzy match,
             # first for the name as given (a salt's own name, "citric acid;fentanyl", is a
@@ -477,19 +491,33 @@ class Resolver:
             cas=entry.cas[0] if entry.cas else None, ref=entry.ref, salt_words=salt_words,
         )
 
-    def _named(self, res: Resolution) -> Resolution:
-        """Attach the known name and CAS when a parsed structure is a known chemical."""
+    def _named(self, res: Resolution,
+               unnamed: dict[str, Resolution] | None = None) -> Resolution:
+        """Attach the known name and CAS when a parsed structure is a known chemical.
+
+        A structure only the general vocabulary may know is looked up there now, or, with
+        `unnamed`, added to it: `_name_from_table` asks for a whole batch in one query."""
         assert res.structure is not None
         entry = self._by_inchikey.get(res.structure.inchikey)
         if entry is None:
             if self.vocabulary is not None and not res.structure.is_salt_or_hydrate:
-                found = self.vocabulary.by_inchikey(res.structure.inchikey)
-                if found is not None and found.how == "inchikey":
-                    return replace(res, name=res.name or found.entry.name,
-                                   cas=found.entry.cas)
+                if unnamed is not None:
+                    unnamed[res.input] = res
+                    return res
+                found = self.vocabulary.by_inchikeys([res.structure.inchikey])
+                return _with_table_name(res, found)
             return res
         return replace(res, name=entry.name, cas=entry.cas[0] if entry.cas else None,
                        ref=entry.ref)
+
+    def _name_from_table(self, unnamed: dict[str, Resolution]) -> None:
+        """Name and cache the structures `_named` set aside, with one look-up for all."""
+        if not unnamed:
+            return
+        found = {} if self.vocabulary is None else self.vocabulary.by_inchikeys(
+            r.structure.inchikey for r in unnamed.values() if r.structure is not None)
+        for text, res in unnamed.items():
+            self._cache[text] = _with_table_name(res, found)
 
     def _from_table(self, raw: str, hit: VocabularyHit, how: ResolvedBy, *,
                     cas: str | None = None, salt_words: tuple[str, ...] = (),
@@ -545,6 +573,23 @@ def _parse(smiles: str) -> Structure | None:
         return from_smiles(smiles)
     except StructureError:
         return None
+
+
+def _with_table_name(res: Resolution, found: dict[str, VocabularyHit]) -> Resolution:
+    """`res` with the name and CAS of the compound of the general vocabulary that has its
+    InChIKey exactly, if there is one."""
+    hit = found.get(res.structure.inchikey) if res.structure is not None else None
+    if hit is None:
+        return res
+    return replace(res, name=res.name or hit.entry.name, cas=hit.entry.cas)
+
+
+def _only_smiles(text: str) -> bool:
+    """Text that can only be meant as SMILES: bonds or stereo marks, or bracket atoms with
+    nothing but SMILES around them. When RDKit cannot read it, no name look-up beyond the
+    exact ones (OPSIN, other spellings, typos) can help."""
+    return bool(_SMILES_ONLY.search(text)
+                or (_UPPER_BRACKET_ATOM.search(text) and _SMILES_TOKENS.fullmatch(text)))
 
 
 def _same_compound(a: Structure, b: Structure) -> bool:

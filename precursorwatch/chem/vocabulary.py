@@ -23,7 +23,7 @@ import sqlite3
 import tempfile
 import threading
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -357,6 +357,26 @@ class Vocabulary:
                            (inchikey.split("-")[0],))
         return _best(rows, {0: "skeleton"})
 
+    def by_inchikeys(self, inchikeys: Iterable[str]) -> dict[str, VocabularyHit]:
+        """The compounds with exactly these InChIKeys (as `by_inchikey` finds them, without
+        its fall-back to the connectivity block), for a whole batch in a few queries."""
+        keys = sorted(set(inchikeys))
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[start:start + _KEYS_PER_QUERY]
+            rows += self._query(
+                "SELECT 0, " + _COLS + " FROM compound p WHERE p.inchikey IN ("
+                + ",".join("?" * len(chunk)) + ")", tuple(chunk))
+        by_key: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            by_key.setdefault(str(row[4]), []).append(row)
+        out: dict[str, VocabularyHit] = {}
+        for key, found in by_key.items():
+            hit = _best(found, {0: "inchikey"})
+            if hit is not None:
+                out[key] = hit
+        return out
+
     def fuzzy_pairs(self, *, primary_only: bool = True) -> list[tuple[str, str]]:
         """(name key, InChIKey connectivity block) for the common names (every name with
         `primary_only=False`), for a typo matcher over the whole vocabulary."""
@@ -429,6 +449,8 @@ class Vocabulary:
 
 
 _COLS = "p.pubchem, p.cas, p.smiles, p.inchikey, p.name, p.iupac"
+# Well under SQLite's limit on bound parameters (999 in old builds).
+_KEYS_PER_QUERY = 500
 
 
 def _open_checked(path: Path, key: str) -> sqlite3.Connection | None:

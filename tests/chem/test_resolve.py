@@ -204,3 +204,29 @@ def test_a_broken_smiles_with_bonds_is_not_sent_to_opsin() -> None:
     res = Resolver(ENTRIES, name_parser=parser).resolve("CC(=O)N1CC[C@H](C1")
     assert res.resolved_by == "none" and "unparsable SMILES" in (res.reason or "")
     assert asked == []
+
+
+@pytest.mark.parametrize("text", ["F[Kr]F", "[Cl-][PbH](Cl)Cl.[Rb+]"])
+def test_a_smiles_rdkit_cannot_read_is_not_sent_to_opsin(text: str) -> None:
+    # Bracket atoms with nothing but SMILES around them: never a name, whatever RDKit says.
+    asked: list[str] = []
+
+    def parser(names: Sequence[str]) -> list[str | None]:
+        asked.extend(names)
+        return [None] * len(names)
+
+    res = Resolver(ENTRIES, name_parser=parser).resolve(text)
+    assert res.resolved_by == "none" and "unparsable SMILES" in (res.reason or "")
+    assert asked == []
+
+
+@pytest.mark.parametrize("name", ["[14C]glycine", "benzo[b]thiophene", "copper[II]sulfate"])
+def test_a_name_with_brackets_still_goes_to_opsin(name: str) -> None:
+    asked: list[str] = []
+
+    def parser(names: Sequence[str]) -> list[str | None]:
+        asked.extend(names)
+        return [None] * len(names)
+
+    Resolver(ENTRIES, name_parser=parser).resolve(name)
+    assert len(asked) == 1

@@ -282,3 +282,29 @@ def test_a_forked_worker_opens_its_own_connection(tmp_path: Path) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert table.by_cas("64-17-5") is not None
+
+
+def test_many_inchikeys_at_once_find_what_one_at_a_time_finds() -> None:
+    table = default_vocabulary()
+    rows = [r for _, r in zip(range(1200), read_table(_small_table()), strict=False)]
+    keys = [r.inchikey for r in rows]
+    stereo_only = from_smiles("C[C@H](N)C(=O)O").inchikey.split("-")[0] + "-XXXXXXXXXX-N"
+    found = table.by_inchikeys([*keys, stereo_only, *keys[:10]])  # more than one query's worth
+    for key in keys:
+        one = table.by_inchikey(key)
+        assert one is not None and one.how == "inchikey"
+        assert found[key] == one
+    # Only exact keys: the connectivity block alone is `by_inchikey`'s fall-back, not this.
+    assert stereo_only not in found
+    assert table.by_inchikeys([]) == {}
+
+
+def test_a_batch_of_smiles_is_named_as_each_alone() -> None:
+    smiles = ["Oc1ccccc1", "CC(=O)Oc1ccccc1C(=O)O", "CCCCCCCCCCCCCCCCCC(=O)O", "C1CC1C1CC1CC",
+              "Oc1ccccc1"]
+    alone = [Resolver([], vocabulary=default_vocabulary(), use_opsin=False).resolve(s)
+             for s in smiles]
+    batch = Resolver([], vocabulary=default_vocabulary(), use_opsin=False).resolve_batch(smiles)
+    assert batch == alone
+    assert [r.name for r in batch[:3]] == ["phenol", "aspirin", "stearic acid"]
+    assert batch[0].cas == "108-95-2"
