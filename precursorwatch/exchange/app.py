@@ -217,7 +217,9 @@ def create_app(settings: ExchangeSettings | None = None, *,
         checker = Checker.long_running()
     vault = KeyVault.open(settings.secret, settings.secret_file)
 
+    # docs_url=None: /docs is the web app's offline page (no CDN; see web/docs.py).
     app = FastAPI(title="Precursor Watch exchange", version="1", description=DESCRIPTION,
+                  docs_url=None, redoc_url=None,
                   openapi_tags=[
                       {"name": "notifications", "description": "Pre-export notifications."},
                       {"name": "incidents", "description": "Seizures and stopped shipments."},
@@ -283,6 +285,9 @@ def create_app(settings: ExchangeSettings | None = None, *,
         log.exception("unexpected error")
         return error_response(500, "internal_error", "the service failed; nothing was stored")
 
+    from precursorwatch.web.app import mount_web  # the analysts' pages, after the handlers
+
+    mount_web(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(HeaderLimits)  # added last: runs first
     return app
