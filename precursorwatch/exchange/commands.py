@@ -30,7 +30,7 @@ DbOption = Annotated[str | None, typer.Option(
                  "Env: PWATCH_EXCHANGE_DB.", show_default=False)]
 
 admin_app = typer.Typer(name="admin", help="Administer the exchange: database, authorities, "
-                        "API keys, audit.", no_args_is_help=True)
+                        "API keys, web app users, audit.", no_args_is_help=True)
 
 T = TypeVar("T")
 
@@ -129,6 +129,59 @@ def revoke_key_command(code: Annotated[str, typer.Argument(help="Authority code.
 
     _with_engine(db, lambda engine, settings: revoke_key(engine, code))
     _out.print(f"API key of {code.strip().upper()} revoked", markup=False)
+
+
+@admin_app.command("add-user")
+def add_user_command(
+    authority: Annotated[str, typer.Argument(help="Code of the person's authority, e.g. MX.")],
+    email: Annotated[str, typer.Argument(help="The person's e-mail: what they sign in with.")],
+    role: Annotated[str, typer.Option(
+        "--role", help="observer: reads only; officer: also sends notifications and reports "
+                       "incidents; approver: also answers notifications.",
+        show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Let a person sign in to the web app for an authority; prints a one-time password
+    (only a hash is kept), which they replace at their first sign-in."""
+    from precursorwatch.exchange.people import add_person
+
+    added = _with_engine(db, lambda engine, settings: add_person(engine, authority, email, role))
+    _out.print(f"{added.email} added to {added.authority} as {added.role}", markup=False)
+    _out.print("one-time password (shown only now; it must be changed at the first sign-in):")
+    print(added.password)
+
+
+@admin_app.command("list-users")
+def list_users_command(
+    authority: Annotated[str | None, typer.Argument(
+        help="Only this authority's people.", show_default=False)] = None,
+    db: DbOption = None,
+) -> None:
+    """The people who may sign in to the web app, with their role and state."""
+    from precursorwatch.exchange.people import list_people
+
+    listed = _with_engine(db, lambda engine, settings: list_people(engine, authority))
+    if not listed:
+        _out.print("nobody yet (add people with `pwatch admin add-user`)", markup=False)
+    for p in listed:
+        state = ("disabled" if p.disabled_at is not None
+                 else "must set a password" if p.must_change_password else "active")
+        if p.disabled_at is None and p.locked_until is not None:
+            state += f", locked until {p.locked_until.isoformat(timespec='minutes')}"
+        print(f"{p.authority}\t{p.email}\t{p.role}\t{state}")  # tab-separated, for scripts
+
+
+@admin_app.command("disable-user")
+def disable_user_command(
+    email: Annotated[str, typer.Argument(help="The person's e-mail.")],
+    db: DbOption = None,
+) -> None:
+    """Stop a person signing in; their open sessions end now (what they did stays in the
+    audit chain)."""
+    from precursorwatch.exchange.people import disable_person
+
+    _with_engine(db, lambda engine, settings: disable_person(engine, email))
+    _out.print(f"{email.strip().lower()} can no longer sign in", markup=False)
 
 
 @admin_app.command("verify-audit")

@@ -188,7 +188,7 @@ def list_people(engine: Engine, authority_code: str | None = None) -> list[Perso
                 raise AdminError(f"no authority with code {authority_code!r}")
             query = query.where(Authority.code == code)
         return [PersonListed(code, p.email, p.role, p.must_change_password, p.locked_until,
-                             p.disabled_at) for code, p in session.execute(query).tuples()]
+                             p.disabled_at) for code, p in session.execute(query).all()]
 
 
 def disable_person(engine: Engine, email: str, *, now: dt.datetime | None = None) -> None:
