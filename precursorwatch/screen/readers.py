@@ -13,11 +13,15 @@ import csv
 import datetime as dt
 import io
 import json
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from precursorwatch.screen.columns import match_headers
 from precursorwatch.screen.model import Problem, RawRow
@@ -148,24 +152,128 @@ def split_csv_records(lines: Iterable[str], delimiter: str) -> Iterator[CsvRecor
         replay.extendleft(reversed(group[1:]))
 
 
-def _numbered_records(records: Iterator[CsvRecord]) -> Iterator[tuple[int, list[str] | Problem]]:
-    """Data records numbered as rows from 1; a record that could not be read is a Problem."""
-    for row_no, rec in enumerate(records, start=1):
+# Lines read at a time by `csv_record_blocks` (characters, roughly): large enough that the csv
+# module's C reader does nearly all the work, small enough to keep memory flat.
+_BLOCK_CHARS = 1 << 20
+
+
+def _group_record(lines: Sequence[str], first_line: int, delimiter: str) -> CsvRecord:
+    """The record of physical lines that open and close a quoted value (or the error)."""
+    try:
+        rows = list(csv.reader(io.StringIO("".join(lines)), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        return CsvRecord(first_line, first_line, None, f"badly quoted value ({exc})")
+    if len(rows) == 1:
+        return CsvRecord(first_line, first_line + len(lines) - 1, rows[0])
+    return CsvRecord(first_line, first_line, None, "badly quoted value")
+
+
+def _single_lines(lines: Sequence[str], first_line: int, delimiter: str
+                  ) -> list[list[str] | CsvRecord]:
+    """Records of lines that each hold an even number of quotes: each line is its own record
+    (a blank one none), exactly as `split_csv_records` reads them."""
+    kept = [ln for ln in lines if ln.strip()]
+    with suppress(csv.Error):
+        rows = list(csv.reader(kept, delimiter=delimiter, strict=True))
+        # As many rows as lines: no line ran on into the next, so each row is its line's.
+        if len(rows) == len(kept):
+            return rows  # type: ignore[return-value]
+    out: list[list[str] | CsvRecord] = []
+    for n, line in enumerate(lines, start=first_line):
+        if '"' not in line:
+            text = line.rstrip("\r\n")
+            if text.strip():
+                out.append(text.split(delimiter))
+            continue
+        rec = _group_record([line], n, delimiter)
+        out.append(rec.cells if rec.cells is not None else rec)
+    return out
+
+
+def csv_record_blocks(fh: IO[str], delimiter: str, block_chars: int = _BLOCK_CHARS
+                      ) -> Iterator[list[list[str] | CsvRecord]]:
+    """The records of a CSV text stream, in blocks: each record's cells, or a `CsvRecord` whose
+    `cells` is None and `error` says why the line could not be read.
+
+    The same records as `split_csv_records` gives for the stream's lines, read many lines at a
+    time: a run of lines that each hold an even number of quotes (nearly every line of a
+    manifest) goes through the csv module's C reader in one call; a line with an odd number
+    of quotes opens a quoted value over several lines and is read by the same rules as there.
+    The stream should be opened with `newline=""`.
+    """
+    lines: list[str] = []
+    odd: list[int] = []  # positions in `lines` of lines with an odd number of quotes
+    base = 1  # the physical line number of lines[0]
+    pos = 0
+    eof = False
+
+    def fill() -> bool:
+        nonlocal eof
+        if eof:
+            return False
+        new = fh.readlines(block_chars)
+        if not new:
+            eof = True
+            return False
+        start = len(lines)
+        odd.extend([start + i for i, ln in enumerate(new) if ln.count('"') & 1])
+        lines.extend(new)
+        return True
+
+    out: list[list[str] | CsvRecord] = []
+    while True:
+        if pos >= len(lines):
+            if out:
+                yield out
+                out = []
+            base += len(lines)
+            lines.clear()
+            odd.clear()
+            pos = 0
+            if not fill():
+                return
+        i = bisect_left(odd, pos)
+        stop = odd[i] if i < len(odd) else len(lines)
+        if stop > pos:
+            out.extend(_single_lines(lines[pos:stop], base + pos, delimiter))
+            pos = stop
+            continue
+        # An odd number of quotes: a quoted value runs on over the next lines.
+        end = pos + 1
+        quotes = lines[pos].count('"')
+        while quotes % 2 and end - pos < MAX_RECORD_LINES:
+            if end >= len(lines) and not fill():
+                break
+            quotes += lines[end].count('"')
+            end += 1
+        if quotes % 2:
+            out.append(CsvRecord(base + pos, base + pos, None,
+                                 "a quote opened on this line is never closed"))
+            pos += 1  # the lines after it are read again on their own
+            continue
+        rec = _group_record(lines[pos:end], base + pos, delimiter)
         if rec.cells is None:
-            yield row_no, Problem(row_no, "(line)", "",
-                                  f"line {rec.first_line} of the file: {rec.error}; the lines "
-                                  "after it are read on their own")
+            out.append(rec)
+            pos += 1
         else:
-            yield row_no, rec.cells
+            out.append(rec.cells)
+            pos = end
 
 
-def _header(first: CsvRecord | None, path: Path) -> list[str]:
+def _line_problem(row_no: int, rec: CsvRecord) -> Problem:
+    return Problem(row_no, "(line)", "", f"line {rec.first_line} of the file: {rec.error}; the "
+                   "lines after it are read on their own")
+
+
+def _header(first: list[str] | CsvRecord | None, path: Path) -> list[str]:
     if first is None:
         return []
-    if first.cells is None:
-        raise ManifestError(path, [Problem(0, "(header)", "", f"line {first.first_line}: "
-                                           f"{first.error}")])
-    return [h.strip().lstrip("\ufeff") for h in first.cells]
+    if isinstance(first, CsvRecord):
+        if first.cells is None:
+            raise ManifestError(path, [Problem(0, "(header)", "", f"line {first.first_line}: "
+                                               f"{first.error}")])
+        first = first.cells
+    return [h.strip().lstrip("\ufeff") for h in first]
 
 
 def _cell_text(value: Any) -> str:
@@ -206,6 +314,49 @@ def _canonical_rows(
         yield row_no, {canon: (cells[i].strip() if i < n else "") for canon, i in pairs}
 
 
+def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: list[str],
+                        mapping: Mapping[str, str]) -> Iterator[RowItem]:
+    """Each record of the blocks as a numbered row (row 1 is the first record after the header):
+    canonical column -> stripped text, or the Problem of a line that could not be read."""
+    index = {h: i for i, h in enumerate(headers)}
+    canon = tuple(mapping)
+    positions = [index[h] for h in mapping.values()]
+    width = len(headers)
+    needed = max(positions) + 1
+    # itemgetter gives a bare value, not a tuple, for a single position.
+    pick = itemgetter(*positions) if len(positions) > 1 else (lambda c: (c[positions[0]],))
+    strip = str.strip
+    row_no = 0
+    for block in blocks:
+        for cells in block:
+            row_no += 1
+            if isinstance(cells, CsvRecord):
+                yield row_no, _line_problem(row_no, cells)
+                continue
+            n = len(cells)
+            if n > width and any(c.strip() for c in cells[width:]):
+                yield row_no, Problem(row_no, "(line)", "", f"{n} fields, the header has "
+                                      f"{width}: a delimiter or quote inside a value?")
+            elif n >= needed:
+                yield row_no, dict(zip(canon, map(strip, pick(cells)), strict=True))
+            else:
+                yield row_no, {c: (cells[i].strip() if i < n else "")
+                               for c, i in zip(canon, positions, strict=True)}
+
+
+def _csv_rows(fh: IO[str], delimiter: str, path: Path, overrides: Mapping[str, str]
+              ) -> tuple[list[str], dict[str, str], Iterator[RowItem]]:
+    """Headers, their mapping and the numbered rows of a CSV stream; ManifestError for a
+    header that cannot be read or lacks a required column."""
+    blocks = csv_record_blocks(fh, delimiter)
+    first = next(blocks, [])
+    headers = _header(first[0] if first else None, path)
+    mapping, problems = match_headers(headers, overrides)
+    if problems:
+        raise ManifestError(path, problems)
+    return headers, mapping, _canonical_csv_rows(chain([first[1:]], blocks), headers, mapping)
+
+
 def _open_csv(path: Path, overrides: Mapping[str, str]) -> Manifest:
     with path.open("rb") as fh:
         sample = fh.read(_SNIFF_BYTES)
@@ -213,23 +364,18 @@ def _open_csv(path: Path, overrides: Mapping[str, str]) -> Manifest:
     text_sample = sample.decode(encoding, errors="replace")
     delimiter = detect_delimiter(text_sample)
     fh_text = path.open("r", encoding=encoding, errors="replace", newline="")
-    records = split_csv_records(fh_text, delimiter)
     try:
-        headers = _header(next(records, None), path)
+        headers, mapping, rows = _csv_rows(fh_text, delimiter, path, overrides)
     except ManifestError:
         fh_text.close()
         raise
-    mapping, problems = match_headers(headers, overrides)
-    if problems:
-        fh_text.close()
-        raise ManifestError(path, problems)
 
-    def rows() -> Iterator[tuple[int, list[str] | Problem]]:
+    def closing_rows() -> Iterator[RowItem]:
         with fh_text:
-            yield from _numbered_records(records)
+            yield from rows
 
-    return Manifest(path, "csv", headers, mapping, _canonical_rows(rows(), headers, mapping),
-                    encoding=encoding, delimiter=delimiter)
+    return Manifest(path, "csv", headers, mapping, closing_rows(), encoding=encoding,
+                    delimiter=delimiter)
 
 
 def _open_xlsx(path: Path, overrides: Mapping[str, str]) -> Manifest:
@@ -388,9 +534,6 @@ def manifest_from_records(records: Sequence[Mapping[str, Any]],
 def read_text_rows(text: str, column_map: Mapping[str, str] | None = None) -> list[RowItem]:
     """Rows of a CSV given as text (small inputs, tests, the web upload)."""
     delimiter = detect_delimiter(text[:_SNIFF_BYTES])
-    records = split_csv_records(io.StringIO(text, newline=""), delimiter)
-    headers = _header(next(records, None), Path("<text>"))
-    mapping, problems = match_headers(headers, column_map)
-    if problems:
-        raise ManifestError(Path("<text>"), problems)
-    return list(_canonical_rows(_numbered_records(records), headers, mapping))
+    _, _, rows = _csv_rows(io.StringIO(text, newline=""), delimiter, Path("<text>"),
+                           column_map or {})
+    return list(rows)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from precursorwatch.screen.engine import ScreenOptions, screen_file
-from precursorwatch.screen.readers import split_csv_records
+from precursorwatch.screen.readers import CsvRecord, csv_record_blocks, split_csv_records
 from tests.screen.conftest import SAMPLE_MANIFEST
 
 SAMPLE_LINES = SAMPLE_MANIFEST.read_text(encoding="utf-8").splitlines()
@@ -102,3 +103,39 @@ def test_screening_gives_one_result_per_record(tmp_path: Path, text: str, encodi
     records = _assert_partition(decoded)
     run = screen_file(path, options=ScreenOptions())
     assert len(run.results) == records - 1  # the header is the first record
+
+
+def _block_records(text: str, block_chars: int) -> list[tuple[int, int, list[str] | None, str]]:
+    """`csv_record_blocks` as (first line, last line, cells, error); good records carry no line
+    numbers there, so they are given those `split_csv_records` found."""
+    out = []
+    for block in csv_record_blocks(io.StringIO(text, newline=""), ",", block_chars):
+        for item in block:
+            if isinstance(item, CsvRecord):
+                out.append((item.first_line, item.last_line, item.cells, item.error))
+            else:
+                out.append((0, 0, item, ""))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=mangled_manifest(), block_chars=st.sampled_from([1, 40, 200, 1 << 20]))
+def test_block_reader_reads_the_same_records_as_the_line_reader(text: str,
+                                                                block_chars: int) -> None:
+    expected = [(r.first_line, r.last_line, r.cells, r.error) if r.cells is None
+                else (0, 0, r.cells, "") for r in split_csv_records(_lines(text), ",")]
+    assert _block_records(text, block_chars) == expected
+
+
+@pytest.mark.parametrize("text", [
+    'a,b\n\n   \n"x",y\r\nz,"w\nv"\nq,"open\nn,\x00m\n',
+    'a,b\nx"y,"z\nnext,1\n',  # even quotes, but the second opens a value left open
+    'a,b\n"1",2\n"3" ,4\n5,6\n',  # text after a closing quote
+    'a,b\r1,2\r"3\r4",5\r',  # old Mac line ends
+    "a,b\n" + "\n".join(f'"{i}",{i}' for i in range(2000)) + '\n"unclosed,1\n',
+])
+def test_block_reader_on_awkward_lines(text: str) -> None:
+    expected = [(r.first_line, r.last_line, r.cells, r.error) if r.cells is None
+                else (0, 0, r.cells, "") for r in split_csv_records(_lines(text), ",")]
+    for block_chars in (1, 7, 64, 1 << 20):
+        assert _block_records(text, block_chars) == expected
