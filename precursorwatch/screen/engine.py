@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ from precursorwatch.screen.rules import (
     FileFacts,
     FileKey,
     file_flags,
+    ordinary_rule_groups,
     risk_score,
     shipment_flags,
 )
@@ -194,12 +196,22 @@ class Screener:
             self.watchlist_notes.append(f"{p} ({', '.join(lists) or 'empty'}: "
                                         f"{len(loaded)} entries)")
         self._hs = self._hs_codes(checker)
-        # description -> (chemicals, CAS numbers with a bad check digit, Contract 1 objects)
+        # description -> (chemicals, CAS numbers with a bad check digit, Contract 1 objects,
+        # whether a chemical is of concern)
         self._descriptions: dict[str, tuple[tuple[ChemicalFinding, ...], tuple[str, ...],
-                                            tuple[dict[str, Any], ...]]] = {}
+                                            tuple[dict[str, Any], ...], bool]] = {}
         self._declared: dict[str, tuple[ChemicalFinding | None, str]] = {}
         self._parties: dict[tuple[str, str], tuple[WatchlistHit, ...]] = {}
-        self._ordinary: dict[tuple[object, ...], tuple[Flag, ...]] = {}
+        # Per group of rules reading the same fields: (fields' values -> flags), see
+        # `_ordinary_flags`.
+        self._ordinary_groups: list[tuple[Callable[[Shipment], Any], bool,
+                                          list[tuple[str, int, Callable[..., str | None]]],
+                                          dict[Any, tuple[Flag, ...]]]] = [
+            (attrgetter(*(f for f in fields if f != "quantity_kg"))
+             if len(fields) - ("quantity_kg" in fields) > 1 else _single_getter(fields),
+             "quantity_kg" in fields, rules, {})
+            for fields, rules in ordinary_rule_groups(cfg)]
+        self._role_hits: dict[tuple[str, str, str, str], tuple[PartyHit, ...]] = {}
         self._lock = threading.Lock()
 
     def _opsin(self) -> OpsinProcess | None:
@@ -254,7 +266,8 @@ class Screener:
         verdicts = dict(zip(texts, self._check(texts), strict=True)) if texts else {}
         for d, ms in mentions.items():
             chosen = self._select(ms.candidates, verdicts)
-            self._descriptions[d] = (chosen, ms.bad_cas, tuple(c.contract for c in chosen))
+            self._descriptions[d] = (chosen, ms.bad_cas, tuple(c.contract for c in chosen),
+                                     any(c.of_concern for c in chosen))
         for text, cas in new_cas.items():
             self._declared[text] = (self.finding(cas, "declared_cas", verdicts[cas]), "")
 
@@ -296,34 +309,61 @@ class Screener:
             self._parties[p] = tuple(found[:3])
 
     def _party_hits(self, s: Shipment) -> tuple[PartyHit, ...]:
-        out = []
-        for role, name_field, country_field, address_field in ROLES:
-            name = getattr(s, name_field)
-            if not name:
-                continue
-            country = getattr(s, country_field) if country_field else ""
-            address = getattr(s, address_field) if address_field else ""
-            out.extend(party_hits(role, name, address, self._parties.get((name, country), ())))
-        return tuple(out)
+        parties = self._parties
+        out: tuple[PartyHit, ...] = ()
+        # Most parties have no hit: one look-up each.
+        if s.shipper_name and (h := parties.get((s.shipper_name, s.shipper_country))):
+            out += self._role_party_hits("shipper", s.shipper_name, s.shipper_country,
+                                         s.shipper_address, h)
+        if s.consignee_name and (h := parties.get((s.consignee_name, s.consignee_country))):
+            out += self._role_party_hits("consignee", s.consignee_name, s.consignee_country,
+                                         s.consignee_address, h)
+        if s.notify_party and (h := parties.get((s.notify_party, ""))):
+            out += self._role_party_hits("notify_party", s.notify_party, "", "", h)
+        return out
+
+    def _role_party_hits(self, role: str, name: str, country: str, address: str,
+                         hits: tuple[WatchlistHit, ...]) -> tuple[PartyHit, ...]:
+        # The hits follow from (name, country); the address orders them and adds detail.
+        key = (role, name, country, address)
+        found = self._role_hits.get(key)
+        if found is None:
+            found = self._role_hits[key] = tuple(party_hits(role, name, address, hits))
+        return found
 
     # -- rows -----------------------------------------------------------------------------------
-    def _ordinary_flags(self, s: Shipment, ev: Evidence) -> tuple[Flag, ...]:
-        """Flags of a shipment with no chemical of concern and no party hit, cached.
+    def _ordinary_flags(self, s: Shipment, chemicals: tuple[ChemicalFinding, ...],
+                        declared: ChemicalFinding | None, declared_error: str,
+                        bad_cas: tuple[str, ...]) -> tuple[Flag, ...]:
+        """Flags of a shipment with no chemical of concern and no party hit.
 
-        Without those, the rules read only the fields in the key below (quantities only when
-        small), so the millions of ordinary lines of a manifest cost a dictionary look-up.
+        Without those, each rule reads only the fields its table entry names
+        (`RuleSpec.ordinary_reads`), so its answer is cached under their values: the millions
+        of ordinary lines of a manifest cost a few dictionary look-ups each.
         """
-        small = s.quantity_kg if s.quantity_kg is not None and \
-            s.quantity_kg <= self.cfg.small_consignment_kg else None
-        key = (s.description, s.cas, s.mode, small, s.consignee_name, s.consignee_address,
-               s.shipper_country, s.consignee_country, s.transit_countries, s.payment_method)
-        found = self._ordinary.get(key)
-        if found is None:
-            found = tuple(shipment_flags(s, ev, self.cfg))
-            if len(self._ordinary) > _ORDINARY_CACHE:
-                self._ordinary.clear()
-            self._ordinary[key] = found
-        return found
+        flags: tuple[Flag, ...] = ()
+        small_kg = self.cfg.small_consignment_kg
+        for getter, reads_quantity, rules, answers in self._ordinary_groups:
+            key = getter(s)
+            if reads_quantity:
+                q = s.quantity_kg
+                key = (key, q if q is not None and q <= small_kg else None)
+            found = answers.get(key)
+            if found is None:
+                ev = Evidence(chemicals=chemicals, declared=declared,
+                              declared_cas_error=declared_error, bad_cas_in_text=bad_cas)
+                fired = []
+                for code, w, func in rules:
+                    detail = func(s, ev, self.cfg)
+                    if detail is not None:
+                        fired.append(Flag(code, w, detail))
+                found = tuple(fired)
+                if len(answers) > _ORDINARY_CACHE:
+                    answers.clear()
+                answers[key] = found
+            if found:
+                flags += found
+        return flags
 
     def screen_rows(self, rows: Sequence[tuple[int, RawRow | Problem | list[Problem]]]
                     ) -> ChunkOutcome:
@@ -345,12 +385,18 @@ class Screener:
         self._learn_descriptions([s.description for s in shipments], [s.cas for s in shipments])
         party_keys = []
         for s in shipments:
-            for _, name_field, country_field, _ in ROLES:
-                name = getattr(s, name_field)
-                if name:
-                    party_keys.append((name, getattr(s, country_field) if country_field else ""))
+            if s.shipper_name:
+                party_keys.append((s.shipper_name, s.shipper_country))
+            if s.consignee_name:
+                party_keys.append((s.consignee_name, s.consignee_country))
+            if s.notify_party:
+                party_keys.append((s.notify_party, ""))
         self._learn_parties(party_keys)
         cfg = self.cfg
+        name, version, level = cfg.name, cfg.version, cfg.level
+        descriptions = self._descriptions
+        declared_cas = self._declared
+        no_declared: tuple[ChemicalFinding | None, str] = (None, "")
         results: list[ShipmentResult] = []
         keys: list[FileKey] = []
         for row_no, item, raw_id in parsed:
@@ -359,35 +405,43 @@ class Screener:
                 bad = (Flag("BAD_ROW", cfg.weight("BAD_ROW"), detail),)
                 risk = risk_score(bad)
                 results.append(ShipmentResult(raw_id or f"row {row_no}", row_no, risk,
-                                              cfg.level(risk), (), bad, (), cfg.name,
-                                              cfg.version))
+                                              level(risk), (), bad, (), name, version))
                 continue
             s = item
-            chemicals, bad_cas, contracts = self._descriptions[s.description]
-            declared, declared_error = self._declared.get(s.cas, (None, "")) if s.cas \
-                else (None, "")
-            ev = Evidence(chemicals=chemicals, declared=declared,
-                          declared_cas_error=declared_error, bad_cas_in_text=bad_cas,
-                          parties=self._party_hits(s))
-            if ev.concern or ev.parties:
+            chemicals, bad_cas, contracts, of_concern = descriptions[s.description]
+            declared, declared_error = declared_cas.get(s.cas, no_declared) if s.cas \
+                else no_declared
+            parties = self._party_hits(s)
+            concern: tuple[tuple[str, str], ...] = ()
+            if of_concern or parties or (declared is not None and declared.of_concern):
+                ev = Evidence(chemicals=chemicals, declared=declared,
+                              declared_cas_error=declared_error, bad_cas_in_text=bad_cas,
+                              parties=parties)
                 flags = tuple(shipment_flags(s, ev, cfg))
+                concern = tuple(dict.fromkeys(
+                    (c.inchikey[:14] or c.label.lower(), c.label) for c in ev.concern))
             else:
-                flags = self._ordinary_flags(s, ev)
+                flags = self._ordinary_flags(s, chemicals, declared, declared_error, bad_cas)
             if declared is not None and declared.verdict != "unresolved" and not any(
                     c.inchikey and c.inchikey == declared.inchikey for c in chemicals):
                 contracts += (declared.contract,)
-            risk = risk_score(flags)
+            risk = risk_score(flags) if flags else 0
             results.append(ShipmentResult(
-                s.shipment_id, row_no, risk, cfg.level(risk), contracts, flags, ev.parties,
-                cfg.name, cfg.version, consignee_country=s.consignee_country,
-                description=s.description, shipper_name=s.shipper_name,
-                consignee_name=s.consignee_name,
+                s.shipment_id, row_no, risk, level(risk), contracts, flags, parties,
+                name, version, s.consignee_country, s.description, s.shipper_name,
+                s.consignee_name,
             ))
-            concern = tuple(dict.fromkeys(
-                (c.inchikey[:14] or c.label.lower(), c.label) for c in ev.concern))
             keys.append(FileKey(row_no, _fold_party(s.shipper_name),
                                 _fold_party(s.consignee_name), concern, s.date, s.quantity_kg))
         return ChunkOutcome(results, keys)
+
+
+def _single_getter(fields: tuple[str, ...]) -> Callable[[Shipment], object]:
+    """The value of the one field besides `quantity_kg` (or none) as a cache key."""
+    rest = [f for f in fields if f != "quantity_kg"]
+    if not rest:
+        return lambda s: ()
+    return attrgetter(rest[0])
 
 
 def finish(results: list[ShipmentResult], keys: Sequence[FileKey], cfg: RuleConfig) -> None:

@@ -328,6 +328,12 @@ class RuleSpec:
     code: str
     func: Callable[..., str | None]
     scope: str = "shipment"  # "shipment" | "file"
+    # For a shipment with no chemical of concern and no party hit (nearly every line of a
+    # manifest): the Shipment fields the rule's answer then depends on, besides the evidence
+    # that follows from the description and the declared CAS; `quantity_kg` only as far as
+    # whether it is at most `small_consignment_kg`, and its value when it is. None: the rule
+    # never fires on such a shipment. Screening caches each answer under these fields.
+    ordinary_reads: tuple[str, ...] | None = None
 
     @property
     def explanation(self) -> str:
@@ -421,15 +427,20 @@ RULES: tuple[RuleSpec, ...] = (
     RuleSpec("DESIGNER_CHEMICAL", designer_chemical),
     RuleSpec("WATCH_CHEMICAL", watch_chemical),
     RuleSpec("WATCHLIST_PARTY", watchlist_party),
-    RuleSpec("CAS_CHECK_DIGIT", cas_check_digit),
-    RuleSpec("CAS_CONTRADICTS_DESCRIPTION", cas_contradicts_description),
+    RuleSpec("CAS_CHECK_DIGIT", cas_check_digit, ordinary_reads=("description", "cas")),
+    RuleSpec("CAS_CONTRADICTS_DESCRIPTION", cas_contradicts_description,
+             ordinary_reads=("description", "cas")),
     RuleSpec("HS_MISMATCH", hs_mismatch),
-    RuleSpec("VAGUE_DESCRIPTION", vague_description),
+    RuleSpec("VAGUE_DESCRIPTION", vague_description,
+             ordinary_reads=("description", "mode", "quantity_kg")),
     RuleSpec("EXPRESS_OR_POST", express_or_post),
-    RuleSpec("FORWARDER_CONSIGNEE", forwarder_consignee),
-    RuleSpec("RESIDENTIAL_CONSIGNEE", residential_consignee),
-    RuleSpec("TRANSIT_THIRD_COUNTRY", transit_third_country),
-    RuleSpec("CRYPTO_PAYMENT", crypto_payment),
+    RuleSpec("FORWARDER_CONSIGNEE", forwarder_consignee,
+             ordinary_reads=("consignee_name", "consignee_address")),
+    RuleSpec("RESIDENTIAL_CONSIGNEE", residential_consignee,
+             ordinary_reads=("consignee_name", "consignee_address")),
+    RuleSpec("TRANSIT_THIRD_COUNTRY", transit_third_country,
+             ordinary_reads=("transit_countries", "shipper_country", "consignee_country")),
+    RuleSpec("CRYPTO_PAYMENT", crypto_payment, ordinary_reads=("payment_method",)),
     RuleSpec("LOW_DECLARED_VALUE", low_declared_value),
     RuleSpec("SPLIT_SHIPMENTS", split_shipments, scope="file"),
     RuleSpec("NEW_CONSIGNEE", new_consignee, scope="file"),
@@ -457,6 +468,24 @@ def _active(rules: tuple[RuleSpec, ...], cfg: RuleConfig) -> _ActiveRules:
         found = (cfg, [(r.code, w, r.func) for r in rules if (w := cfg.weight(r.code)) > 0])
         _ACTIVE[key] = found
     return found[1]
+
+
+def ordinary_rule_groups(cfg: RuleConfig) -> list[tuple[tuple[str, ...], _ActiveRules]]:
+    """The active shipment rules that can fire on a shipment with no chemical of concern and
+    no party hit, in table order, neighbours that read the same fields grouped together:
+    (fields read, rules). Their flags, in this order, are `shipment_flags` of such a
+    shipment."""
+    groups: list[tuple[tuple[str, ...], _ActiveRules]] = []
+    reads = {r.code: r.ordinary_reads for r in SHIPMENT_RULES}
+    for code, w, func in _active(SHIPMENT_RULES, cfg):
+        fields = reads[code]
+        if fields is None:
+            continue
+        if groups and groups[-1][0] == fields:
+            groups[-1][1].append((code, w, func))
+        else:
+            groups.append((fields, [(code, w, func)]))
+    return groups
 
 
 def shipment_flags(s: Shipment, ev: Evidence, cfg: RuleConfig) -> list[Flag]:

@@ -182,13 +182,64 @@ def test_cached_lines_equal_a_fresh_evaluation(local_run: ScreenRun) -> None:
         s = parse_row(row_no, raw) if isinstance(raw, dict) else None
         if not isinstance(s, Shipment):
             continue
-        chemicals, bad_cas, _ = screener._descriptions[s.description]
+        chemicals, bad_cas, _, _ = screener._descriptions[s.description]
         declared, error = screener._declared.get(s.cas, (None, "")) if s.cas else (None, "")
         ev = Evidence(chemicals, declared, error, bad_cas, screener._party_hits(s))
         fresh = shipment_flags(s, ev, screener.cfg)
         assert fresh == [f for f in by_row[row_no].flags if f.code not in file_codes]
         checked += 1
     assert checked == 50
+
+
+_MIXED_FIELDS = {  # values whose combinations the per-rule caches must keep apart
+    "description": ["sample", "chemical intermediate 1kg", "Citric acid anhydrous BP",
+                    "urea CAS 57-13-5", "pharma raw material CAS 110-89-5", "LED lamps",
+                    "acetone 200L"],
+    "cas": ["", "57-13-6", "57-13-6x", "67-64-1", "50-00-0"],
+    "quantity": ["", "0.5", "2", "40", "1000"],
+    "unit": ["kg", "g", "pcs", ""],
+    "mode": ["", "courier", "post", "sea", "air"],
+    "consignee_name": ["", "Juan Pérez", "Logística Express S.A. de C.V.", "Acme Labs Inc."],
+    "consignee_address": ["", "Calle Robles 45 Int. 3", "Bodega 7, Manzanillo", "PO Box 12"],
+    "shipper_country": ["CN", "IN", ""],
+    "consignee_country": ["MX", "US", "GT"],
+    "transit_countries": ["", "GT", "KR;GT", "MX"],
+    "payment_method": ["T/T", "Bitcoin", "", "USDT TRC20"],
+}
+
+
+def test_cached_rule_answers_equal_a_fresh_evaluation_over_mixed_lines(tmp_path: Path) -> None:
+    """Lines that share some fields and differ in others: each line's flags are exactly what
+    the rules give it afresh, whatever lines came before it."""
+    import csv
+    import random
+
+    from precursorwatch.screen.engine import Screener
+    from precursorwatch.screen.model import Shipment
+    from precursorwatch.screen.rules import FILE_RULES, Evidence, shipment_flags
+    from precursorwatch.screen.validate import parse_row
+
+    rnd = random.Random(11)
+    path = tmp_path / "mixed.csv"
+    rows = [{"shipment_id": f"M{i}", "shipper_name": "Hubei Example Co Ltd",
+             **{k: rnd.choice(v) for k, v in _MIXED_FIELDS.items()}} for i in range(400)]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    run = screen_file(path, options=ScreenOptions(rules=None, threshold=0.99))
+    screener = Screener(ScreenOptions(threshold=0.99))
+    screener.screen_rows([(i, dict(r)) for i, r in enumerate(rows, start=1)])
+    file_codes = {r.code for r in FILE_RULES}
+    for i, (raw, result) in enumerate(zip(rows, run.results, strict=True), start=1):
+        s = parse_row(i, raw)
+        assert isinstance(s, Shipment)
+        chemicals, bad_cas, _, _ = screener._descriptions[s.description]
+        declared, error = screener._declared.get(s.cas, (None, "")) if s.cas else (None, "")
+        ev = Evidence(chemicals, declared, error, bad_cas, screener._party_hits(s))
+        assert shipment_flags(s, ev, screener.cfg) == [
+            f for f in result.flags if f.code not in file_codes], raw
+    assert len({f.code for r in run.results for f in r.flags}) >= 8
 
 
 def test_jurisdictions_and_date_reach_the_checker(tmp_path: Path) -> None:
