@@ -22,7 +22,13 @@ from precursorwatch.exchange.db import make_engine, migrate
 from precursorwatch.exchange.errors import ExchangeError, RateLimited
 from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
 from precursorwatch.exchange.limits import LocalRateLimits, RateLimits, SharedRateLimits
-from precursorwatch.exchange.routers import authorities, incidents, integrators, notifications
+from precursorwatch.exchange.routers import (
+    authorities,
+    incidents,
+    integrators,
+    notifications,
+    permits,
+)
 from precursorwatch.exchange.schemas import shown as escaped
 from precursorwatch.exchange.scope import KnownKeys
 from precursorwatch.exchange.service import Clock, Exchange, SubstanceChecker, system_clock
@@ -223,6 +229,8 @@ def create_app(settings: ExchangeSettings | None = None, *,
                   openapi_tags=[
                       {"name": "notifications", "description": "Pre-export notifications."},
                       {"name": "incidents", "description": "Seizures and stopped shipments."},
+                      {"name": "permits", "description": "Import permits, verifiable by "
+                                                        "anyone."},
                       {"name": "authorities", "description": "Who is on the exchange."},
                       {"name": "integrators", "description": "Substance checks and party "
                                                              "matches for other systems."},
@@ -238,6 +246,7 @@ def create_app(settings: ExchangeSettings | None = None, *,
     app.include_router(incidents.router)
     app.include_router(authorities.router)
     app.include_router(integrators.router)
+    app.include_router(permits.router)
 
     @app.get("/healthz", tags=["audit"], summary="Liveness",
              responses={200: {"content": {"application/json": {"example": {"ok": True}}}}})

@@ -295,6 +295,7 @@ def decode_compact(text: str) -> SignedPermit:
         raise MalformedPermit("a compact permit has two parts after the prefix, the payload and "
                               "the signature, joined by '.' (is it cut short?)")
     packed, signature = _unb64url(parts[0], "payload"), _unb64url(parts[1], "signature")
+    _signature_length(signature, "the compact permit's signature")
     inflater = zlib.decompressobj()
     try:
         payload = inflater.decompress(packed, MAX_PAYLOAD_BYTES)
@@ -307,6 +308,12 @@ def decode_compact(text: str) -> SignedPermit:
         raise MalformedPermit("the compact permit's payload ends early: it was cut short")
     return SignedPermit(_json_object(payload, "the compact permit's payload"), signature,
                         payload)
+
+
+def _signature_length(signature: bytes, what: str) -> None:
+    if len(signature) != 64:
+        raise MalformedPermit(f"{what} is {len(signature)} bytes; an Ed25519 signature is 64 "
+                              "(is it cut short?)")
 
 
 def _json_object(payload: bytes, what: str) -> dict[str, Any]:
@@ -338,6 +345,7 @@ def from_json(value: Any) -> SignedPermit:
         raw = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
         raise MalformedPermit("`signature` is not base64") from None
+    _signature_length(raw, "`signature`")
     for name in ("issuer", "key_id"):
         if name in value and value[name] != document.get(name):
             raise MalformedPermit(f"`{name}` {value[name]!r} differs from the permit's "
