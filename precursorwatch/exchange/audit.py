@@ -221,6 +221,11 @@ def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int,
             found["incident", i.id] = StoredRecord(
                 doc, i.signature, i.rendered == render_incident(i, reporter=reporter),
                 set(links[i.id]) == set(i.body.get("notification_ids") or ()), canon=i.canon)
+    if ids["permit"] or ids["permit_revocation"]:
+        from precursorwatch.exchange import permit_store  # it imports this module
+
+        found.update(permit_store.stored_records(session, ids["permit"],
+                                                 ids["permit_revocation"], codes))
     return found
 
 
@@ -246,6 +251,9 @@ def _authored(session: Session, authority_id: int) -> set[tuple[str, str]]:
         select(NotificationResponse.id).where(NotificationResponse.authority_id == authority_id)))
     ids.update(("incident", i) for i in session.scalars(
         select(Incident.id).where(Incident.reporter_id == authority_id)))
+    from precursorwatch.exchange import permit_store
+
+    ids.update(permit_store.authored(session, authority_id))
     return ids
 
 
