@@ -406,6 +406,10 @@ from precursorwatch.exchange.commands import admin_app, serve  # noqa: E402
 app.command(name="serve")(serve)
 app.add_typer(admin_app, name="admin")
 
+from precursorwatch.exchange.permit_cli import permit_app  # noqa: E402
+
+app.add_typer(permit_app, name="permit")
+
 from precursorwatch.demo import demo_command  # noqa: E402
 
 app.command(name="demo")(demo_command)
