@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter
 from schemathesis import GenerationMode
 
+from precursorwatch.exchange.routers.permits import PermitOut, PermitPage, VerificationOut
 from precursorwatch.exchange.schemas import (
     AuditReport,
     AuthorityOut,
@@ -42,6 +43,11 @@ SHAPES: dict[tuple[str, str], Any] = {
     ("GET", "/v1/incidents/{incident_id}/signed"): SignedRecord,
     ("POST", "/v1/check"): CheckOut,
     ("POST", "/v1/match"): MatchOut,
+    ("POST", "/v1/permits"): PermitOut,
+    ("GET", "/v1/permits"): PermitPage,
+    ("GET", "/v1/permits/{permit_id}"): PermitOut,
+    ("POST", "/v1/permits/verify"): VerificationOut,
+    ("POST", "/v1/permits/{permit_id}/revoke"): PermitOut,
 }
 
 ROUTES = {
@@ -54,6 +60,8 @@ ROUTES = {
     ("get", "/v1/notifications/{notification_id}/signed"),
     ("get", "/v1/incidents/{incident_id}/signed"),
     ("post", "/v1/check"), ("post", "/v1/match"),
+    ("post", "/v1/permits"), ("get", "/v1/permits"), ("get", "/v1/permits/{permit_id}"),
+    ("post", "/v1/permits/verify"), ("post", "/v1/permits/{permit_id}/revoke"),
 }
 
 
