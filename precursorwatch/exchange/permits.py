@@ -274,8 +274,9 @@ def _unb64url(text: str, what: str) -> bytes:
 
 def encode_compact(document: Mapping[str, Any], signature: bytes) -> str:
     """`PWP1.` + base64url(zlib(RFC 8785 bytes of the permit)) + `.` + base64url(signature),
-    without padding: about 700 characters, a QR code of version 20 or so. The signature is
-    the permit's own (over the uncompressed canonical bytes), so both forms verify alike."""
+    without padding: about 700 characters for a typical permit, a QR code of version 21 at
+    error correction level M. The signature is the permit's own (over the uncompressed
+    canonical bytes), so both forms verify alike."""
     payload = canonical_json(dict(document))
     return (COMPACT_PREFIX + _b64url(zlib.compress(payload, 9)) + "."
             + _b64url(signature))
