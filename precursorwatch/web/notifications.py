@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -43,8 +44,10 @@ def authorities(request: Request) -> list[Authority]:
     return service.public_authorities(exchange_of(request))
 
 
-def structure_of(verdict: dict[str, Any]) -> str:
-    return drawing(verdict.get("smiles"), verdict.get("name") or verdict.get("input") or "")
+def structure_of(verdict: dict[str, Any]) -> Markup:
+    """The verdict's structure as inline SVG (sanitised, so templates insert it as is)."""
+    return Markup(drawing(verdict.get("smiles"),
+                          verdict.get("name") or verdict.get("input") or ""))
 
 
 def _detail(request: Request, user: Any, notification_id: str, *,
@@ -186,4 +189,4 @@ def check(request: Request, user: UserDep, ex: ExchangeDep,
     html = render_template(language_for(request, user), "check_result.html",
                            {"v": verdict, "svg": svg})
     return JSONResponse({"verdict": verdict["verdict"], "name": verdict.get("name"),
-                         "html": html, "svg": svg})
+                         "html": html, "svg": str(svg)})
