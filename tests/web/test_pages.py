@@ -4,6 +4,7 @@ Spanish and Chinese, and nothing loaded from outside the server."""
 
 from __future__ import annotations
 
+import html as html_lib
 import importlib.util
 import json
 import re
@@ -373,3 +374,39 @@ def test_the_dashboard_counts_and_draws_without_script(web: TestClient) -> None:
     counts = html.split('data-testid="status-counts"')[1].split("</table>")[0]
     assert ">2<" in text_of(counts).replace(" 2 ", ">2<")
     assert html.count("<svg") >= 3 and "<script" not in html.split("<main")[1].split("</main>")[0]
+
+
+# -- screening a manifest --------------------------------------------------------------------------
+SAMPLE = Path(__file__).resolve().parents[2] / "precursorwatch" / "samples" / "manifest.csv"
+
+
+def test_a_manifest_is_screened_and_a_flagged_shipment_shared(web: TestClient,
+                                                              database: Any) -> None:
+    if database.kind != "sqlite":
+        pytest.skip("the screening does not depend on the exchange's database")
+    token = sign_in(web, "MX", "officer@mx.example", "officer")
+    assert 'id="screen-form"' in web.get("/screen").text
+    wrong = web.post("/screen", data={"csrf_token": token},
+                     files={"manifest": ("notes.pdf", b"%PDF-1.4", "application/pdf")})
+    assert wrong.status_code == 422 and "must be a .csv, .tsv or .xlsx" in wrong.text
+    headless = web.post("/screen", data={"csrf_token": token},
+                        files={"manifest": ("m.csv", b"foo,bar\n1,2\n", "text/csv")})
+    assert headless.status_code == 422
+    assert 'data-testid="manifest-problem"' in headless.text
+    assert "description" in headless.text  # the missing column is named
+    done = web.post("/screen", data={"csrf_token": token},
+                    files={"manifest": ("manifest.csv", SAMPLE.read_bytes(), "text/csv")})
+    assert done.status_code == 200, done.text[:1500]
+    html = done.text
+    assert 'data-testid="screen-summary"' in html and 'data-testid="screen-report"' in html
+    rows = re.findall(r'name="shipment" value="([^"]*)"', html)
+    assert rows, "the sample manifest has flagged shipments"
+    first = html_lib.unescape(rows[0])
+    shared = web.post("/screen/share", data={"csrf_token": token, "shipment": [first],
+                                             "authority": "US", "source": "manifest.csv"})
+    assert shared.status_code == 303, shared.text[:1500]
+    assert shared.headers["location"].startswith("/incidents?done=shared")
+    listed = web.get(shared.headers["location"]).text
+    assert "shared as an incident" in listed and 'data-testid="incident-row"' in listed
+    us = service.list_incidents(exchange(web), caller(web, "US"))
+    assert len(us) == 1 and "Screening result of shipment" in json.loads(us[0])["notes"]
