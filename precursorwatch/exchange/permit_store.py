@@ -234,17 +234,20 @@ _RECORD = (select(Permit.id, PermitRevocation.reason, PermitRevocation.created_a
                   PermitRevocation.authority_id, PermitRevocation.signature)
            .join(Authority, Authority.id == Permit.issuer_id)
            .outerjoin(PermitRevocation, PermitRevocation.permit_id == Permit.id)
-           .where(Permit.id == RECORD_ID, Authority.code == bindparam("issuer", type_=String())))
+           .where(Permit.id == RECORD_ID, Authority.code == bindparam("issuer", type_=String()),
+                  Permit.signature == bindparam("signature", type_=String())))
 _READS = ("malformed", "bad_signature", "unknown_issuer", "unknown_key")
 
 
 def _verify(ex: Exchange, signed: permits.SignedPermit, on: dt.date) -> permits.Verification:
     """Signature, dates, and what only the exchange knows: revocation, and that the permit
-    was issued here."""
+    was issued here, as presented."""
     found = permits.verify_permit(signed, key_ring(ex), on)
     if found.permit is None or any(r.code in _READS for r in found.reasons):
         return found  # nothing it says can be trusted, not even its id
-    rows = ex.rows(_RECORD, {"record_id": str(found.permit.get("id")), "issuer": found.issuer})
+    # Ed25519 signatures are deterministic: the permit stored here has this very signature.
+    rows = ex.rows(_RECORD, {"record_id": str(found.permit.get("id")), "issuer": found.issuer,
+                             "signature": signed.signature_b64()})
     revocation = None
     if rows:
         _, reason, at, by, signature = rows[0]
