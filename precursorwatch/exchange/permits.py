@@ -322,6 +322,8 @@ def _json_object(payload: bytes, what: str) -> dict[str, Any]:
         value = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedPermit(f"{what} is not JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedPermit(f"{what} nests JSON too deeply") from None
     if not isinstance(value, dict):
         raise MalformedPermit(f"{what} is not a JSON object")
     return value
@@ -355,6 +357,8 @@ def from_json(value: Any) -> SignedPermit:
         payload = canonical_json(document)
     except ValueError as exc:
         raise MalformedPermit(f"`permit` cannot be put in canonical form: {exc}") from None
+    except RecursionError:
+        raise MalformedPermit("`permit` nests JSON too deeply") from None
     return SignedPermit(document, raw, payload)
 
 
