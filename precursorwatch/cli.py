@@ -441,6 +441,7 @@ def _options(
 _EXTRA_OF_MODULE = {
     "fastapi": "server", "starlette": "server", "sqlalchemy": "server", "alembic": "server",
     "uvicorn": "server", "psycopg": "server", "cryptography": "server", "multipart": "server",
+    "rfc8785": "server",
     "distributed": "dask", "dask": "dask",
 }
 
