@@ -13,6 +13,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from importlib.resources import files
+from json.encoder import encode_basestring as _encode_str
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,24 +35,37 @@ _LEVEL_COLOURS = (("high", "#d64541"), ("medium", "#f0a430"), ("low", "#5b8def")
 def write_jsonl(results: Iterable[ShipmentResult], out: IO[str]) -> None:
     """One Contract 2 object a line, in input order.
 
-    Shipments with the same goods text share one chemicals tuple: its JSON is made once.
+    Only the shipment id and row differ between the many lines that share their chemicals,
+    flags and party hits (the same objects, from the screening caches): the JSON of the rest
+    is made once for them.
     """
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
-    chemicals_json: dict[int, tuple[object, str]] = {}
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    tails: dict[tuple[object, ...], tuple[ShipmentResult, str]] = {}
+    lines: list[str] = []
     for r in results:
-        d = r.to_dict()
-        d["chemicals"] = _CHEMICALS
-        cached = chemicals_json.get(id(r.chemicals))
-        if cached is None or cached[0] is not r.chemicals:
-            cached = (r.chemicals, dumps(list(r.chemicals)))
-            chemicals_json[id(r.chemicals)] = cached
-        out.write(dumps(d).replace(_CHEMICALS_JSON, cached[1], 1))
-        out.write("\n")
+        key = (id(r.chemicals), id(r.flags), id(r.parties), r.risk, r.level, r.rule_set,
+               r.rule_set_version)
+        found = tails.get(key)
+        if found is None or not _same_parts(found[0], r):
+            d = r.to_dict()
+            del d["shipment_id"], d["row"]
+            found = (r, ", " + encode(d)[1:] + "\n")
+            if len(tails) >= _JSON_TAILS:
+                tails.clear()
+            tails[key] = found
+        lines.append('{"shipment_id": ' + _encode_str(r.shipment_id) + ', "row": '
+                     + int.__repr__(r.row) + found[1])
+        if len(lines) >= 10_000:
+            out.write("".join(lines))
+            lines.clear()
+    out.write("".join(lines))
 
 
-# A placeholder swapped for the chemicals' cached JSON text.
-_CHEMICALS = "\x00chemicals\x00"
-_CHEMICALS_JSON = json.dumps(_CHEMICALS)
+_JSON_TAILS = 100_000
+
+
+def _same_parts(a: ShipmentResult, b: ShipmentResult) -> bool:
+    return a.chemicals is b.chemicals and a.flags is b.flags and a.parties is b.parties
 
 
 def _chemical_label(c: dict[str, Any]) -> str:
