@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -212,6 +213,10 @@ class Screener:
              "quantity_kg" in fields, rules, {})
             for fields, rules in ordinary_rule_groups(cfg)]
         self._role_hits: dict[tuple[str, str, str, str], tuple[PartyHit, ...]] = {}
+        self._combined: dict[tuple[int, ...], tuple[list[tuple[Flag, ...]],
+                                                    tuple[Flag, ...]]] = {}
+        self._with_declared: dict[tuple[str, str], tuple[tuple[dict[str, Any], ...],
+                                                         tuple[dict[str, Any], ...]]] = {}
         self._lock = threading.Lock()
 
     def _opsin(self) -> OpsinProcess | None:
@@ -341,7 +346,7 @@ class Screener:
         (`RuleSpec.ordinary_reads`), so its answer is cached under their values: the millions
         of ordinary lines of a manifest cost a few dictionary look-ups each.
         """
-        flags: tuple[Flag, ...] = ()
+        parts: list[tuple[Flag, ...]] = []
         small_kg = self.cfg.small_consignment_kg
         for getter, reads_quantity, rules, answers in self._ordinary_groups:
             key = getter(s)
@@ -362,8 +367,19 @@ class Screener:
                     answers.clear()
                 answers[key] = found
             if found:
-                flags += found
-        return flags
+                parts.append(found)
+        if not parts:
+            return ()
+        if len(parts) == 1:
+            return parts[0]
+        # The same combination is one tuple, so results (and their JSON) share it.
+        combined_key = tuple(map(id, parts))
+        combined = self._combined.get(combined_key)
+        if combined is None or any(a is not b for a, b in zip(combined[0], parts, strict=True)):
+            if len(self._combined) > _ORDINARY_CACHE:
+                self._combined.clear()
+            combined = self._combined[combined_key] = (parts, tuple(chain(*parts)))
+        return combined[1]
 
     def screen_rows(self, rows: Sequence[tuple[int, RawRow | Problem | list[Problem]]]
                     ) -> ChunkOutcome:
@@ -424,7 +440,12 @@ class Screener:
                 flags = self._ordinary_flags(s, chemicals, declared, declared_error, bad_cas)
             if declared is not None and declared.verdict != "unresolved" and not any(
                     c.inchikey and c.inchikey == declared.inchikey for c in chemicals):
-                contracts += (declared.contract,)
+                # One tuple per (description, CAS): results (and their JSON) share it.
+                both = self._with_declared.get((s.description, s.cas))
+                if both is None or both[0] is not contracts:
+                    both = self._with_declared[(s.description, s.cas)] = \
+                        (contracts, (*contracts, declared.contract))
+                contracts = both[1]
             risk = risk_score(flags) if flags else 0
             results.append(ShipmentResult(
                 s.shipment_id, row_no, risk, level(risk), contracts, flags, parties,

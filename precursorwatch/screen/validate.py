@@ -81,83 +81,126 @@ def _transit(text: str) -> tuple[str, ...]:
     return tuple(country_code(c) for c in re.split(r"[;,/|>]+", text) if c.strip())
 
 
+@lru_cache(maxsize=100_000)
+def _description(text: str) -> str:
+    # The same goods texts recur on thousands of lines: interned, each is stored once however
+    # many shipments and cache keys hold it.
+    return intern(" ".join(text.split()))
+
+
+@lru_cache(maxsize=100_000)
+def _quantity(q: str, unit_text: str) -> tuple[float | None, str, float | None, tuple[str, ...]]:
+    """(quantity, unit, quantity in kg or None, problems) of the quantity and unit cells."""
+    problems: list[str] = []
+    quantity: float | None = None
+    unit = unit_text.strip().lower()
+    if q:
+        try:
+            quantity, glued = parse_number(q)
+            if quantity < 0:
+                problems.append("negative")
+            unit = unit or glued.lower()
+        except ValueError:
+            problems.append("not a number")
+    quantity_kg = None
+    if quantity is not None and unit.split("/")[0] in _KG_PER_UNIT:
+        quantity_kg = quantity * _KG_PER_UNIT[unit.split("/")[0]]
+    return quantity, intern(unit), quantity_kg, tuple(problems)
+
+
+def _plain_number(text: str) -> float | None:
+    """The value of plain digits, with or without decimals ("1200", "12.5"), else None: what
+    `parse_number` gives for them, without its pattern (declared values are nearly all
+    different, so no cache helps)."""
+    if text.isascii():
+        whole, dot, decimals = text.partition(".")
+        if whole.isdigit() and (not dot or decimals.isdigit()):
+            return float(text)
+    return None
+
+
+_CURRENCIES: dict[str, str] = {}
+
+
+def _value(v: str, currency_text: str) -> tuple[float | None, str, tuple[str, ...]]:
+    """(declared value, currency, problems) of the value and currency cells."""
+    if (value := _plain_number(v)) is not None:
+        currency = _CURRENCIES.get(currency_text)
+        if currency is None:
+            if len(_CURRENCIES) > 10_000:
+                _CURRENCIES.clear()
+            currency = _CURRENCIES[currency_text] = intern(currency_text.strip().upper())
+        return value, currency, ()
+    problems: list[str] = []
+    value = None
+    currency = currency_text.strip().upper()
+    if v:
+        try:
+            value, glued_ccy = parse_number(v.replace("$", ""))
+            currency = currency or glued_ccy.upper() or ("USD" if "$" in v else "")
+            if value < 0:
+                problems.append("negative")
+        except ValueError:
+            problems.append("not a number")
+    return value, intern(currency), tuple(problems)
+
+
+def _field_problem(row: int, raw: RawRow, column: str, message: str) -> Problem:
+    return Problem(row, column, raw.get(column, "") or "", message)
+
+
 def parse_row(row: int, raw: RawRow) -> Shipment | list[Problem]:
     """A typed Shipment, or every problem found in the row (a BAD_ROW result follows)."""
     problems: list[Problem] = []
     get = raw.get
 
-    def bad(column: str, message: str) -> None:
-        problems.append(Problem(row, column, get(column, "") or "", message))
-
     shipment_id = get("shipment_id", "")
-    description = " ".join(get("description", "").split())
+    description = _description(get("description", ""))
     if not shipment_id:
-        bad("shipment_id", "empty; every shipment needs an id")
+        problems.append(_field_problem(row, raw, "shipment_id",
+                                       "empty; every shipment needs an id"))
     if not description:
-        bad("description", "empty; the goods description is required")
+        problems.append(_field_problem(row, raw, "description",
+                                       "empty; the goods description is required"))
 
     date: dt.date | None = None
     if d := get("date", ""):
         try:
             date = parse_date(d)
         except ValueError as exc:
-            bad("date", str(exc))
+            problems.append(_field_problem(row, raw, "date", str(exc)))
 
     hs = ""
     if h := get("hs_code", ""):
         hs = _hs_digits(h)
         if not hs:
-            bad("hs_code", "not an HS code (4 to 10 digits, dots allowed)")
+            problems.append(_field_problem(row, raw, "hs_code",
+                                           "not an HS code (4 to 10 digits, dots allowed)"))
 
-    quantity: float | None = None
-    unit = get("unit", "").strip().lower()
-    if q := get("quantity", ""):
-        try:
-            quantity, glued = parse_number(q)
-            if quantity < 0:
-                bad("quantity", "negative")
-            unit = unit or glued.lower()
-        except ValueError:
-            bad("quantity", "not a number")
-    quantity_kg = None
-    if quantity is not None and unit.split("/")[0] in _KG_PER_UNIT:
-        quantity_kg = quantity * _KG_PER_UNIT[unit.split("/")[0]]
+    quantity, unit, quantity_kg, quantity_problems = _quantity(get("quantity", ""),
+                                                               get("unit", ""))
+    problems.extend(_field_problem(row, raw, "quantity", m) for m in quantity_problems)
 
     mode = ""
     if m := get("mode", ""):
         try:
             mode = normalise_mode(m)
         except ValueError as exc:
-            bad("mode", str(exc))
+            problems.append(_field_problem(row, raw, "mode", str(exc)))
 
-    value: float | None = None
-    currency = get("currency", "").strip().upper()
-    if v := get("declared_value", ""):
-        try:
-            value, glued_ccy = parse_number(v.replace("$", ""))
-            currency = currency or glued_ccy.upper() or ("USD" if "$" in v else "")
-            if value < 0:
-                bad("declared_value", "negative")
-        except ValueError:
-            bad("declared_value", "not a number")
+    value, currency, value_problems = _value(get("declared_value", ""), get("currency", ""))
+    problems.extend(_field_problem(row, raw, "declared_value", m) for m in value_problems)
 
     if problems:
         return problems
-    transit = _transit(get("transit_countries", ""))
-    # The same goods texts, parties and ports recur on thousands of lines: interned, they are
-    # stored once however many shipments and cache keys hold them.
+    # Positional: a dataclass built from 23 keywords costs noticeably more at a million rows.
+    # Names that results keep are interned: a million results hold a few thousand strings.
     return Shipment(
-        row=row, shipment_id=shipment_id, description=intern(description), date=date,
-        hs_code=hs, cas=intern(get("cas", "").strip()), quantity=quantity, unit=unit,
-        quantity_kg=quantity_kg, shipper_name=intern(get("shipper_name", "")),
-        shipper_address=intern(get("shipper_address", "")),
-        shipper_country=country_code(get("shipper_country", "")),
-        consignee_name=intern(get("consignee_name", "")),
-        consignee_address=intern(get("consignee_address", "")),
-        consignee_country=country_code(get("consignee_country", "")),
-        notify_party=intern(get("notify_party", "")), mode=mode,
-        origin_port=intern(get("origin_port", "")),
-        destination_port=intern(get("destination_port", "")),
-        transit_countries=transit, declared_value=value, currency=intern(currency),
-        payment_method=intern(get("payment_method", "").strip()),
+        row, shipment_id, description, date, hs, get("cas", "").strip(), quantity, unit,
+        quantity_kg, intern(get("shipper_name", "")), get("shipper_address", ""),
+        country_code(get("shipper_country", "")), intern(get("consignee_name", "")),
+        get("consignee_address", ""), country_code(get("consignee_country", "")),
+        get("notify_party", ""), mode, get("origin_port", ""), get("destination_port", ""),
+        _transit(get("transit_countries", "")), value, currency,
+        get("payment_method", "").strip(),
     )
