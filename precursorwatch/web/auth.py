@@ -257,6 +257,9 @@ def login(request: Request,
                                status_code=429)
         return _login_page(request, next_path=target, email=email,
                            error=_say(request, None, WRONG_CREDENTIALS), status_code=401)
+    earlier = request.cookies.get(SESSION_COOKIE)
+    if earlier:  # someone else signed in on this browser before: their session ends here
+        people.end_session(ex, earlier)
     location = (f"/password?{urlencode({'next': target})}" if signed.must_change_password
                 else target)
     response = RedirectResponse(location, status_code=303)

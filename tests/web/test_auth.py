@@ -28,6 +28,7 @@ from precursorwatch.web.auth import (
     require_role,
     web_user,
 )
+from precursorwatch.web.i18n import gettext
 
 
 def _exchange_fixtures() -> Any:
@@ -190,6 +191,30 @@ def test_five_wrong_passwords_lock_the_form_for_fifteen_minutes(web: TestClient,
     assert alert(still) == "Too many failed sign-ins. Try again in 5 minutes."
     clock.advance(minutes=5)
     assert sign_in(web, "officer@mx.example", GOOD).status_code == 303
+
+
+def test_the_sign_in_form_answers_in_the_language_asked_for(web: TestClient) -> None:
+    ready(web, "MX", "officer@mx.example")
+    form = web.get("/login", params={"lang": "es"})
+    assert 'action="/login?lang=es"' in form.text
+    wrong = web.post("/login?lang=es", data={"email": "officer@mx.example",
+                                             "password": "not the password",
+                                             "csrf_token": csrf(form.text)})
+    assert alert(wrong) == gettext("es", "Wrong e-mail or password.")
+    assert alert(wrong) != "Wrong e-mail or password."
+
+
+def test_signing_in_over_someone_elses_session_ends_theirs(web: TestClient) -> None:
+    ex = exchange(web)
+    first = people.sign_in(ex, ready(web, "MX", "officer@mx.example"), GOOD)
+    ready(web, "MX", "approver@mx.example", "approver")
+    form = web.get("/login")  # a sign-in form left open in another tab
+    web.cookies.set(SESSION_COOKIE, first.token, domain="testserver.local")
+    signed = web.post("/login", data={"email": "approver@mx.example", "password": GOOD,
+                                      "csrf_token": csrf(form.text)})
+    assert signed.status_code == 303
+    assert people.session_user(ex, first.token) is None
+    assert session_of(web).email == "approver@mx.example"
 
 
 @pytest.mark.parametrize("target", [
