@@ -17,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, insert, select
 from sqlalchemy.orm import Session, undefer_group
 
+from precursorwatch.exchange.db import Batch
 from precursorwatch.exchange.models import (
     AuditEntry,
     Authority,
@@ -106,6 +107,62 @@ def append(session: Session, chain: Chain, *, action: str, record_type: str,
                        record_hash=record_hash, prev_hash=prev, entry_hash="")
     entry.entry_hash = entry_hash(entry, authority.code)
     session.add(entry)
+    return entry
+
+
+@dataclass(frozen=True)
+class Head:
+    """An authority's chain as a batched write locked it (`lock_head`): the authority's code
+    and signing key, and its newest link (seq 0 and `GENESIS` for an empty chain)."""
+
+    authority_id: int
+    code: str
+    private_key_enc: str
+    seq: int
+    entry_hash: str
+
+
+_AUTHORITY = bindparam("authority_id", type_=Integer())
+_LOCK_AUTHORITY = (select(Authority.code, Authority.private_key_enc)
+                   .where(Authority.id == _AUTHORITY).with_for_update(key_share=True))
+_NEWEST_LINK = (select(AuditEntry.seq, AuditEntry.entry_hash)
+                .where(AuditEntry.authority_id == _AUTHORITY)
+                .order_by(AuditEntry.seq.desc()).limit(1))
+_LINK_COLUMNS = ("authority_id", "seq", "at", "actor", "action", "record_type", "record_id",
+                 "record_hash", "prev_hash", "entry_hash")
+_INSERT_LINK = insert(AuditEntry).values({c: bindparam(c) for c in _LINK_COLUMNS}).inline()
+
+
+def lock_head(batch: Batch, authority_id: int) -> Callable[[], Head]:
+    """Queue what `lock_chain` and `append` do before a link is written, in the same round
+    trip: the lock of the authority's row (as `lock_chain`), then the read of its newest link.
+    The database runs them in order, so the read starts once the lock is held and, in READ
+    COMMITTED, sees the link of the writer this one waited for. Call the result once the
+    batch is synced."""
+    locked = batch.query(_LOCK_AUTHORITY, {"authority_id": authority_id})
+    newest = batch.query(_NEWEST_LINK, {"authority_id": authority_id})
+
+    def head() -> Head:
+        row = locked.first()
+        if row is None:
+            raise LookupError(f"no authority {authority_id}")
+        last = newest.first()
+        seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+        return Head(authority_id, row[0], row[1], seq, prev)
+
+    return head
+
+
+def add_link(batch: Batch, head: Head, *, action: str, record_type: str, record_id: str,
+             record_hash: str, at: dt.datetime, actor: str | None = None) -> AuditEntry:
+    """Queue the link after `head` (as `append` adds it), in the transaction that locked it;
+    the unique (authority, seq) key refuses a fork as with `append`."""
+    entry = AuditEntry(authority_id=head.authority_id, seq=head.seq + 1, at=at,
+                       actor=actor or head.code, action=action, record_type=record_type,
+                       record_id=record_id, record_hash=record_hash, prev_hash=head.entry_hash,
+                       entry_hash="")
+    entry.entry_hash = entry_hash(entry, head.code)
+    batch.execute(_INSERT_LINK, [{c: getattr(entry, c) for c in _LINK_COLUMNS}])
     return entry
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from precursorwatch.exchange.errors import AdminError
 
@@ -92,3 +94,128 @@ def migrate(engine: Engine) -> None:
     """Bring the database to the newest schema (idempotent; run on every start)."""
     with migrating(engine) as config:
         command.upgrade(config, "head")
+
+
+# -- statements sent together ------------------------------------------------------------------
+_COMPILED: dict[tuple[int, str], tuple[Executable, SQLCompiler]] = {}
+
+
+def driver_sql(statement: Executable, dialect: Dialect) -> SQLCompiler:
+    """The statement compiled once for the driver (statements sent this way are module
+    constants; the statement is kept with its compiled form so its id cannot be reused)."""
+    key = (id(statement), dialect.name)
+    found = _COMPILED.get(key)
+    if found is None:
+        found = _COMPILED[key] = (statement, statement.compile(dialect=dialect))  # type: ignore[attr-defined]
+    return found[1]
+
+
+def driver_params(compiled: SQLCompiler, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` as the driver takes them: each through its column type's bind processing, as
+    SQLAlchemy's own execution does (UTC times, JSON)."""
+    values = compiled.construct_params(params)
+    processors: Any = compiled._bind_processors
+    return {k: processors[k](v) if k in processors else v for k, v in values.items()}
+
+
+class Rows:
+    """The rows of a statement sent in a batch, there once the batch is synced."""
+
+    def __init__(self, fetch: Callable[[], list[tuple[Any, ...]]]) -> None:
+        self._fetch = fetch
+        self._rows: list[tuple[Any, ...]] | None = None
+
+    def all(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            self._rows = self._fetch()
+        return self._rows
+
+    def first(self) -> tuple[Any, ...] | None:
+        found = self.all()
+        return found[0] if found else None
+
+
+class Batch(Protocol):
+    """Statements of one write transaction, sent to the database in as few round trips as the
+    work allows: on PostgreSQL every statement queued until `sync()` (or the commit) goes in
+    one round trip (psycopg's pipeline mode); on SQLite, in the same process, each runs as it
+    is queued. Results are read after `sync()`."""
+
+    def query(self, statement: Executable, params: dict[str, Any]) -> Rows: ...
+
+    def execute(self, statement: Executable, params: Sequence[dict[str, Any]]) -> None: ...
+
+    def sync(self) -> None: ...
+
+
+class PipelineBatch:
+    """A `Batch` on a psycopg connection in pipeline mode; `checks` run once after the next
+    sync (what a statement queued early decides, such as a key's rate count)."""
+
+    def __init__(self, raw: Any, pipeline: Any, dialect: Dialect) -> None:
+        self._raw = raw
+        self._pipeline = pipeline
+        self._dialect = dialect
+        self.checks: list[Callable[[], None]] = []
+
+    def command(self, sql: bytes) -> None:
+        self._raw.execute(sql)
+
+    def query(self, statement: Executable, params: dict[str, Any]) -> Rows:
+        compiled = driver_sql(statement, self._dialect)
+        cursor = self._raw.cursor()
+        cursor.execute(compiled.string, driver_params(compiled, params))
+        processors = _result_processors(compiled, self._dialect)
+
+        def fetch() -> list[tuple[Any, ...]]:
+            rows = cursor.fetchall()
+            if not any(processors):
+                return list(rows)
+            return [tuple(p(v) if p else v for p, v in zip(processors, row, strict=True))
+                    for row in rows]
+
+        return Rows(fetch)
+
+    def execute(self, statement: Executable, params: Sequence[dict[str, Any]]) -> None:
+        if not params:
+            return
+        compiled = driver_sql(statement, self._dialect)
+        cursor = self._raw.cursor()
+        if len(params) == 1:
+            cursor.execute(compiled.string, driver_params(compiled, params[0]))
+        else:
+            cursor.executemany(compiled.string, [driver_params(compiled, p) for p in params])
+
+    def sync(self) -> None:
+        self._pipeline.sync()
+        checks, self.checks = self.checks, []
+        for check in checks:
+            check()
+
+
+def _result_processors(compiled: SQLCompiler, dialect: Dialect
+                       ) -> list[Callable[[Any], Any] | None]:
+    return [column.type._cached_result_processor(dialect, None)
+            for column in compiled._result_columns or ()]
+
+
+class DirectBatch:
+    """A `Batch` that runs each statement as it is queued (SQLite, in the same process);
+    `checks` run at the next sync, as `PipelineBatch`'s."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.checks: list[Callable[[], None]] = []
+
+    def query(self, statement: Executable, params: dict[str, Any]) -> Rows:
+        rows = [tuple(r) for r in self.connection.execute(statement, params)]
+        return Rows(lambda: rows)
+
+    def execute(self, statement: Executable, params: Sequence[dict[str, Any]]) -> None:
+        if params:
+            self.connection.execute(statement, list(params))
+
+    def sync(self) -> None:
+        checks, self.checks = self.checks, []
+        for check in checks:
+            check()

@@ -61,8 +61,8 @@ class Credentials:
         return await run_in_threadpool(lambda: work(self.caller()))
 
     async def read(self, work: Callable[[Caller, Count | None], T]) -> T:
-        """As `run`, for a read that takes a `Count`: the key is looked up and the request
-        counted along with the read's own query (see `Count`)."""
+        """As `run`, for a read or write that takes a `Count`: the key is looked up and the
+        request counted along with the work's own statements (see `Count`)."""
         if self.counted is not None or self.known is None:
             return await self.run(lambda caller: work(caller, None))
         known = self.known

@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Dialect, String, bindparam, select, text
+from sqlalchemy import Connection, String, bindparam, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import Executable
-from sqlalchemy.sql.compiler import Compiled
 
+from precursorwatch.exchange.db import Batch, driver_sql
 from precursorwatch.exchange.errors import RateLimited, Unauthorized
 from precursorwatch.exchange.models import Authority
 
@@ -33,6 +33,15 @@ class RateLimits(Protocol):
     def look_up(self, connection: Connection, key_hash: str) -> Row[*tuple[Any, ...]] | None:
         """The authority holding the key (`id, code, name, key_revoked_at`) or None, after
         counting the request against the key; RateLimited once over the limit."""
+        ...
+
+    def counting(self, key_hash: str) -> tuple[Executable, dict[str, Any], float]:
+        """`look_up` as a statement to send along with others: the statement, its parameters
+        and the time it counts at; its row goes to `within`."""
+        ...
+
+    def within(self, row: Sequence[Any] | None, now: float) -> None:
+        """RateLimited if the row of `counting`'s statement is over the limit."""
         ...
 
 
@@ -80,6 +89,13 @@ class LocalRateLimits:
         self.hit(key_hash)
         return connection.execute(_BY_KEY, {"key_hash": key_hash}).first()
 
+    def counting(self, key_hash: str) -> tuple[Executable, dict[str, Any], float]:
+        self.hit(key_hash)  # counted here, in this process: the statement only looks up
+        return _BY_KEY, {"key_hash": key_hash}, self._clock()
+
+    def within(self, row: Sequence[Any] | None, now: float) -> None:
+        pass  # `counting` refused already
+
 
 # One statement: find the key's authority and, if the key is live, count the request in the
 # key's window (a newer window restarts the count; a worker whose clock lags adds to the
@@ -110,13 +126,22 @@ class SharedRateLimits:
         self.window = window
         self._clock = clock
 
-    def look_up(self, connection: Connection, key_hash: str) -> Row[*tuple[Any, ...]] | None:
+    def counting(self, key_hash: str) -> tuple[Executable, dict[str, Any], float]:
+        """The statement that looks the key up and counts the request, its parameters, and
+        the time it counts at (for `within`)."""
         now = self._clock()
         start = int(now // self.window) * self.window
-        row = connection.execute(_LOOK_UP_AND_COUNT,
-                                 {"key_hash": key_hash, "window_start": start}).first()
-        if row is not None and row.hits is not None and row.hits > self.limit:
-            raise _refuse(self.limit, self.window, row.window_start, now)
+        return _LOOK_UP_AND_COUNT, {"key_hash": key_hash, "window_start": start}, now
+
+    def within(self, row: Sequence[Any] | None, now: float) -> None:
+        """429 if the count `row` (as `counting`'s statement returns it) is over the limit."""
+        if row is not None and row[4] is not None and row[4] > self.limit:
+            raise _refuse(self.limit, self.window, row[5], now)
+
+    def look_up(self, connection: Connection, key_hash: str) -> Row[*tuple[Any, ...]] | None:
+        statement, params, now = self.counting(key_hash)
+        row = connection.execute(statement, params).first()
+        self.within(row, now)
         return row
 
     def look_up_along(self, connection: Connection, key_hash: str, statement: Executable,
@@ -124,35 +149,19 @@ class SharedRateLimits:
         """The rows of `statement` for the key's holder, after looking the key up and counting
         the request, both sent in one round trip (psycopg's pipeline mode): a read then costs
         the database one wake-up, not two. 401 or 429 as `look_up`, whatever the rows."""
-        now = self._clock()
-        start = int(now // self.window) * self.window
+        counting, counted_params, now = self.counting(key_hash)
         raw = connection.connection.driver_connection
         with raw.pipeline():  # type: ignore[union-attr]
             counted = raw.cursor()  # type: ignore[union-attr]
-            counted.execute(_driver_sql(_LOOK_UP_AND_COUNT, connection.dialect).string,
-                            {"key_hash": key_hash, "window_start": start})
-            compiled = _driver_sql(statement, connection.dialect)
+            counted.execute(driver_sql(counting, connection.dialect).string, counted_params)
+            compiled = driver_sql(statement, connection.dialect)
             found = raw.cursor()  # type: ignore[union-attr]
             found.execute(compiled.string, compiled.construct_params(params))
             row = counted.fetchone()
             rows: list[tuple[Any, ...]] = found.fetchall()
         live(row)
-        if row[4] is not None and row[4] > self.limit:
-            raise _refuse(self.limit, self.window, row[5], now)
+        self.within(row, now)
         return rows
-
-
-_COMPILED: dict[tuple[int, str], tuple[Executable, Compiled]] = {}
-
-
-def _driver_sql(statement: Executable, dialect: Dialect) -> Compiled:
-    """The statement compiled once for the driver (statements here are module constants; the
-    statement is kept with its compiled form so its id cannot be reused)."""
-    key = (id(statement), dialect.name)
-    found = _COMPILED.get(key)
-    if found is None:
-        found = _COMPILED[key] = (statement, statement.compile(dialect=dialect))  # type: ignore[attr-defined]
-    return found[1]
 
 
 @dataclass(frozen=True)
@@ -169,3 +178,16 @@ class Count:
             return self.limits.look_up_along(connection, self.key_hash, statement, params)
         live(self.limits.look_up(connection, self.key_hash))
         return [tuple(r) for r in connection.execute(statement, params)]
+
+    def queue(self, batch: Batch) -> Callable[[], None]:
+        """Queue the look-up and count in a write's batch, ahead of its transaction; the
+        result checks the key (401, 429) once the batch is synced."""
+        statement, params, now = self.limits.counting(self.key_hash)
+        found = batch.query(statement, params)
+
+        def check() -> None:
+            row = found.first()
+            live(row)
+            self.limits.within(row, now)
+
+        return check

@@ -10,17 +10,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import select as select_io
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Insert,
     Integer,
     Select,
     String,
@@ -28,20 +30,22 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
+    insert,
     select,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker, undefer
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import BindParameter
 
 from precursorwatch.detect.verdict import Verdict
 from precursorwatch.exchange import audit
-from precursorwatch.exchange.db import session_factory
+from precursorwatch.exchange.db import Batch, DirectBatch, PipelineBatch, Rows, session_factory
 from precursorwatch.exchange.errors import Conflict, Forbidden, Invalid
 from precursorwatch.exchange.limits import Count
 from precursorwatch.exchange.models import (
     Authority,
+    Base,
     Incident,
     IncidentNotification,
     IncidentShare,
@@ -183,9 +187,78 @@ class Exchange:
                         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                     yield session
             except IntegrityError as exc:
-                # Two writers raced for the same answer or chain link: the loser is told so.
-                raise Conflict("the record was changed by another request at the same time; "
-                               "read it again and retry") from exc
+                raise Conflict(_RACED) from exc
+
+    @contextlib.contextmanager
+    def batch(self, count: Count | None = None) -> Iterator[Batch]:
+        """A write transaction whose statements are sent together (`db.Batch`): a write
+        queues its reads and locks, syncs once, then queues its inserts, which go with the
+        COMMIT. On PostgreSQL that is two round trips in all, the request's rate count
+        (`count`, checked at the first sync) riding in the first one ahead of BEGIN, in a
+        statement of its own so the count is kept whatever the write does; on SQLite the
+        writers queue on BEGIN IMMEDIATE as in `writing`."""
+        if self.engine.dialect.name == "postgresql":
+            with self._pipelined(count) as batch:
+                yield batch
+            return
+        with self._write_lock:
+            try:
+                with self.engine.begin() as connection:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                    direct = DirectBatch(connection)
+                    if count is not None:
+                        direct.checks.append(count.queue(direct))
+                    yield direct
+                    direct.sync()
+            except IntegrityError as exc:
+                raise Conflict(_RACED) from exc
+
+    @contextlib.contextmanager
+    def _pipelined(self, count: Count | None) -> Iterator[Batch]:
+        import psycopg
+
+        # In autocommit the driver sends no BEGIN of its own: BEGIN and COMMIT are queued
+        # with the statements, so they cost no round trip of their own.
+        with self._live_connection() as connection:
+            raw = connection.connection.driver_connection
+            try:
+                with raw.pipeline() as pipeline:  # type: ignore[union-attr]
+                    batch = PipelineBatch(raw, pipeline, connection.dialect)
+                    if count is not None:
+                        batch.checks.append(count.queue(batch))
+                    batch.command(b"BEGIN")
+                    yield batch
+                    if batch.checks:  # nothing is committed before the key is checked
+                        batch.sync()
+                    batch.command(b"COMMIT")
+                    batch.sync()
+            except psycopg.IntegrityError as exc:
+                raise Conflict(_RACED) from exc
+            except psycopg.OperationalError as exc:
+                connection.invalidate(exc)
+                raise OperationalError("write", None, exc, connection_invalidated=True
+                                       ) from exc
+            finally:
+                if not raw.closed and raw.info.transaction_status not in (  # type: ignore[union-attr]
+                        psycopg.pq.TransactionStatus.IDLE, psycopg.pq.TransactionStatus.UNKNOWN):
+                    raw.rollback()  # type: ignore[union-attr]
+
+    @contextlib.contextmanager
+    def _live_connection(self) -> Iterator[Connection]:
+        """A pooled autocommit connection the database has not dropped. A write cannot be
+        retried as a read is (`read`): once queued, its statements may have run. So an idle
+        connection that has something to read, which can only be the server closing it (a
+        restart, an idle timeout), is discarded before use: a check without a round trip."""
+        for _ in range(_POOL_SIZE):
+            connection = self._reader.connect()
+            if not _dropped(connection.connection.driver_connection):
+                break
+            connection.invalidate()
+            connection.close()
+        else:
+            connection = self._reader.connect()
+        with connection:
+            yield connection
 
     def check_substance(self, identifier: str) -> dict[str, Any]:
         """The Contract 1 verdict as stored JSON. The checker caches and runs OPSIN lazily; one
@@ -208,6 +281,23 @@ class Exchange:
             verdicts = self.checker.check_batch(identifiers, as_of=as_of,
                                                 jurisdictions=jurisdictions)
         return [v.model_dump(mode="json") for v in verdicts]
+
+
+_POOL_SIZE = 20  # the most connections an engine of `db.make_engine` holds
+
+
+def _dropped(raw: Any) -> bool:
+    """Whether the server closed this idle connection: it has something to read (the
+    server's last word, or the end of the stream), when nothing is due."""
+    try:
+        readable, _, _ = select_io.select([raw.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+# Two writers raced for the same answer or chain link: the loser is told so.
+_RACED = "the record was changed by another request at the same time; read it again and retry"
 
 
 @lru_cache(maxsize=4)
@@ -327,19 +417,52 @@ class CodeCache(dict[int, str]):
         raise KeyError(key)
 
 
-def _authorities(session: Session, codes: Sequence[str]) -> dict[str, Authority]:
-    """The authorities of these codes, in one query (unknown codes are left out)."""
-    if not codes:
-        return {}
-    return {a.code: a for a in session.scalars(select(Authority).where(
-        Authority.code.in_(set(codes))))}
+class Named(NamedTuple):
+    """What a write needs of an authority it names."""
+
+    id: int
+    code: str
+    reply_days: int
 
 
-def _authority_by_code(found: dict[str, Authority], code: str, field: str) -> Authority:
+_NAMED = select(Authority.id, Authority.code, Authority.reply_days)
+
+
+def _named(rows: Sequence[tuple[Any, ...]]) -> dict[str, Named]:
+    return {row[1]: Named(*row) for row in rows}
+
+
+def _authority_by_code(found: Mapping[str, Named], code: str, field: str) -> Named:
     if code not in found:
         raise Invalid(f"{field}: {code!r} is not a registered authority "
                       "(see GET /v1/authorities)")
     return found[code]
+
+
+@dataclass(frozen=True)
+class _Inserting:
+    """An INSERT of every column given, bound by column name, sent as a core statement: no
+    unit of work, and on PostgreSQL queued with the rest of the write (`db.Batch`)."""
+
+    statement: Insert
+    columns: tuple[str, ...]
+
+    def of(self, row: Base) -> dict[str, Any]:
+        return {c: getattr(row, c) for c in self.columns}
+
+
+def _inserting(model: type[Base]) -> _Inserting:
+    columns = tuple(c.key for c in model.__table__.columns)
+    return _Inserting(insert(model).values({c: bindparam(c) for c in columns}).inline(),
+                      columns)
+
+
+_NEW_NOTIFICATION = _inserting(Notification)
+_NEW_TRANSIT = _inserting(NotificationTransit)
+_NEW_RESPONSE = _inserting(NotificationResponse)
+_NEW_INCIDENT = _inserting(Incident)
+_NEW_SHARE = _inserting(IncidentShare)
+_NEW_INCIDENT_LINK = _inserting(IncidentNotification)
 
 
 _successor = aliased(Notification)
@@ -431,9 +554,10 @@ def _served(row: Sequence[Any], codes: dict[int, str]) -> str:
 
 # -- notifications ----------------------------------------------------------------------------
 def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
-                      corrects: str | None = None) -> Written:
+                      corrects: str | None = None, count: Count | None = None) -> Written:
     """Store, check and sign a notification (or a corrected version of `corrects`); the stored
-    record as served, with its audit receipt."""
+    record as served, with its audit receipt. `count`: the request, still to be counted
+    against its key, goes with the write's first statements (see `Exchange.batch`)."""
     if corrects is not None:
         with ex.sessions() as session:  # a fast 404 before the slower substance check
             Scope(caller).notification(session, corrects)
@@ -450,57 +574,71 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         raise Invalid(f"substance: {data.substance!r} could not be identified "
                       f"({verdict.get('reason') or 'no match'}); give its CAS number, name, "
                       "SMILES or InChI", code="unidentified_substance")
-    with ex.writing() as session:
-        # Read before the chain lock, to hold it for less time (codes never change).
-        named = _authorities(session, [data.importing_authority, *data.transit_authorities])
-        chain = audit.lock_chain(session, caller.id)
-        me = chain.authority
-        if corrects is not None:
-            _lock_notification(session, Scope(caller), corrects)
+    body = data.model_dump(mode="json")
+    with ex.batch(count) as batch:
+        # One round trip: the authorities it may name, the caller's chain (locked, then its
+        # newest link) and the version it corrects (locked, then its state).
+        named = batch.query(_NAMED, {})
+        locked = audit.lock_head(batch, caller.id)
+        previous = None if corrects is None else _lock_state(batch, Scope(caller), corrects)
+        batch.sync()
+        head = locked()
         now = ex.now()  # after the locks, so times follow the order of the chain
         thread_id, version = None, 1
-        if corrects is not None:
-            previous, _, status = _one(session, Scope(caller), corrects, now)
-            if previous.exporter_id != me.id:
+        if previous is not None and corrects is not None:
+            state = _state(previous.first(), corrects, now)
+            if state.exporter_id != caller.id:
                 raise Forbidden("only the exporting authority can correct a notification")
-            if status != "sent":
-                raise Conflict(f"notification {corrects} is {status}; only a notification "
-                               "awaiting an answer can be corrected", code=f"notification_{status}")
-            thread_id, version = previous.thread_id, previous.version + 1
-        importer = _authority_by_code(named, data.importing_authority, "importing_authority")
-        if importer.id == me.id:
+            if state.status != "sent":
+                raise Conflict(f"notification {corrects} is {state.status}; only a notification "
+                               "awaiting an answer can be corrected",
+                               code=f"notification_{state.status}")
+            thread_id, version = state.thread_id, state.version + 1
+        found = _named(named.all())
+        importer = _authority_by_code(found, data.importing_authority, "importing_authority")
+        if importer.id == caller.id:
             raise Invalid("importing_authority: an authority cannot notify itself")
-        transit = [_authority_by_code(named, code, f"transit_authorities[{i}]")
+        transit = [_authority_by_code(found, code, f"transit_authorities[{i}]")
                    for i, code in enumerate(data.transit_authorities)]
-        if any(t.id == me.id for t in transit):
+        if any(t.id == caller.id for t in transit):
             raise Invalid("transit_authorities: the exporting authority cannot be in transit")
         new_id = str(uuid.uuid4())
         row = Notification(
             id=new_id, thread_id=thread_id or new_id, version=version, supersedes_id=corrects,
-            exporter_id=me.id, importer_id=importer.id, created_at=now,
+            exporter_id=caller.id, importer_id=importer.id, created_at=now,
             reply_deadline=now + dt.timedelta(days=importer.reply_days),
-            verdict_name=verdict["verdict"], body=data.model_dump(mode="json"), verdict=verdict,
-            party_hits=hits, signature="", canon=JCS,
+            verdict_name=verdict["verdict"], body=body, verdict=verdict, party_hits=hits,
+            signature="", canon=JCS,
         )
         codes = [t.code for t in transit]
-        doc = notification_document(row, exporter=me.code, importer=importer.code, transit=codes)
-        row.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
-        row.rendered = render_notification(row, exporter=me.code, importer=importer.code,
+        doc = notification_document(row, exporter=head.code, importer=importer.code,
+                                    transit=codes)
+        row.signature, record_hash = ex.vault.sign_and_hash(head.private_key_enc, doc, JCS)
+        row.rendered = render_notification(row, exporter=head.code, importer=importer.code,
                                            transit=codes)
-        session.add(row)
-        session.flush()  # the notification row must exist before rows that refer to it
-        session.add_all(NotificationTransit(notification_id=new_id, authority_id=t.id)
-                        for t in transit)
-        link = audit.append(session, chain, actor=caller.person,
-                            action="notification.correct" if corrects else "notification.send",
-                            record_type="notification", record_id=new_id,
-                            record_hash=record_hash, at=now)
+        # The notification first: the rows queued after it refer to it.
+        batch.execute(_NEW_NOTIFICATION.statement, [_NEW_NOTIFICATION.of(row)])
+        batch.execute(_NEW_TRANSIT.statement, [{"notification_id": new_id, "authority_id": t.id}
+                                               for t in transit])
+        link = audit.add_link(batch, head, actor=caller.person,
+                              action="notification.correct" if corrects else "notification.send",
+                              record_type="notification", record_id=new_id,
+                              record_hash=record_hash, at=now)
         return Written(with_status(row.rendered, status="sent", superseded_by=None,
                                    response=None), audit.receipt(link))
 
 
 _LOCK_ONE = (select(Notification.id).where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE)
              .with_for_update(key_share=True, of=Notification))
+# What a write checks of a notification; its status is derived from these as
+# `status_expression` derives it, at the time the write takes after its locks.
+_STATE = (select(Notification.exporter_id, Notification.importer_id, Notification.thread_id,
+                 Notification.version, Notification.reply_deadline, Notification.rendered,
+                 NotificationResponse.decision, _successor.id)
+          .select_from(Notification)
+          .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
+          .outerjoin(_successor, _successor.supersedes_id == Notification.id)
+          .where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE))
 
 
 def _lock_notification(session: Session, scope: Scope, notification_id: str) -> None:
@@ -510,6 +648,36 @@ def _lock_notification(session: Session, scope: Scope, notification_id: str) -> 
     caller's chain lock and before the status is read. SQLite's writers queue anyway (BEGIN
     IMMEDIATE in `Exchange.writing`)."""
     session.execute(_LOCK_ONE, {**scope.params, "record_id": notification_id})
+
+
+def _lock_state(batch: Batch, scope: Scope, notification_id: str) -> Rows:
+    """Queue the lock of `_lock_notification` (after the caller's chain lock) and then the
+    read of the notification's state (`_state`), which so sees what the writer it waited for
+    left."""
+    params = {**scope.params, "record_id": notification_id}
+    batch.query(_LOCK_ONE, params)
+    return batch.query(_STATE, params)
+
+
+@dataclass(frozen=True)
+class _State:
+    exporter_id: int
+    importer_id: int
+    thread_id: str
+    version: int
+    reply_deadline: dt.datetime
+    rendered: str
+    status: str
+
+
+def _state(row: Sequence[Any] | None, notification_id: str, now: dt.datetime) -> _State:
+    """A row of `_STATE` with the notification's status at `now`; 404 for no row."""
+    if row is None:
+        raise Scope.no_notification(notification_id)
+    exporter_id, importer_id, thread_id, version, deadline, rendered, decision, successor = row
+    status = (decision if decision is not None else "superseded" if successor is not None
+              else "expired" if deadline <= now else "sent")
+    return _State(exporter_id, importer_id, thread_id, version, deadline, rendered, status)
 
 
 def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime, *,
@@ -547,85 +715,91 @@ def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | N
     return [_served(row, codes) for row in rows]
 
 
-def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data: ResponseIn
-                        ) -> Written:
+def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data: ResponseIn,
+                        count: Count | None = None) -> Written:
     """The importing authority's decision; only while the notification awaits an answer."""
-    with ex.writing() as session:
-        chain = audit.lock_chain(session, caller.id)
-        me = chain.authority
-        _lock_notification(session, Scope(caller), notification_id)
+    with ex.batch(count) as batch:
+        locked = audit.lock_head(batch, caller.id)
+        state = _lock_state(batch, Scope(caller), notification_id)
+        batch.sync()
+        head = locked()
         now = ex.now()
-        n, _, status = _one(session, Scope(caller), notification_id, now, rendered=True)
+        n = _state(state.first(), notification_id, now)
         if n.importer_id != caller.id:
             raise Forbidden("only the importing authority can answer this notification",
                             code="not_importing_authority")
-        if status != "sent":
+        if n.status != "sent":
             message = {
                 "expired": f"the reply deadline passed on {n.reply_deadline.isoformat()}",
                 "superseded": "a corrected version replaced it; answer the newest version",
-            }.get(status, f"it was already answered ({status})")
+            }.get(n.status, f"it was already answered ({n.status})")
             raise Conflict(f"notification {notification_id} cannot be answered: {message}",
-                           code=f"notification_{status}")
-        response = NotificationResponse(id=str(uuid.uuid4()), notification_id=n.id,
-                                        authority_id=me.id, decision=data.decision,
+                           code=f"notification_{n.status}")
+        response = NotificationResponse(id=str(uuid.uuid4()), notification_id=notification_id,
+                                        authority_id=caller.id, decision=data.decision,
                                         reason=data.reason, created_at=now, signature="",
                                         canon=JCS)
-        doc = response_document(response, authority=me.code)
-        response.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
-        session.add(response)
-        link = audit.append(session, chain, actor=caller.person,
-                            action=f"notification.{data.decision}",
-                            record_type="response", record_id=response.id,
-                            record_hash=record_hash, at=now)
-        session.flush()
+        doc = response_document(response, authority=head.code)
+        response.signature, record_hash = ex.vault.sign_and_hash(head.private_key_enc, doc, JCS)
+        batch.execute(_NEW_RESPONSE.statement, [_NEW_RESPONSE.of(response)])
+        link = audit.add_link(batch, head, actor=caller.person,
+                              action=f"notification.{data.decision}",
+                              record_type="response", record_id=response.id,
+                              record_hash=record_hash, at=now)
         return Written(with_status(n.rendered, status=data.decision, superseded_by=None,
-                                   response=_answer_out(data.decision, response.reason, me.id,
-                                                        now, response.signature,
-                                                        {me.id: me.code})),
+                                   response=_answer_out(data.decision, response.reason,
+                                                        caller.id, now, response.signature,
+                                                        {caller.id: head.code})),
                        audit.receipt(link))
 
 
 # -- incidents --------------------------------------------------------------------------------
-def report_incident(ex: Exchange, caller: Caller, data: IncidentIn) -> Written:
+_VISIBLE = select(Notification.id).where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE)
+
+
+def report_incident(ex: Exchange, caller: Caller, data: IncidentIn,
+                    count: Count | None = None) -> Written:
     problems = date_problems(ex.now().date(), incident_date=data.incident_date)
     if problems:
         raise Invalid("; ".join(problems))
     verdict = ex.check_substance(data.substance)
     hits = screen_parties(ex, [(p.role, p) for p in data.parties])
-    with ex.writing() as session:
-        # Read before the chain lock, to hold it for less time (codes never change).
-        named = _authorities(session, [] if data.shared_with == "all" else data.shared_with)
-        chain = audit.lock_chain(session, caller.id)
-        me = chain.authority
+    body = data.model_dump(mode="json")
+    scope = Scope(caller)
+    with ex.batch(count) as batch:
+        named = batch.query(_NAMED, {}) if data.shared_with != "all" else None
+        locked = audit.lock_head(batch, caller.id)
+        visible = [batch.query(_VISIBLE, {**scope.params, "record_id": nid})
+                   for nid in data.notification_ids]
+        batch.sync()
+        head = locked()
         now = ex.now()
-        scope = Scope(caller)
-        shared: list[Authority] = []
-        if data.shared_with != "all":
-            shared = [_authority_by_code(named, code, f"shared_with[{i}]")
+        shared: list[Named] = []
+        if named is not None and data.shared_with != "all":
+            found = _named(named.all())
+            shared = [_authority_by_code(found, code, f"shared_with[{i}]")
                       for i, code in enumerate(dict.fromkeys(data.shared_with))]
-        for i, nid in enumerate(data.notification_ids):
-            visible = session.scalar(select(Notification.id).where(
-                Notification.id == nid, scope.notification_visible()), scope.params)
-            if visible is None:
+        for i, (nid, seen) in enumerate(zip(data.notification_ids, visible, strict=True)):
+            if seen.first() is None:
                 raise Invalid(f"notification_ids[{i}]: no notification {nid!r} for this "
                               "authority")
-        row = Incident(id=str(uuid.uuid4()), reporter_id=me.id,
+        others = [a for a in shared if a.id != caller.id]
+        row = Incident(id=str(uuid.uuid4()), reporter_id=caller.id,
                        shared_with_all=data.shared_with == "all", created_at=now,
-                       verdict_name=verdict["verdict"], body=data.model_dump(mode="json"),
-                       verdict=verdict, party_hits=hits, signature="", canon=JCS)
-        doc = incident_document(row, reporter=me.code,
-                                shared_with=[a.code for a in shared if a.id != me.id])
-        row.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
-        row.rendered = render_incident(row, reporter=me.code)
-        session.add(row)
-        session.flush()
-        session.add_all(IncidentShare(incident_id=row.id, authority_id=a.id)
-                        for a in shared if a.id != me.id)
-        session.add_all(IncidentNotification(incident_id=row.id, notification_id=nid)
-                        for nid in dict.fromkeys(data.notification_ids))
-        link = audit.append(session, chain, actor=caller.person, action="incident.report",
-                            record_type="incident", record_id=row.id, record_hash=record_hash,
-                            at=now)
+                       verdict_name=verdict["verdict"], body=body, verdict=verdict,
+                       party_hits=hits, signature="", canon=JCS)
+        doc = incident_document(row, reporter=head.code, shared_with=[a.code for a in others])
+        row.signature, record_hash = ex.vault.sign_and_hash(head.private_key_enc, doc, JCS)
+        row.rendered = render_incident(row, reporter=head.code)
+        batch.execute(_NEW_INCIDENT.statement, [_NEW_INCIDENT.of(row)])
+        batch.execute(_NEW_SHARE.statement, [{"incident_id": row.id, "authority_id": a.id}
+                                             for a in others])
+        batch.execute(_NEW_INCIDENT_LINK.statement, [
+            {"incident_id": row.id, "notification_id": nid}
+            for nid in dict.fromkeys(data.notification_ids)])
+        link = audit.add_link(batch, head, actor=caller.person, action="incident.report",
+                              record_type="incident", record_id=row.id,
+                              record_hash=record_hash, at=now)
         return Written(row.rendered, audit.receipt(link))
 
 

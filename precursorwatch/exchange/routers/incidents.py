@@ -43,8 +43,9 @@ async def report(exchange: ExchangeDep, auth: AuthDep,
     substance is checked like a notification's (an unidentified one is kept, with the verdict
     `unresolved` and its reason: seized material is not always known); `notification_ids`
     link notifications you are party to. Signed with the caller's key."""
-    return written(await auth.run(
-        lambda caller: service.report_incident(exchange, caller, data)), status_code=201)
+    return written(await auth.read(
+        lambda caller, count: service.report_incident(exchange, caller, data, count=count)),
+        status_code=201)
 
 
 @router.get("", response_model=IncidentPage, summary="List incidents shared with you")

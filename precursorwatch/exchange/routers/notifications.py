@@ -63,8 +63,9 @@ async def send(exchange: ExchangeDep, auth: AuthDep,
     verdict and its evidence are stored with the record, which is signed with the caller's key.
     A substance that cannot be identified is refused (422 `unidentified_substance`, with the
     reason). The reply deadline is set by the importing authority's reply period."""
-    return written(await auth.run(
-        lambda caller: service.send_notification(exchange, caller, data)), status_code=201)
+    return written(await auth.read(
+        lambda caller, count: service.send_notification(exchange, caller, data, count=count)),
+        status_code=201)
 
 
 @router.get("", response_model=NotificationPage, summary="List notifications you are party to")
@@ -124,8 +125,8 @@ async def respond(exchange: ExchangeDep, auth: AuthDep, notification_id: RecordI
                   ) -> Response:
     """`no_objection` or `objection` (with a reason), signed with the caller's key. Only while
     the notification is `sent`: not after its deadline, an answer, or a correction."""
-    return written(await auth.run(
-        lambda caller: service.answer_notification(exchange, caller, notification_id, data)))
+    return written(await auth.read(lambda caller, count: service.answer_notification(
+        exchange, caller, notification_id, data, count=count)))
 
 
 @router.post("/{notification_id}/corrections", status_code=201, response_model=NotificationOut,
@@ -138,5 +139,5 @@ async def correct(exchange: ExchangeDep, auth: AuthDep, notification_id: RecordI
                   ) -> Response:
     """Send the full corrected notification. It becomes a new version (same `thread_id`,
     `version` + 1, a new deadline); the old version is kept unchanged as `superseded`."""
-    return written(await auth.run(lambda caller: service.send_notification(
-        exchange, caller, data, corrects=notification_id)), status_code=201)
+    return written(await auth.read(lambda caller, count: service.send_notification(
+        exchange, caller, data, corrects=notification_id, count=count)), status_code=201)
