@@ -41,7 +41,7 @@ demo: $(STAMP)
 
 # Browser tests of one database run on one worker, so each module starts one server.
 test: $(STAMP) browser
-	$(VENV)/bin/ruff check precursorwatch tests benchmarks
+	$(VENV)/bin/ruff check precursorwatch tests benchmarks docs/screenshots.py
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q -n 2 --dist loadgroup
 

@@ -105,7 +105,7 @@ class DemoNotification:
 
 NOTIFICATIONS: tuple[DemoNotification, ...] = (
     # Never answered by MX within its 7 days: reads as expired (overdue).
-    DemoNotification("overdue", "CN", "MX", "4-anilinopiperidine", 50, "kg", 20,
+    DemoNotification("overdue", "CN", "MX", "4-anilinopiperidine", 50, "kg", 38,
                      transit=("US",)),
     DemoNotification("objection", "CN", "MX", "4-piperidone hydrochloride monohydrate", 25,
                      "kg", 9, transit=("US",),

@@ -75,7 +75,8 @@ def test_sign_in_page_is_accessible(browser: Browser, web_server: WebServer, axe
     page = ctx.new_page()
     page.goto(f"{web_server.url}/login")
     page.locator("#login-form").wait_for()
-    assert serious_violations(axe, page) == []
+    found = serious_violations(axe, page)
+    assert not found, found
     ctx.close()
 
 
@@ -85,7 +86,8 @@ def test_main_pages_are_accessible(officer_page: Page, web_server: WebServer,
     response = officer_page.goto(web_server.url + path.format(**records))
     assert response is not None and response.status == 200, path
     officer_page.locator("main h1").first.wait_for()
-    assert serious_violations(axe, officer_page) == [], path
+    found = serious_violations(axe, officer_page)
+    assert not found, f"{path}: {found}"
 
 
 @pytest.mark.parametrize("lang", ["es", "zh"])
@@ -99,5 +101,6 @@ def test_translated_inbox_is_accessible(browser: Browser, web_server: WebServer,
     page.locator("main h1").first.wait_for()
     assert page.locator("html").get_attribute("lang", timeout=5_000) in (lang, "zh-Hans",
                                                                          "es-MX", "zh-CN")
-    assert serious_violations(axe, page) == []
+    found = serious_violations(axe, page)
+    assert not found, found
     ctx.close()

@@ -1,0 +1,123 @@
+"""Screenshots of the web app's main pages for the README, taken from the `pwatch demo` data.
+
+    .venv/bin/python docs/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
+
+Seeds a fresh demo database in a temporary folder (as `pwatch demo` does), serves it on a free
+loopback port and drives the machine's Chromium with Playwright: the inbox, a notification, the
+new-notification form with a substance checked, a screened manifest and the dashboard in
+English (as the US approver and officer), and the inbox in Chinese (as the CN approver).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from precursorwatch.demo import DEMO_PASSWORD, open_demo
+from precursorwatch.exchange.http import server_options
+
+VIEWPORT = {"width": 1280, "height": 860}
+
+
+@contextmanager
+def demo_server() -> Iterator[str]:
+    """A freshly seeded demo behind uvicorn on a free loopback port; its address."""
+    with tempfile.TemporaryDirectory() as folder:
+        app = open_demo(Path(folder) / "exchange.db")
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
+                                               log_level="warning", lifespan="off",
+                                               **server_options()))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:  # uvicorn offers no event to wait on
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise SystemExit("the demo server did not start")
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            app.state.exchange.engine.dispose()
+
+
+def signed_in(browser: Browser, url: str, email: str) -> Page:
+    context = browser.new_context(viewport=VIEWPORT, locale="en-US", device_scale_factor=1)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(f"{url}/login")
+    page.locator("#login-form input[name=email]").fill(email)
+    page.locator("#login-form input[name=password]").fill(DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.locator("#login-form button[type=submit]").click()
+    return page
+
+
+def shoot(page: Page, out: Path, name: str) -> None:
+    page.locator("main h1").first.wait_for()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path))
+    print(f"wrote {path}")
+
+
+def take(browser: Browser, url: str, out: Path) -> None:
+    approver = signed_in(browser, url, "approver@us.example")
+    approver.goto(f"{url}/inbox")
+    shoot(approver, out, "inbox")
+    # The designer notification MX sent to US, still awaiting US's answer.
+    row = approver.locator("[data-testid=notification-row]", has_text="benzylpiperidin")
+    with approver.expect_navigation():
+        row.get_by_role("link").first.click()
+    shoot(approver, out, "notification")
+    approver.goto(f"{url}/dashboard")
+    shoot(approver, out, "dashboard")
+
+    officer = signed_in(browser, url, "officer@us.example")
+    officer.goto(f"{url}/notifications/new")
+    officer.locator("#notification-form [name=substance]").fill("1-boc-4-AP")
+    # The page checks the substance as it is typed; the picture shows the verdict.
+    expect(officer.get_by_test_id("substance-check")).not_to_be_empty(timeout=15_000)
+    officer.locator("#notification-form [name=quantity]").fill("25")
+    officer.locator("#notification-form [name=unit]").select_option("kg")
+    shoot(officer, out, "notification-new")
+    officer.goto(f"{url}/screen")
+    manifest = Path(str(files("precursorwatch.samples").joinpath("manifest.csv")))
+    officer.locator("#screen-form input[type=file]").set_input_files(str(manifest))
+    with officer.expect_navigation():
+        officer.locator("#screen-form button[type=submit]").click()
+    officer.get_by_test_id("screen-summary").wait_for()
+    officer.get_by_test_id("flagged-row").first.scroll_into_view_if_needed()
+    shoot(officer, out, "screen")
+
+    chinese = signed_in(browser, url, "approver@cn.example")  # CN people read Chinese
+    chinese.goto(f"{url}/inbox")
+    shoot(chinese, out, "inbox-zh")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "screenshots")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with demo_server() as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=args.chromium)
+        try:
+            take(browser, url, args.out)
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
