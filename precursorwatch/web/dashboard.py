@@ -67,7 +67,7 @@ def count(notifications: Sequence[dict[str, Any]], authority: str) -> Counts:
 @router.get("/dashboard")
 def dashboard(request: Request, user: UserDep, ex: ExchangeDep) -> Response:
     lang = language_for(request, user)
-    counts = count(_all(ex, user.caller, None, None), user.caller.code)  # type: ignore[arg-type]
+    counts = count(_all(ex, user.caller, None, None), user.caller.code)
     months = sorted(counts.by_month)[-MONTHS:]
     month_label = formatters(lang)["month"]
     status_labels = {s: gettext(lang, label) for s, label in STATUS_LABELS.items()}

@@ -9,6 +9,7 @@ records it served.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,29 +113,47 @@ class Section:
     total: int | None = None  # known when the whole section was read
 
 
-def _all(ex: Exchange, caller: Caller, direction: Direction, status: str | None
-         ) -> list[dict[str, Any]]:
-    """Every notification of a section (and status), newest first, in pages of `FETCH`."""
-    out: list[dict[str, Any]] = []
+def _texts(ex: Exchange, caller: Caller, direction: Direction | None, status: str | None
+           ) -> list[str]:
+    """Every notification of a section (and status) as served, newest first, in pages of
+    `FETCH`."""
+    out: list[str] = []
     offset = 0
     while True:
         batch = service.list_notifications(ex, caller, direction=direction,
                                            status=status,  # type: ignore[arg-type]
                                            limit=FETCH, offset=offset)
-        out.extend(record(text) for text in batch)
+        out.extend(batch)
         if len(batch) < FETCH:
             return out
         offset += FETCH
 
 
-def _awaiting(ex: Exchange, caller: Caller, now: dt.datetime) -> list[dict[str, Any]]:
+def _all(ex: Exchange, caller: Caller, direction: Direction | None, status: str | None
+         ) -> list[dict[str, Any]]:
+    """Every notification of a section (and status), newest first, decoded."""
+    return [record(text) for text in _texts(ex, caller, direction, status)]
+
+
+# A served record's deadline, read without decoding the whole record (a verdict's evidence
+# makes a record several kilobytes): sorting a thousand records by it costs little.
+_DEADLINE = re.compile(r'"reply_deadline":"([^"]+)"')
+
+
+def _deadline_of(text: str) -> dt.datetime:
+    found = _DEADLINE.search(text)
+    return (dt.datetime.fromisoformat(found.group(1).replace("Z", "+00:00")) if found
+            else dt.datetime.max.replace(tzinfo=dt.UTC))
+
+
+def _awaiting(ex: Exchange, caller: Caller, now: dt.datetime) -> list[str]:
     """Incoming notifications to answer, soonest deadline first, after those that went
-    unanswered in the last 30 days (overdue)."""
-    waiting = sorted(_all(ex, caller, "incoming", "sent"), key=deadline)
+    unanswered in the last 30 days (overdue); as served (JSON text)."""
+    waiting = sorted(_texts(ex, caller, "incoming", "sent"), key=_deadline_of)
     recent = service.list_notifications(ex, caller, direction="incoming", status="expired",
                                         limit=FETCH)
-    overdue = [n for n in map(record, recent) if now - deadline(n) <= RECENTLY_OVERDUE]
-    return sorted(overdue, key=deadline) + waiting
+    overdue = [t for t in recent if now - _deadline_of(t) <= RECENTLY_OVERDUE]
+    return sorted(overdue, key=_deadline_of) + waiting
 
 
 def section(ex: Exchange, caller: Caller, key: Direction, q: InboxQuery, number: int,
@@ -142,7 +161,11 @@ def section(ex: Exchange, caller: Caller, key: Direction, q: InboxQuery, number:
     """One page of one section."""
     start = (number - 1) * PAGE_SIZE
     if key == "incoming" and q.status is None:
-        found = [n for n in _awaiting(ex, caller, now) if matches(n, q)]
+        texts = _awaiting(ex, caller, now)
+        if not q.narrows():  # only the page shown is decoded
+            return Section(key, [record(t) for t in texts[start:start + PAGE_SIZE]], number,
+                           len(texts) > start + PAGE_SIZE, len(texts))
+        found = [n for n in map(record, texts) if matches(n, q)]
     elif q.narrows():
         found = [n for n in _all(ex, caller, key, q.status) if matches(n, q)]
     else:  # a plain page: the service pages it

@@ -11,8 +11,6 @@ import xml.etree.ElementTree as ET
 from functools import lru_cache
 from html import escape
 
-from precursorwatch.screen.report import structure_svg
-
 SVG_NS = "http://www.w3.org/2000/svg"
 _ELEMENTS = frozenset({"svg", "g", "path", "rect", "circle", "ellipse", "line", "polyline",
                        "polygon", "text", "tspan", "title", "desc"})
@@ -73,6 +71,8 @@ def drawing(smiles: str | None, label: str = "", width: int = 300, height: int =
     there is no structure or RDKit cannot draw it."""
     if not smiles:
         return ""
+    from precursorwatch.screen.report import structure_svg  # RDKit's drawing, loaded on use
+
     svg = sanitise_svg(structure_svg(smiles, width, height))
     if not svg:
         return ""
