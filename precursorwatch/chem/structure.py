@@ -90,7 +90,8 @@ _INORGANIC_CARBON = ("OC(=O)O", "C#N", "[C-]#N", "[C-]#[O+]", "O=C=O", "N#CS", "
 _uncharger = rdMolStandardize.Uncharger()
 # Only the ionic metals: a permanganate or a chromate must keep its metal-oxygen bonds.
 _IONIC_METAL_BOND = "[Li,Na,K,Rb,Cs,Mg,Ca,Sr,Ba]~[#7,#8,#9,#16,#17,#35,#53]"
-_IONIC_METAL = Chem.MolFromSmarts("[Li,Na,K,Rb,Cs,Mg,Ca,Sr,Ba]")
+# Salts are nearly always written ionic ("[Na+].[Cl-]"): only a bond to disconnect costs the copy.
+_IONIC_METAL = Chem.MolFromSmarts(_IONIC_METAL_BOND)
 _disconnector = rdMolStandardize.MetalDisconnector()
 _disconnector.SetMetalNof(Chem.MolFromSmarts(_IONIC_METAL_BOND))
 _disconnector.SetMetalNon(Chem.MolFromSmarts(_IONIC_METAL_BOND))
@@ -149,6 +150,9 @@ class _Fragment:
     kind: FragmentKind
     word: str  # how the evidence names it when stripped
     given: str  # canonical SMILES as given (charges kept), with stereo
+    charged: bool
+    # the neutral form's molecule when made here (None: uncharged, or classed by its SMILES)
+    neutral_mol: Chem.Mol | None = None
 
 
 def _canonical(smiles: str) -> str:
@@ -205,29 +209,46 @@ def _element_word(frag: Chem.Mol) -> str | None:
         return None
 
 
+# How small fragments were classed, by canonical SMILES: counter-ions and solvents recur in
+# salt after salt.
+_SMALL_FRAGMENTS: dict[str, tuple[str, str, FragmentKind, str, bool]] = {}
+_SMALL_FRAGMENTS_MAX = 20_000
+
+
 def _classify(frag: Chem.Mol) -> _Fragment:
-    # An uncharged fragment is its own neutral form: one SMILES serves as both.
-    charged = frag.HasSubstructMatch(_CHARGED)
-    neutral_mol = _neutral(frag) if charged else frag
-    neutral = Chem.MolToSmiles(neutral_mol)
+    given = Chem.MolToSmiles(frag)
     # Every table below holds small fragments only: a larger one (the drug or precursor of a
-    # salt, mostly) is in none of them, so its key is not written.
-    key = (Chem.MolToSmiles(neutral_mol, isomericSmiles=False)
-           if neutral_mol.GetNumAtoms() <= _MAX_TABLE_ATOMS else "")
-    given = Chem.MolToSmiles(frag) if charged else neutral
+    # salt, mostly) is in none of them, so its key is not written and its kind not kept.
+    small = frag.GetNumAtoms() <= _MAX_TABLE_ATOMS
+    known = _SMALL_FRAGMENTS.get(given) if small else None
+    if known is not None:
+        key, neutral, kind, word, charged = known
+        return _Fragment(frag, key, neutral, kind, word, given, charged)
+    charged = frag.HasSubstructMatch(_CHARGED)
+    # An uncharged fragment is its own neutral form: one SMILES serves as both.
+    neutral_mol = _neutral(frag) if charged else frag
+    neutral = Chem.MolToSmiles(neutral_mol) if charged else given
+    key = Chem.MolToSmiles(neutral_mol, isomericSmiles=False) if small else ""
+    kind, word = _kind(frag, key, neutral, given)
+    if small and len(_SMALL_FRAGMENTS) < _SMALL_FRAGMENTS_MAX:
+        _SMALL_FRAGMENTS[given] = (key, neutral, kind, word, charged)
+    return _Fragment(frag, key, neutral, kind, word, given, charged,
+                     neutral_mol if charged else None)
+
+
+def _kind(frag: Chem.Mol, key: str, neutral: str, given: str) -> tuple[FragmentKind, str]:
+    """What a fragment is, and the word for it when stripped."""
     if frag.GetNumAtoms() == 1:
         atom = frag.GetAtomWithIdx(0)
         if atom.GetAtomicNum() == 1 and atom.GetFormalCharge() > 0:
-            return _Fragment(frag, key, neutral, "proton", "proton", given)
+            return "proton", "proton"
     if key in _SOLVENT_WORDS:
-        return _Fragment(frag, key, neutral, "solvent", _SOLVENT_WORDS[key], given)
+        return "solvent", _SOLVENT_WORDS[key]
     if key in _COUNTER_ACID_WORDS:
-        word = _STEREO_WORDS.get(neutral, _COUNTER_ACID_WORDS[key])
-        return _Fragment(frag, key, neutral, "counter-acid", word, given)
+        return "counter-acid", _STEREO_WORDS.get(neutral, _COUNTER_ACID_WORDS[key])
     if frag.HasSubstructMatch(_CARBON) and key not in _INORGANIC_CARBON_KEYS:
-        return _Fragment(frag, key, neutral, "organic", given, given)
-    word = _INORGANIC_WORDS_BY_KEY.get(key) or _element_word(frag) or given
-    return _Fragment(frag, key, neutral, "inorganic", word, given)
+        return "organic", given
+    return "inorganic", _INORGANIC_WORDS_BY_KEY.get(key) or _element_word(frag) or given
 
 
 def _parent_rank(f: _Fragment) -> tuple[int, int, str]:
@@ -239,7 +260,9 @@ def _parent_rank(f: _Fragment) -> tuple[int, int, str]:
 def _finish(mol: Chem.Mol, *, neutralise: bool,
             stripped: tuple[str, ...] = (),
             alternatives: tuple[Structure, ...] = (),
-            given: str | None = None, parsed: bool = False) -> Structure:
+            given: str | None = None, parsed: bool = False,
+            charged: bool | None = None,
+            neutral_form: tuple[Chem.Mol, str] | None = None) -> Structure:
     """A Structure of one parent molecule: neutral when that can be written and read back,
     else as given. Raises StructureError when no SMILES or InChIKey can be had.
 
@@ -247,13 +270,17 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
     so a SMILES of a molecule standardisation changed is read once before it is trusted.
     `parsed`: `mol` is as RDKit read it from a SMILES (or a fragment of that), unchanged; its
     own SMILES is trusted without reading it back (RDKit reads back the SMILES it writes for
-    every molecule and fragment of the general vocabulary, about 124,000) and `mol` is kept."""
+    every molecule and fragment of the general vocabulary, about 124,000) and `mol` is kept.
+    `charged`, `neutral_form`: whether `mol` has a charged atom, and its neutral form with
+    that form's SMILES, where already known."""
     given = given if given is not None else Chem.MolToSmiles(mol)  # `given`: already written
     tries = [(mol, given)]
     # Without a charged atom there is nothing to neutralise (most inputs): skip the uncharger.
-    if neutralise and mol.HasSubstructMatch(_CHARGED):
-        neutral = _neutral(mol)
-        neutral_smiles = Chem.MolToSmiles(neutral)
+    if neutralise and (charged if charged is not None else mol.HasSubstructMatch(_CHARGED)):
+        if neutral_form is None:
+            uncharged = _neutral(mol)
+            neutral_form = (uncharged, Chem.MolToSmiles(uncharged))
+        neutral, neutral_smiles = neutral_form
         if neutral_smiles != given:
             tries.insert(0, (neutral, neutral_smiles))
     readable = None
@@ -300,8 +327,9 @@ def _from_candidates(pool: list[_Fragment], frags: list[_Fragment], *,
     first_error: StructureError | None = None
     for f in pool:
         try:
-            finished.append((f, _finish(f.mol, neutralise=True, given=f.given,
-                                         parsed=parsed)))
+            neutral_form = (f.neutral_mol, f.neutral) if f.neutral_mol is not None else None
+            finished.append((f, _finish(f.mol, neutralise=True, given=f.given, parsed=parsed,
+                                        charged=f.charged, neutral_form=neutral_form)))
         except StructureError as exc:
             first_error = first_error or exc
     if not finished:
@@ -325,8 +353,9 @@ def _combine(frags: list[_Fragment]) -> Chem.Mol:
 
 
 def _standardise(mol: Chem.Mol, *, sanitised: bool = False,
-                 parsed: bool = False) -> Structure:
-    """`parsed`: `mol` is as RDKit's SMILES parser returned it (see `_finish`)."""
+                 parsed: bool = False, connected: bool = False) -> Structure:
+    """`parsed`: `mol` is as RDKit's SMILES parser returned it (see `_finish`); `connected`:
+    it is known to be one fragment (a SMILES without a dot)."""
     if mol.HasSubstructMatch(_IONIC_METAL):
         mol = _disconnector.Disconnect(mol)
         sanitised = parsed = False
@@ -334,7 +363,7 @@ def _standardise(mol: Chem.Mol, *, sanitised: bool = False,
         raise StructureError("empty structure")
     # A sanitised molecule of one fragment (most inputs) is its own only piece: copying and
     # sanitising it again would cost more than the parse.
-    if sanitised and len(Chem.GetMolFrags(mol)) == 1:
+    if sanitised and (connected or len(Chem.GetMolFrags(mol)) == 1):
         return _finish(mol, neutralise=True, parsed=parsed)
     pieces = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True))
     if not pieces:
@@ -395,7 +424,7 @@ def from_smiles(smiles: str) -> Structure:
     if mol is None:
         raise StructureError(f"unparsable SMILES: {text[:80]!r}")
     try:
-        return _standardise(mol, sanitised=True, parsed=True)
+        return _standardise(mol, sanitised=True, parsed=True, connected="." not in text)
     except StructureError:
         raise
     except Exception as exc:  # as `standardise` does
