@@ -68,6 +68,7 @@ _SMILES_TOKENS = re.compile(
 # Bonds, stereo marks or a ring-closure digit on an atom: text like this is a SMILES when RDKit
 # reads it, and the name look-ups it would otherwise go through first can be skipped.
 _SMILES_FIRST = re.compile(r"[=#@\\]|[cnosCNOS]\d")
+_SMILES_STRUCTURE = re.compile(r"\[\d*[A-Z]|[^(]\(|\.")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
 
@@ -206,7 +207,7 @@ class Resolver:
         if _INCHIKEY_RE.match(text):
             return self._from_inchikey(raw, text)
         smiles_failure: str | None = None  # RDKit's reason, once it has been asked
-        if _SMILES_FIRST.search(text) and not _NOT_SMILES.search(text):
+        if _smiles_first(text):
             try:
                 st = from_smiles(text)
             except StructureError as exc:
@@ -582,6 +583,18 @@ def _with_table_name(res: Resolution, found: dict[str, VocabularyHit]) -> Resolu
     if hit is None:
         return res
     return replace(res, name=res.name or hit.entry.name, cas=hit.entry.cas)
+
+
+def _smiles_first(text: str) -> bool:
+    """Text to try as SMILES before any name: bonds, stereo marks or ring closures on atoms,
+    or bracket atoms, branches or dots with nothing but SMILES around them ("[Na+].[Cl-]",
+    "CC(C)N"). No name of a listed substance or built-in chemical in any language is written
+    like that (abbreviations such as "NPP" have none of them)."""
+    if _NOT_SMILES.search(text):
+        return False
+    if _SMILES_FIRST.search(text):
+        return True
+    return bool(_SMILES_STRUCTURE.search(text) and _SMILES_TOKENS.fullmatch(text))
 
 
 def _only_smiles(text: str) -> bool:

@@ -209,8 +209,12 @@ class Checker:
         # designer.ROUTE_CORE_SMARTS, pinned by the tests on the lists): without it (most
         # structures) those rules are not tried and no route is looked for.
         core = route_core_in(mol)
+        # Most structures are no listed substance and no part of one is: the identity and
+        # later-listing searches have nothing to find.
+        listed = any(p.inchikey in self.index.by_inchikey
+                     or p.skeleton_key in self.index.by_skeleton for p in structure.components)
         found = identity_matches(structure, self.index, as_of=on, jurisdictions=wanted,
-                                 salt_words=salt_words)
+                                 salt_words=salt_words) if listed else []
         found += class_matches(structure, self.index, as_of=on, jurisdictions=wanted, mol=mol,
                                skip=frozenset() if core else self._fentanyl_rules)
         control = tuple(m for m in found if m.effect == "control")
@@ -220,7 +224,8 @@ class Checker:
             notes.append("standardised to the parent: removed " + ", ".join(structure.stripped))
         if control:
             return "controlled", control + watch, tuple(notes)
-        for listing in listed_later(structure, self.index, as_of=on, jurisdictions=wanted):
+        for listing in (listed_later(structure, self.index, as_of=on, jurisdictions=wanted)
+                        if listed else ()):
             when = (f"from {listing.since.isoformat()}" if listing.since > on
                     else f"until {listing.until.isoformat() if listing.until else ''}")
             notes.append(f"listed in {listing.jurisdiction} {listing.list} {when}, "

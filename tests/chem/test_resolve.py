@@ -230,3 +230,16 @@ def test_a_name_with_brackets_still_goes_to_opsin(name: str) -> None:
 
     Resolver(ENTRIES, name_parser=parser).resolve(name)
     assert len(asked) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "how"),
+    [("[Na+].[Cl-]", "smiles"), ("CC(C)N", "smiles"), ("O.O=C1CCNCC1", "smiles"),
+     ("NPP", "synonym"), ("(S)-NPP", "synonym")],
+)
+def test_text_written_only_as_smiles_is_read_as_smiles_first(resolver: Resolver, text: str,
+                                                             how: str) -> None:
+    # "[Na+].[Cl-]" has the name key of "NaCl"; an abbreviation has no bracket, branch or dot.
+    res = resolver.resolve(text)
+    assert res.resolved_by == how, res.reason
+    assert res.language is None if how == "smiles" else res.language == "en"
