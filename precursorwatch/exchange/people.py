@@ -67,8 +67,11 @@ def hash_password(password: str) -> str:
 
 
 def password_matches(password_hash: str, password: str) -> bool:
+    """Whether `password` is the one hashed; one longer than any allowed is not (its check
+    costs the same, on a password of allowed length)."""
+    too_long = len(password) > MAX_PASSWORD
     try:
-        return _hasher.verify(password_hash, password[:MAX_PASSWORD])
+        return _hasher.verify(password_hash, password[:MAX_PASSWORD]) and not too_long
     except (VerificationError, InvalidHashError):
         return False
 

@@ -267,6 +267,14 @@ def test_sessions_end_twelve_hours_after_sign_in_however_busy(
     assert people.session_user(ex, token) is None
 
 
+def test_a_password_longer_than_allowed_never_matches() -> None:
+    longest = "p" * people.MAX_PASSWORD
+    stored = people.hash_password(longest)
+    assert people.password_matches(stored, longest)
+    assert not people.password_matches(stored, longest + "and more")
+    assert not people.password_matches("not a hash", longest)
+
+
 def test_unknown_and_absurd_tokens_open_nothing(app: FastAPI, authorities: Authorities) -> None:
     ex = exchange_of(app)
     for token in (None, "", "x" * 43, "y" * 10_000):
