@@ -514,8 +514,8 @@ _ONE_SERVED = _served_columns(Scope.notifications_statement()).where(
 
 
 @cache
-def _list_statement(direction: Direction | None, by_status: bool, by_thread: bool
-                    ) -> Select[*tuple[Any, ...]]:
+def _list_statement(direction: Direction | None, by_status: bool, by_thread: bool,
+                    by_deadline: bool = False) -> Select[*tuple[Any, ...]]:
     query = _served_columns(Scope.notifications_statement())
     if direction == "outgoing":
         query = query.where(Notification.exporter_id == CALLER)
@@ -529,7 +529,9 @@ def _list_statement(direction: Direction | None, by_status: bool, by_thread: boo
         query = query.where(status_expression() == bindparam("status"))
     if by_thread:
         query = query.where(Notification.thread_id == bindparam("thread_id", type_=String()))
-    return (query.order_by(Notification.created_at.desc(), Notification.id)
+    order = ((Notification.reply_deadline, Notification.id) if by_deadline
+             else (Notification.created_at.desc(), Notification.id))
+    return (query.order_by(*order)
             .limit(bindparam("limit", type_=Integer())).offset(bindparam("offset",
                                                                           type_=Integer())))
 
@@ -703,13 +705,14 @@ def get_notification(ex: Exchange, caller: Caller, notification_id: str,
 
 def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
                        status: Status | None = None, thread_id: str | None = None,
-                       limit: int = 100, offset: int = 0, count: Count | None = None
-                       ) -> list[str]:
-    """A page of notifications, newest first, each as JSON text; `thread_id` keeps the
+                       limit: int = 100, offset: int = 0, count: Count | None = None,
+                       by_deadline: bool = False) -> list[str]:
+    """A page of notifications, newest first (`by_deadline`: soonest reply deadline first,
+    as an inbox of what to answer is read), each as JSON text; `thread_id` keeps the
     versions of one notified shipment."""
     params = {**Scope(caller).params, "now": ex.now(), "status": status, "thread_id": thread_id,
               "limit": limit, "offset": offset}
-    query = _list_statement(direction, status is not None, thread_id is not None)
+    query = _list_statement(direction, status is not None, thread_id is not None, by_deadline)
     rows = ex.rows(query, params, count)
     codes = ex.codes()
     return [_served(row, codes) for row in rows]
