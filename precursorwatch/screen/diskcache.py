@@ -85,9 +85,12 @@ def cache_path(kind: str, key: object) -> Path:
     return cache_dir() / f"{kind}-{digest}.pickle"
 
 
-def cached(kind: str, key: object, build: Callable[[], T]) -> T:
-    """The value stored for `key`, or `build()` (then stored). `key` is made of plain values
-    (strings, numbers, tuples); the stored key must equal it exactly to be used."""
+_MISSING = object()
+
+
+def read(kind: str, key: object, default: T) -> object | T:
+    """The value stored for `key`, or `default` when there is none (or the file is unreadable,
+    or was stored for another key)."""
     path = cache_path(kind, key)
     try:
         with path.open("rb") as fh, no_gc():
@@ -101,8 +104,17 @@ def cached(kind: str, key: object, build: Callable[[], T]) -> T:
         pass
     except Exception as exc:  # any unreadable cache is rebuilt
         _log.warning("%s: unreadable cache (%s); rebuilding", path, type(exc).__name__)
+    return default
+
+
+def cached(kind: str, key: object, build: Callable[[], T]) -> T:
+    """The value stored for `key`, or `build()` (then stored). `key` is made of plain values
+    (strings, numbers, tuples); the stored key must equal it exactly to be used."""
+    found = read(kind, key, _MISSING)
+    if found is not _MISSING:
+        return found  # type: ignore[return-value]
     value = build()
-    store(path, key, value)
+    store(cache_path(kind, key), key, value)
     prune(kind)
     return value
 

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from precursorwatch.chem.cas import CasError, parse_cas
-from precursorwatch.chem.opsin import OpsinProcess
 from precursorwatch.screen.config import (
     RuleConfig,
     load_rule_config,
     with_threshold,
 )
-from precursorwatch.screen.diskcache import CachedOpsin
+from precursorwatch.screen.known import KnownChemicals, description_entry, findings_version
 from precursorwatch.screen.mentions import Mention, find_mentions
 from precursorwatch.screen.model import (
     Flag,
@@ -61,6 +60,7 @@ from precursorwatch.screen.watchlist import (
 )
 
 if TYPE_CHECKING:
+    from precursorwatch.chem.opsin import OpsinProcess
     from precursorwatch.detect.check import Checker
     from precursorwatch.detect.verdict import Verdict
 
@@ -160,6 +160,7 @@ def _screening_checker() -> Checker:
     earlier run need no JVM."""
     from precursorwatch.controls.load import load_controls
     from precursorwatch.detect.check import Checker
+    from precursorwatch.screen.diskcache import CachedOpsin
 
     return Checker(load_controls(), name_parser=CachedOpsin())
 
@@ -173,13 +174,20 @@ class Screener:
             cfg = with_threshold(cfg, options.threshold)
         self.cfg: RuleConfig = cfg
         self.options = options
-        from precursorwatch.detect.check import normalise_jurisdictions
+        self._jurisdictions: tuple[str, ...] = ()
+        if options.jurisdictions:
+            from precursorwatch.detect.check import normalise_jurisdictions
 
-        # Raises UnknownJurisdiction now, before any row is read.
-        normalise_jurisdictions(list(options.jurisdictions or ()))
-        if checker is None:
-            checker = _screening_checker()
-        self.checker = checker
+            # Raises UnknownJurisdiction now, before any row is read.
+            self._jurisdictions = tuple(sorted(
+                normalise_jurisdictions(list(options.jurisdictions)) or ()))
+        # The Checker (RDKit, the lists, OPSIN) is built at the first chemical to check: a run
+        # whose descriptions were all screened before (`_known` below) needs none.
+        self._checker = checker
+        # The chemicals found in descriptions by earlier runs with the same code, lists and
+        # options, from the user's cache (only for the default Checker: another one may judge
+        # differently).
+        self._known = KnownChemicals(self._known_key()) if checker is None else None
         paths = options.watchlists or (str(bundled_watchlist_path()),)
         # Read back from the user's cache when the lists and the matching code are unchanged.
         self.matcher: PartyMatcher
@@ -196,7 +204,7 @@ class Screener:
             lists = sorted({e.list for e in loaded})
             self.watchlist_notes.append(f"{p} ({', '.join(lists) or 'empty'}: "
                                         f"{len(loaded)} entries)")
-        self._hs = self._hs_codes(checker)
+        self._hs_table: dict[str, str] | None = None
         # description -> (chemicals, CAS numbers with a bad check digit, Contract 1 objects,
         # whether a chemical is of concern)
         self._descriptions: dict[str, tuple[tuple[ChemicalFinding, ...], tuple[str, ...],
@@ -219,8 +227,22 @@ class Screener:
                                                          tuple[dict[str, Any], ...]]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def checker(self) -> Checker:
+        if self._checker is None:
+            self._checker = _screening_checker()
+        return self._checker
+
+    def _known_key(self) -> tuple[object, ...]:
+        """What the chemicals found in a description depend on, besides the description."""
+        o = self.options
+        return (findings_version(), (o.as_of or dt.date.today()).isoformat(),
+                self._jurisdictions, tuple(self.cfg.hs.subheadings))
+
     def _opsin(self) -> OpsinProcess | None:
-        parser = getattr(getattr(self.checker, "resolver", None), "name_parser", None)
+        from precursorwatch.chem.opsin import OpsinProcess
+
+        parser = getattr(getattr(self._checker, "resolver", None), "name_parser", None)
         return parser if isinstance(parser, OpsinProcess) else None
 
     def close(self) -> None:
@@ -228,6 +250,17 @@ class Screener:
         new one)."""
         if (parser := self._opsin()) is not None:
             parser.close()
+
+    def save_known(self) -> None:
+        """Keep the chemicals found in this run's new descriptions for later runs."""
+        if self._known is not None:
+            self._known.save(self._descriptions, self._declared)
+
+    @property
+    def _hs(self) -> dict[str, str]:
+        if self._hs_table is None:
+            self._hs_table = self._hs_codes(self.checker)
+        return self._hs_table
 
     def _hs_codes(self, checker: Checker) -> dict[str, str]:
         """Listed substance name (any of its names) -> its dedicated HS subheading."""
@@ -257,10 +290,12 @@ class Screener:
 
     def _learn_descriptions(self, descriptions: Sequence[str], declared: Sequence[str]) -> None:
         new_desc = [d for d in dict.fromkeys(descriptions) if d not in self._descriptions]
+        new_declared = [t for t in dict.fromkeys(declared) if t and t not in self._declared]
+        if self._known is not None and (new_desc or new_declared):
+            new_desc = self._known.recall_descriptions(new_desc, self._descriptions)
+            new_declared = self._known.recall_declared(new_declared, self._declared)
         new_cas: dict[str, str] = {}  # declared text -> normalised CAS
-        for text in dict.fromkeys(declared):
-            if not text or text in self._declared:
-                continue
+        for text in new_declared:
             try:
                 new_cas[text] = str(parse_cas(text))
             except CasError as exc:
@@ -271,8 +306,7 @@ class Screener:
         verdicts = dict(zip(texts, self._check(texts), strict=True)) if texts else {}
         for d, ms in mentions.items():
             chosen = self._select(ms.candidates, verdicts)
-            self._descriptions[d] = (chosen, ms.bad_cas, tuple(c.contract for c in chosen),
-                                     any(c.of_concern for c in chosen))
+            self._descriptions[d] = description_entry(chosen, ms.bad_cas)
         for text, cas in new_cas.items():
             self._declared[text] = (self.finding(cas, "declared_cas", verdicts[cas]), "")
 
@@ -703,6 +737,7 @@ def _screen_manifest(manifest: Manifest, options: ScreenOptions, started: float,
                 results, keys = _run_dask(manifest, options, advance)
             else:
                 results, keys, _ = _run_local(manifest, options, advance)
+                screener.save_known()
             finish(results, keys, screener.cfg)
     finally:
         if progress is not None:

@@ -4,6 +4,7 @@ one OPSIN process per screening run, stopped at its end."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import pickle
 import shutil
@@ -212,3 +213,34 @@ def test_one_opsin_process_for_all_chunks_and_none_after(tmp_path: Path, cache: 
         del engine._SCREENERS[options]
     assert parser.pid is None
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_chemicals_of_known_descriptions_are_read_back_without_a_checker(
+        tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second run over the same goods texts takes their chemicals from the cache folder, starts
+    no Checker, and gives the same results; another date is another key."""
+    from precursorwatch.chem.vocabulary import cache_root
+
+    real = Path(os.environ.get("HOME", "~")).expanduser() / ".cache" / "precursorwatch"
+    cache.mkdir()
+    for index in real.glob("vocabulary-*.sqlite"):  # the general vocabulary, not rebuilt
+        (cache / index.name).symlink_to(index)
+    assert cache_root() == cache
+    first = screen_file(SAMPLE_MANIFEST, options=ScreenOptions(chunk_size=7))
+    assert len(list(cache.glob("screen-chemicals-*.pickle"))) == 1
+
+    def no_checker() -> Checker:
+        raise AssertionError("a Checker was built for descriptions already known")
+
+    monkeypatch.setattr(engine, "_screening_checker", no_checker)
+    options = ScreenOptions(chunk_size=9)
+    try:
+        again = screen_file(SAMPLE_MANIFEST, options=options)
+        assert [r.to_dict() for r in again] == [r.to_dict() for r in first]
+        with pytest.raises(AssertionError, match="Checker was built"):
+            screen_file(SAMPLE_MANIFEST, options=ScreenOptions(chunk_size=9,
+                                                               as_of=dt.date(2024, 1, 2)))
+    finally:
+        for opts in list(engine._SCREENERS):
+            if opts.chunk_size in (7, 9):
+                del engine._SCREENERS[opts]
