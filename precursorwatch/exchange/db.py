@@ -161,6 +161,16 @@ class PipelineBatch:
     def command(self, sql: bytes) -> None:
         self._raw.execute(sql)
 
+    def end_segment(self) -> None:
+        """End the implicit transaction of what is queued so far without waiting for it: the
+        server commits it at once, apart from what follows (a Sync message; psycopg's own
+        `sync()` would also wait for the results, a round trip)."""
+        enqueue = getattr(self._pipeline, "_enqueue_sync", None)
+        if enqueue is None:
+            self._pipeline.sync()
+        else:
+            enqueue()
+
     def query(self, statement: Executable, params: dict[str, Any]) -> Rows:
         compiled = driver_sql(statement, self._dialect)
         cursor = self._raw.cursor()

@@ -225,7 +225,11 @@ class Exchange:
                 with raw.pipeline() as pipeline:  # type: ignore[union-attr]
                     batch = PipelineBatch(raw, pipeline, connection.dialect)
                     if count is not None:
+                        # A statement of its own, committed at once: the count is kept
+                        # whatever the write does, and its row is not held until the
+                        # write commits (the key's reads would wait for it).
                         batch.checks.append(count.queue(batch))
+                        batch.end_segment()
                     batch.command(b"BEGIN")
                     yield batch
                     if batch.checks:  # nothing is committed before the key is checked

@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from exchange_helpers import Clock, notification
+from exchange_helpers import Clock, incident, notification
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from precursorwatch.exchange.admin import add_authority, revoke_key
+from precursorwatch.exchange.admin import add_authority, revoke_key, verify_audit
 from precursorwatch.exchange.app import create_app
 from precursorwatch.exchange.scope import Caller, KnownKeys
 from precursorwatch.exchange.settings import ExchangeSettings
@@ -86,3 +86,31 @@ def test_requests_with_a_known_key_count_against_its_rate(
                 "/v1/incidents", "/v1/notifications")]
         assert app.state.known_keys.get(hash_api_key(cn.api_key)) is not None
     assert got == [200, 200, 200, 200, 429]
+
+
+def test_writes_with_a_known_key_count_against_its_rate_even_when_refused(
+        settings: ExchangeSettings, engine: Engine, clock: Clock) -> None:
+    """A write counts along with its first statements, in a statement of its own: a write
+    refused after that (an unknown importing authority) still counts, stores nothing and
+    leaves the chain as it was; the write over the rate stores nothing either."""
+    app = create_app(dataclasses.replace(settings, rate_limit=4), engine=engine, clock=clock)
+    ex = app.state.exchange
+    cn = add_authority(ex.engine, ex.vault, "CN", "NNCC")
+    add_authority(ex.engine, ex.vault, "MX", "COFEPRIS")
+    add_authority(ex.engine, ex.vault, "US", "DEA")
+    headers = {"Authorization": f"Bearer {cn.api_key}"}
+    with TestClient(app) as client:
+        got = [client.post("/v1/notifications", json=notification(), headers=headers),
+               client.post("/v1/notifications", json=notification(importing_authority="CA"),
+                           headers=headers),
+               client.post("/v1/incidents", json=incident(), headers=headers),
+               client.post("/v1/incidents", json=incident(), headers=headers),
+               client.post("/v1/notifications", json=notification(), headers=headers)]
+        assert [g.status_code for g in got] == [201, 422, 201, 201, 429], [g.text for g in got]
+        assert "importing_authority: 'CA' is not a registered authority" in got[1].text
+        report = client.get("/v1/audit/verify", headers=headers)
+    assert report.status_code == 429  # the rate holds for reads too
+    [chain] = [r for r in verify_audit(ex.engine) if r.authority == "CN"]
+    assert chain.ok and chain.entries == 3
+    assert [got[i].headers["Audit-Receipt"].split(":")[0] for i in (0, 2, 3)] == ["1", "2", "3"]
+    assert str(chain.head) == got[3].headers["Audit-Receipt"]
