@@ -9,7 +9,6 @@ records it served.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +89,17 @@ def matches(n: dict[str, Any], q: InboxQuery) -> bool:
     return True
 
 
+def may_match(text: str, q: InboxQuery) -> bool:
+    """False when a served record's text cannot pass the filters: most records of a filtered
+    inbox are passed over without being decoded."""
+    folded = text.casefold()
+    for wanted in (q.substance, q.text):
+        if wanted and '"' not in wanted and "\\" not in wanted \
+                and wanted.casefold() not in folded:
+            return False
+    return not q.country or f'"{q.country.casefold()}"' in folded
+
+
 def deadline(n: dict[str, Any]) -> dt.datetime:
     return dt.datetime.fromisoformat(str(n["reply_deadline"]).replace("Z", "+00:00"))
 
@@ -129,45 +139,60 @@ def _texts(ex: Exchange, caller: Caller, direction: Direction | None, status: st
         offset += FETCH
 
 
-def _all(ex: Exchange, caller: Caller, direction: Direction | None, status: str | None
-         ) -> list[dict[str, Any]]:
-    """Every notification of a section (and status), newest first, decoded."""
-    return [record(text) for text in _texts(ex, caller, direction, status)]
+def _all(ex: Exchange, caller: Caller, direction: Direction | None, status: str | None,
+         q: InboxQuery | None = None) -> list[dict[str, Any]]:
+    """Every notification of a section (and status), newest first, decoded; with `q`, only
+    those that may pass its filters."""
+    return [record(text) for text in _texts(ex, caller, direction, status)
+            if q is None or may_match(text, q)]
 
 
-# A served record's deadline, read without decoding the whole record (a verdict's evidence
-# makes a record several kilobytes): sorting a thousand records by it costs little.
-_DEADLINE = re.compile(r'"reply_deadline":"([^"]+)"')
+def _overdue(ex: Exchange, caller: Caller, now: dt.datetime) -> list[dict[str, Any]]:
+    """Incoming notifications left unanswered past their deadline in the last 30 days (the
+    newest page of them), soonest deadline first."""
+    recent = [record(t) for t in service.list_notifications(
+        ex, caller, direction="incoming", status="expired", limit=PAGE_SIZE)]
+    return sorted((n for n in recent if now - deadline(n) <= RECENTLY_OVERDUE), key=deadline)
 
 
-def _deadline_of(text: str) -> dt.datetime:
-    found = _DEADLINE.search(text)
-    return (dt.datetime.fromisoformat(found.group(1).replace("Z", "+00:00")) if found
-            else dt.datetime.max.replace(tzinfo=dt.UTC))
+def _awaiting_all(ex: Exchange, caller: Caller, now: dt.datetime, q: InboxQuery
+                  ) -> list[dict[str, Any]]:
+    """Every incoming notification to answer (soonest deadline first) after those recently
+    overdue: for a filtered inbox."""
+    waiting = [record(t) for t in _texts_by_deadline(ex, caller) if may_match(t, q)]
+    return _overdue(ex, caller, now) + waiting
 
 
-def _awaiting(ex: Exchange, caller: Caller, now: dt.datetime) -> list[str]:
-    """Incoming notifications to answer, soonest deadline first, after those that went
-    unanswered in the last 30 days (overdue); as served (JSON text)."""
-    waiting = sorted(_texts(ex, caller, "incoming", "sent"), key=_deadline_of)
-    recent = service.list_notifications(ex, caller, direction="incoming", status="expired",
-                                        limit=FETCH)
-    overdue = [t for t in recent if now - _deadline_of(t) <= RECENTLY_OVERDUE]
-    return sorted(overdue, key=_deadline_of) + waiting
+def _texts_by_deadline(ex: Exchange, caller: Caller) -> list[str]:
+    out: list[str] = []
+    offset = 0
+    while True:
+        batch = service.list_notifications(ex, caller, direction="incoming", status="sent",
+                                           by_deadline=True, limit=FETCH, offset=offset)
+        out.extend(batch)
+        if len(batch) < FETCH:
+            return out
+        offset += FETCH
 
 
 def section(ex: Exchange, caller: Caller, key: Direction, q: InboxQuery, number: int,
             now: dt.datetime) -> Section:
-    """One page of one section."""
+    """One page of one section: a page of the service's list where no filter of ours
+    applies, else the filtered records of the whole section."""
     start = (number - 1) * PAGE_SIZE
-    if key == "incoming" and q.status is None:
-        texts = _awaiting(ex, caller, now)
-        if not q.narrows():  # only the page shown is decoded
-            return Section(key, [record(t) for t in texts[start:start + PAGE_SIZE]], number,
-                           len(texts) > start + PAGE_SIZE, len(texts))
-        found = [n for n in map(record, texts) if matches(n, q)]
+    awaiting = key == "incoming" and q.status is None
+    if awaiting and not q.narrows():
+        # The recently overdue head the first page; then what awaits an answer, by deadline.
+        head = _overdue(ex, caller, now) if number == 1 else []
+        batch = service.list_notifications(ex, caller, direction="incoming", status="sent",
+                                           by_deadline=True, limit=PAGE_SIZE + 1,
+                                           offset=start)
+        rows = [record(t) for t in batch]
+        return Section(key, head + rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)
+    if awaiting:
+        found = [n for n in _awaiting_all(ex, caller, now, q) if matches(n, q)]
     elif q.narrows():
-        found = [n for n in _all(ex, caller, key, q.status) if matches(n, q)]
+        found = [n for n in _all(ex, caller, key, q.status, q) if matches(n, q)]
     else:  # a plain page: the service pages it
         batch = service.list_notifications(ex, caller, direction=key,
                                            status=q.status,  # type: ignore[arg-type]
