@@ -55,5 +55,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Permits are signed records of their issuers' audit chains: dropping them would break
+    # those chains, so a database that holds any stays at 0008.
+    held = op.get_bind().execute(sa.text("SELECT count(*) FROM permit")).scalar_one()
+    if held:
+        raise RuntimeError(f"cannot go below revision 0008: {held} permits are signed records "
+                           "of the audit chains")
+    # A data change first (of nothing): SQLite's Python driver opens the transaction only
+    # then, so the drops below are undone with the rest if a later downgrade step fails.
+    op.execute("DELETE FROM permit_revocation")
     op.drop_table("permit_revocation")
     op.drop_table("permit")
