@@ -8,6 +8,7 @@ page) while the API under `/v1` keeps its JSON errors.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
@@ -16,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from precursorwatch.exchange.errors import ExchangeError, Forbidden, NotFound
@@ -23,6 +25,7 @@ from precursorwatch.web import audit_page, dashboard, docs, inbox, incidents, no
 from precursorwatch.web.auth import SignInRequired, auth_router, optional_user, sign_in_redirect
 from precursorwatch.web.render import page
 
+log = logging.getLogger("precursorwatch.web")
 STATIC = Path(str(files("precursorwatch.web") / "static"))
 # Paths the API owns: errors there stay JSON.
 API_PREFIXES = ("/v1/", "/v1", "/healthz", "/openapi.json")
@@ -82,6 +85,15 @@ async def _invalid(request: Request, _exc: Exception) -> Response:
     return error_page(request, 404)
 
 
+async def _unavailable(request: Request, _exc: Exception) -> Response:
+    return error_page(request, 503)
+
+
+async def _failed(request: Request, exc: Exception) -> Response:
+    log.error("web page failed: %s %s", request.method, request.url.path, exc_info=exc)
+    return error_page(request, 500)
+
+
 def mount_web(app: FastAPI) -> None:
     """Add the web app to the exchange's FastAPI app (call after its handlers are set)."""
     # Mounted before /static, which would otherwise take its paths.
@@ -93,4 +105,6 @@ def mount_web(app: FastAPI) -> None:
     _wrap(app, ExchangeError, _exchange_error)
     _wrap(app, StarletteHTTPException, _http_error)
     _wrap(app, RequestValidationError, _invalid)
+    _wrap(app, DBAPIError, _unavailable)
+    _wrap(app, Exception, _failed)
     app.add_exception_handler(SignInRequired, sign_in_redirect)
