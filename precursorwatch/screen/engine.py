@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from itertools import chain
+from itertools import chain, islice
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -424,23 +424,29 @@ class Screener:
     def _screen_rows(self, rows: Sequence[tuple[int, RawRow | Problem | list[Problem]]]
                      ) -> ChunkOutcome:
         parsed: list[tuple[int, Shipment | list[Problem], str]] = []
+        descriptions_seen: list[str] = []
+        declared_seen: list[str] = []
+        party_keys: list[tuple[str, str]] = []
         for row_no, raw in rows:
             if isinstance(raw, Problem):
                 parsed.append((row_no, [raw], ""))
-            elif isinstance(raw, list):
+                continue
+            if isinstance(raw, list):
                 parsed.append((row_no, raw, ""))
-            else:
-                parsed.append((row_no, parse_row(row_no, raw), raw.get("shipment_id", "")))
-        shipments = [p for _, p, _ in parsed if isinstance(p, Shipment)]
-        self._learn_descriptions([s.description for s in shipments], [s.cas for s in shipments])
-        party_keys = []
-        for s in shipments:
-            if s.shipper_name:
-                party_keys.append((s.shipper_name, s.shipper_country))
-            if s.consignee_name:
-                party_keys.append((s.consignee_name, s.consignee_country))
-            if s.notify_party:
-                party_keys.append((s.notify_party, ""))
+                continue
+            s = parse_row(row_no, raw)
+            parsed.append((row_no, s, raw.get("shipment_id", "")))
+            if isinstance(s, Shipment):
+                descriptions_seen.append(s.description)
+                if s.cas:
+                    declared_seen.append(s.cas)
+                if s.shipper_name:
+                    party_keys.append((s.shipper_name, s.shipper_country))
+                if s.consignee_name:
+                    party_keys.append((s.consignee_name, s.consignee_country))
+                if s.notify_party:
+                    party_keys.append((s.notify_party, ""))
+        self._learn_descriptions(descriptions_seen, declared_seen)
         self._learn_parties(party_keys)
         cfg = self.cfg
         name, version, level = cfg.name, cfg.version, cfg.level
@@ -590,13 +596,8 @@ def _screen_chunk(options: ScreenOptions, chunk: PackedChunk) -> PackedOutcome:
 
 
 def _chunks(manifest: Manifest, size: int) -> Iterator[list[tuple[int, Any]]]:
-    chunk: list[tuple[int, Any]] = []
-    for item in manifest.rows:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
+    rows = manifest.rows
+    while chunk := list(islice(rows, size)):
         yield chunk
 
 
