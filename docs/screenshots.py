@@ -64,8 +64,10 @@ def signed_in(browser: Browser, url: str, email: str) -> Page:
 
 
 def shoot(page: Page, out: Path, name: str) -> None:
+    """The top of the page as a person first sees it."""
     page.locator("main h1").first.wait_for()
     page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.evaluate("window.scrollTo(0, 0)")
     path = out / f"{name}.png"
     page.screenshot(path=str(path))
     print(f"wrote {path}")
@@ -97,7 +99,6 @@ def take(browser: Browser, url: str, out: Path) -> None:
     with officer.expect_navigation():
         officer.locator("#screen-form button[type=submit]").click()
     officer.get_by_test_id("screen-summary").wait_for()
-    officer.get_by_test_id("flagged-row").first.scroll_into_view_if_needed()
     shoot(officer, out, "screen")
 
     chinese = signed_in(browser, url, "approver@cn.example")  # CN people read Chinese
