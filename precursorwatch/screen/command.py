@@ -66,6 +66,10 @@ def _stdin_to_file(fmt: InputFormat) -> Path:
     return Path(fh.name)
 
 
+class _NeverRaised(Exception):
+    """Stands for an error that cannot happen with the options given."""
+
+
 def _fail(message: str) -> NoReturn:
     _err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(2)
@@ -120,7 +124,6 @@ def screen(
 
     Example: pwatch screen precursorwatch/samples/manifest.csv --format html --out report.html
     """
-    from precursorwatch.detect.check import UnknownJurisdiction
     from precursorwatch.screen.columns import parse_map_options
     from precursorwatch.screen.config import RulesConfigError
     from precursorwatch.screen.engine import ScreenOptions, close_screeners, screen_file
@@ -157,6 +160,10 @@ def screen(
         workers=workers,
         progress=False if quiet else (sys.stderr.isatty() if progress is None else progress),
     )
+    # Only a named jurisdiction can be unknown; the chemistry (RDKit) loads only when needed.
+    unknown_jurisdiction: type[Exception] = _NeverRaised
+    if jurisdiction:
+        from precursorwatch.detect.check import UnknownJurisdiction as unknown_jurisdiction
     source = _stdin_to_file(input_format) if file == "-" else Path(file)
     try:
         run = screen_file(source, options=options)
@@ -166,7 +173,7 @@ def screen(
               + "\n".join(f"  {p}" for p in exc.problems))
     except (RulesConfigError, WatchlistError) as exc:
         _fail(str(exc))
-    except UnknownJurisdiction as exc:
+    except unknown_jurisdiction as exc:
         _fail(f"--jurisdiction: {exc}")
     except OSError as exc:
         _fail(f"{exc}")

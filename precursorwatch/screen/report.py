@@ -17,8 +17,6 @@ from json.encoder import encode_basestring as _encode_str
 from pathlib import Path
 from typing import IO, Any
 
-import jinja2
-
 from precursorwatch.screen.config import RuleConfig
 from precursorwatch.screen.engine import ScreenRun, paused_gc
 from precursorwatch.screen.model import ShipmentResult
@@ -205,6 +203,8 @@ def render_html(run: ScreenRun, cfg: RuleConfig | None = None) -> str:
         "flags": r.flags, "parties": r.parties,
         "codes": ", ".join(f.code for f in r.flags),
     } for r in shown]
+    import jinja2  # only the HTML report needs it
+
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string((files("precursorwatch.screen") / "data" / "report.html")
                                .read_text(encoding="utf-8"))
