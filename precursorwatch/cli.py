@@ -396,6 +396,10 @@ from precursorwatch.screen.command import screen as _screen  # noqa: E402
 
 app.command(name="screen")(_screen)
 
+from precursorwatch.screen.reconcile_command import reconcile as _reconcile  # noqa: E402
+
+app.command(name="reconcile")(_reconcile)
+
 from precursorwatch.detect.scan_command import scan as _scan  # noqa: E402
 
 app.command(name="scan")(_scan)
