@@ -25,7 +25,7 @@ def hbars(items: Sequence[tuple[str, int]], label: str, width: int = 460) -> str
            'font-size="12" font-family="system-ui,sans-serif">']
     for i, (name, n) in enumerate(items):
         y = 5 + i * (bar_h + gap)
-        short = name if len(name) <= 26 else name[:25] + "…"
+        short = name if len(name) <= 22 else name[:21] + "…"
         out.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">{escape(short)}'
                    f'<title>{escape(name)}</title></text>')
         out.append(f'<rect x="{left}" y="{y}" width="{max(n * scale, 1):.1f}" '

@@ -20,6 +20,7 @@ from precursorwatch.web.render import language_for, page
 router = APIRouter(include_in_schema=False)
 
 TOP = 10
+TABLE_ROWS = 8
 MONTHS = 12
 STATUS_LABELS = {"sent": N_("Awaiting answer"), "no_objection": N_("No objection"),
                  "objection": N_("Objection"), "expired": N_("Expired"),
@@ -38,6 +39,9 @@ class Counts:
     by_substance: Counter[str] = field(default_factory=Counter)
     by_country: Counter[str] = field(default_factory=Counter)
     by_status: Counter[str] = field(default_factory=Counter)
+    # (month, substance) and (month, country) counts, for the tables over time
+    month_substance: Counter[tuple[str, str]] = field(default_factory=Counter)
+    month_country: Counter[tuple[str, str]] = field(default_factory=Counter)
     objections: list[dict[str, Any]] = field(default_factory=list)
     expired_incoming: int = 0
 
@@ -51,11 +55,16 @@ def count(notifications: Sequence[dict[str, Any]], authority: str) -> Counts:
             continue  # a corrected version is counted once, as its newest version
         out.total += 1
         status = str(n.get("status"))
-        out.by_month[str(n["created_at"])[:7]][status] += 1
+        month = str(n["created_at"])[:7]
+        out.by_month[month][status] += 1
         verdict = n.get("verdict") or {}
-        out.by_substance[str(verdict.get("name") or n.get("substance"))] += 1
+        substance = str(verdict.get("name") or n.get("substance"))
+        out.by_substance[substance] += 1
+        out.month_substance[month, substance] += 1
         partner = n["importer"] if n.get("exporting_authority") == authority else n["exporter"]
-        out.by_country[str(partner.get("country") or "?")] += 1
+        country = str(partner.get("country") or "?")
+        out.by_country[country] += 1
+        out.month_country[month, country] += 1
         out.by_status[status] += 1
         if status == "objection":
             out.objections.append(n)
@@ -81,6 +90,9 @@ def dashboard(request: Request, user: UserDep, ex: ExchangeDep) -> Response:
                                  gettext(lang, BY_SUBSTANCE)),
         "country_chart": hbars(counts.by_country.most_common(TOP),
                                gettext(lang, BY_COUNTRY)),
+        "months": months, "month_labels": {m: month_label(m) for m in months},
+        "top_substances": [k for k, _ in counts.by_substance.most_common(TABLE_ROWS)],
+        "top_countries": [k for k, _ in counts.by_country.most_common(TABLE_ROWS)],
         "objections": sorted(counts.objections, key=lambda n: n["created_at"],
                              reverse=True)[:20],
     }, user=user, language=lang)
