@@ -48,7 +48,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     `--dist loadgroup`), so the module's server starts once per database."""
     here = Path(__file__).parent
     for item in items:
-        if Path(str(item.path)).parent != here:
+        path = Path(str(item.path))
+        if path.parent != here or not path.name.startswith("test_browser"):
             continue
         callspec = getattr(item, "callspec", None)
         kind = callspec.params.get("web_db", "") if callspec is not None else ""
