@@ -85,8 +85,9 @@ class Notification(Base):
     supersedes_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("notification.id"), unique=True
     )
-    exporter_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
-    importer_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    # Indexed with the time (below): a page of one direction reads its newest rows only.
+    exporter_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
+    importer_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     reply_deadline: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     verdict_name: Mapped[str] = mapped_column(String(16))
@@ -104,7 +105,9 @@ class Notification(Base):
     rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
 
     __table_args__ = (UniqueConstraint("thread_id", "version"),
-                      Index("ix_notification_created", "created_at"))
+                      Index("ix_notification_created", "created_at"),
+                      Index("ix_notification_exporter_created", "exporter_id", "created_at"),
+                      Index("ix_notification_importer_created", "importer_id", "created_at"))
 
 
 class NotificationTransit(Base):
