@@ -132,6 +132,9 @@ class Route:
     seconds: float = 0.0
     ceiling: list[float] = field(default_factory=list)  # baseline rates just before and after
     cpu: float = 0.0  # CPU seconds of the server's processes while the route ran
+    db_cpu: float = 0.0  # CPU seconds of the PostgreSQL backends serving them meanwhile
+    # The baseline's CPU per request (ms), its server's and its backends', before and after.
+    ceiling_cpu: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -162,11 +165,25 @@ async def drive(route: Route, count: int, concurrency: int,
     return results
 
 
-Ceiling = Callable[[str], Awaitable[float]]
+Ceiling = Callable[[str], Awaitable[tuple[float, float, float]]]
+
+
+class Backends:
+    """CPU of the PostgreSQL backends serving one application (PGAPPNAME), Linux only; the
+    database is on this machine. A backend that ended meanwhile is not counted."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def cpu(self, application: str) -> float:
+        pids = [r[0] for r in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (application,))]
+        return sum(process_cpu(pid) for pid in pids)
 
 
 async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: int,
-                   ceiling: Ceiling | None = None, server_pid: int = 0) -> list[Route]:
+                   ceiling: Ceiling | None = None, server_pid: int = 0,
+                   backends: Backends | None = None) -> list[Route]:
     """The exchange's routes one after the other; with `ceiling`, each route is bracketed by a
     baseline run of its kind ("read" or "write") just before and just after it, so that its
     ratio to the ceiling compares moments seconds apart, not minutes (the host's load
@@ -174,12 +191,18 @@ async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: i
     async def bracketed(route: Route, run: Awaitable[list[Any]]) -> list[Any]:
         kind = "read" if route.name.startswith("GET") else "write"
         if ceiling is not None:
-            route.ceiling.append(await ceiling(kind))
+            rate, *cost = await ceiling(kind)
+            route.ceiling.append(rate)
+            route.ceiling_cpu.append((cost[0], cost[1]))
         cpu = cpu_seconds(server_pid) if server_pid else 0.0
+        db = backends.cpu(EXCHANGE_APP) if backends else 0.0
         results = await run
         route.cpu = cpu_seconds(server_pid) - cpu if server_pid else 0.0
+        route.db_cpu = backends.cpu(EXCHANGE_APP) - db if backends else 0.0
         if ceiling is not None:
-            route.ceiling.append(await ceiling(kind))
+            rate, *cost = await ceiling(kind)
+            route.ceiling.append(rate)
+            route.ceiling_cpu.append((cost[0], cost[1]))
         return results
 
     rng = random.Random(7)
@@ -251,6 +274,7 @@ async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: i
 
 
 BASELINE_ROWS = 1000
+EXCHANGE_APP, BASELINE_APP = "pwx-bench-exchange", "pwx-bench-baseline"  # as PGAPPNAME
 
 
 def baseline_app() -> Any:
@@ -291,13 +315,16 @@ def serve_baseline(port: int, workers: int) -> None:
 
 
 async def measured(port: int, ceiling_port: int, keys: dict[str, str], scale: float,
-                   concurrency: int, server_pid: int) -> list[Route]:
+                   concurrency: int, server_pid: int, ceiling_pid: int, backends: Backends
+                   ) -> list[Route]:
     """The scenario, each route bracketed by baseline runs of its kind (unless no baseline)."""
     if not ceiling_port:
-        return await scenario(port, keys, scale, concurrency, None, server_pid)
+        return await scenario(port, keys, scale, concurrency, None, server_pid, backends)
     rng = random.Random(11)
     async with LoopbackClient("127.0.0.1", ceiling_port, concurrency) as base:
-        async def ceiling(kind: str) -> float:
+        async def ceiling(kind: str) -> tuple[float, float, float]:
+            """The baseline's rate, and its server's and backends' CPU ms per request."""
+            cpu, db = cpu_seconds(ceiling_pid), backends.cpu(BASELINE_APP)
             if kind == "read":
                 run = Route("baseline: GET /items/{id} (PK SELECT)")
                 await drive(run, max(200, int(1000 * scale)), concurrency, lambda i: base.get(
@@ -308,9 +335,11 @@ async def measured(port: int, ceiling_port: int, keys: dict[str, str], scale: fl
                     "/items", headers={}, json=body("MX", [], rng)), 201)
             if run.errors:
                 raise SystemExit(f"baseline failed: {run.errors}")
-            return run.rate
+            n = len(run.latencies) / 1000
+            return (run.rate, (cpu_seconds(ceiling_pid) - cpu) / n,
+                    (backends.cpu(BASELINE_APP) - db) / n)
 
-        return await scenario(port, keys, scale, concurrency, ceiling, server_pid)
+        return await scenario(port, keys, scale, concurrency, ceiling, server_pid, backends)
 
 
 def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -324,6 +353,15 @@ def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> Non
         if server.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"server did not start:\n{log_path.read_text(errors='replace')}")
         time.sleep(0.2)
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (0 if it is gone), Linux only."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -347,21 +385,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def figures(r: Route) -> dict[str, Any]:
+    """One route's figures: rate, latencies (ms), the ceiling (mean of the baseline runs just
+    before and after) and the ratio to it, and CPU ms per request of the exchange's server
+    and of its PostgreSQL backends, beside the baseline's."""
+    lat = sorted(r.latencies)
+    top = statistics.mean(r.ceiling) if r.ceiling else 0.0
+    base = [statistics.mean(c) for c in zip(*r.ceiling_cpu, strict=True)] or [0.0, 0.0]
+    return {"route": r.name, "n": len(lat), "rate": r.rate,
+            "p50": statistics.median(lat) * 1000,
+            "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, "max": lat[-1] * 1000,
+            "ceiling": top, "ratio": r.rate / top if top else None,
+            "cpu": r.cpu / len(lat) * 1000, "db_cpu": r.db_cpu / len(lat) * 1000,
+            "base_cpu": base[0], "base_db_cpu": base[1], "errors": r.errors}
+
+
 def report(routes: list[Route]) -> None:
-    """Per route: rate, latencies and, with a baseline, the ceiling (mean of the baseline runs
-    just before and after) and the route's rate as a ratio of it; then the exchange server's
-    CPU per request (PostgreSQL's not counted), which drifts less with the host's load."""
-    print(f"{'route':<55} {'n':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'ceiling':>8} {'ratio':>6} {'cpu ms':>7}  errors")
+    """Per route, the `figures`; CPU per request drifts less with the host's load than the
+    rates do."""
+    print(f"{'route':<52} {'n':>5} {'req/s':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+          f"{'ceiling':>7} {'ratio':>5} {'cpu ms':>6} {'pg ms':>5} {'base cpu':>8} "
+          f"{'base pg':>7}  errors")
     for r in routes:
-        lat = sorted(r.latencies)
-        p50 = statistics.median(lat) * 1000
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-        top = statistics.mean(r.ceiling) if r.ceiling else 0.0
-        versus = f"{top:>8.0f} {r.rate / top:>6.2f}" if top else f"{'-':>8} {'-':>6}"
-        print(f"{r.name:<55} {len(lat):>6} {r.rate:>8.0f} {p50:>8.1f} {p99:>8.1f} "
-              f"{lat[-1] * 1000:>8.1f} {versus} {r.cpu / len(lat) * 1000:>7.2f}  "
-              f"{r.errors or '-'}")
+        f = figures(r)
+        versus = (f"{f['ceiling']:>7.0f} {f['ratio']:>5.2f}" if f["ceiling"]
+                  else f"{'-':>7} {'-':>5}")
+        base = (f"{f['base_cpu']:>8.2f} {f['base_db_cpu']:>7.2f}" if f["ceiling"]
+                else f"{'-':>8} {'-':>7}")
+        print(f"{r.name[:52]:<52} {f['n']:>5} {f['rate']:>6.0f} {f['p50']:>7.1f} "
+              f"{f['p99']:>7.1f} {f['max']:>7.1f} {versus} {f['cpu']:>6.2f} "
+              f"{f['db_cpu']:>5.2f} {base}  {r.errors or '-'}")
 
 
 def main() -> None:
@@ -374,6 +427,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--no-baseline", action="store_true",
                         help="measure the exchange only")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write each route's figures to FILE")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
@@ -389,7 +444,7 @@ def main() -> None:
         conn.execute(f"INSERT INTO {schema}.bench_item (body) "
                      f"SELECT %s FROM generate_series(1, {BASELINE_ROWS})", (seed,))
     workdir = Path(tempfile.mkdtemp(prefix="pwx-bench-"))
-    env = {**os.environ, "PWATCH_EXCHANGE_DB_SCHEMA": schema,
+    env = {**os.environ, "PWATCH_EXCHANGE_DB_SCHEMA": schema, "PGAPPNAME": EXCHANGE_APP,
            "PWATCH_EXCHANGE_SECRET_FILE": str(workdir / "exchange.secret"),
            "PWATCH_EXCHANGE_RATE_LIMIT": "1000000"}
     server: subprocess.Popen[bytes] | None = None
@@ -416,7 +471,8 @@ def main() -> None:
             ceiling_server = subprocess.Popen(
                 [sys.executable, __file__, "--serve-baseline", str(ceiling_port),
                  "--workers", str(args.workers)],
-                env={**env, "PWATCH_EXCHANGE_DB": args.db}, cwd=workdir,
+                env={**env, "PWATCH_EXCHANGE_DB": args.db, "PGAPPNAME": BASELINE_APP},
+                cwd=workdir,
                 stdout=subprocess.DEVNULL, stderr=log)
             wait_ready(f"http://127.0.0.1:{ceiling_port}/items/1", ceiling_server,
                        workdir / "server.log")
@@ -424,10 +480,18 @@ def main() -> None:
               f"client: asyncio keep-alive, {args.concurrency} in flight")
         server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
         started = time.perf_counter()
+        backends = Backends(plain)
         routes = asyncio.run(measured(port, ceiling_port, keys, args.scale, args.concurrency,
-                                      server.pid))
+                                      server.pid, ceiling_server.pid if ceiling_server else 0,
+                                      backends))
         wall = time.perf_counter() - started
+        backends.conn.close()
         report(routes)
+        if args.json:
+            args.json.write_text(json.dumps({
+                "load_average": os.getloadavg()[0], "workers": args.workers,
+                "concurrency": args.concurrency, "routes": [figures(r) for r in routes]},
+                indent=1))
         print(f"wall {wall:.1f} s; CPU used: exchange "
               f"{cpu_seconds(server.pid) - server_cpu:.1f} s, "
               f"client {time.process_time() - client_cpu:.1f} s; load average "
