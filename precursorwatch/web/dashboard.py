@@ -3,6 +3,8 @@ notifications left to expire. Counted from the records the authority is party to
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,9 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from precursorwatch.web.charts import hbars, stacked_months
-from precursorwatch.web.deps import ExchangeDep, UserDep
+from precursorwatch.web.deps import ExchangeDep, UserDep, record
 from precursorwatch.web.i18n import N_, formatters, gettext
-from precursorwatch.web.inbox import STATUSES, _all
+from precursorwatch.web.inbox import STATUSES, _texts
 from precursorwatch.web.render import language_for, page
 
 router = APIRouter(include_in_schema=False)
@@ -73,10 +75,35 @@ def count(notifications: Sequence[dict[str, Any]], authority: str) -> Counts:
     return out
 
 
+# A served notification is its stored rendering with the parts derived when read appended
+# (`records.with_status`): the head before the verdict and the tail from `status` on are JSON
+# objects of their own once closed. The verdict (most of a record's bytes, its evidence) is
+# not decoded: only its name is read, which Contract 1 writes third.
+_VERDICT = ',"verdict":'
+_STATUS = ',"status":'
+_VERDICT_NAME = re.compile(r'\{"input":"(?:[^"\\]|\\.)*","resolved_by":"[a-z]+",'
+                           r'"name":("(?:[^"\\]|\\.)*"|null)')
+
+
+def summary(text: str) -> dict[str, Any]:
+    """What the dashboard counts of a served notification, read without decoding its
+    evidence; the whole record where its text is not laid out as expected."""
+    head = text.find(_VERDICT)
+    tail = text.rfind(_STATUS)
+    name = _VERDICT_NAME.match(text, head + len(_VERDICT)) if head > 0 else None
+    if name is None or tail < head:
+        return record(text)
+    found: dict[str, Any] = json.loads(text[:head] + "}")
+    found.update(json.loads("{" + text[tail + 1:]))
+    found["verdict"] = {"name": json.loads(name.group(1))}
+    return found
+
+
 @router.get("/dashboard")
 def dashboard(request: Request, user: UserDep, ex: ExchangeDep) -> Response:
     lang = language_for(request, user)
-    counts = count(_all(ex, user.caller, None, None), user.caller.code)
+    counts = count([summary(t) for t in _texts(ex, user.caller, None, None)],
+                   user.caller.code)
     months = sorted(counts.by_month)[-MONTHS:]
     month_label = formatters(lang)["month"]
     status_labels = {s: gettext(lang, label) for s, label in STATUS_LABELS.items()}

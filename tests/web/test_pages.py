@@ -410,3 +410,15 @@ def test_a_manifest_is_screened_and_a_flagged_shipment_shared(web: TestClient,
     assert "shared as an incident" in listed and 'data-testid="incident-row"' in listed
     us = service.list_incidents(exchange(web), caller(web, "US"))
     assert len(us) == 1 and "Screening result of shipment" in json.loads(us[0])["notes"]
+
+
+def test_the_dashboard_reads_a_record_as_the_whole_record_says(web: TestClient) -> None:
+    from precursorwatch.web.dashboard import summary
+
+    n = notified(web, substance="1-boc-4-AP", exporter_reference='ref ","verdict":{"x')
+    text = service.get_notification(exchange(web), caller(web, "MX"), n)
+    whole, light = json.loads(text), summary(text)
+    for key in ("id", "created_at", "status", "exporter", "importer", "response",
+                "exporting_authority", "importing_authority", "exporter_reference"):
+        assert light[key] == whole[key]
+    assert light["verdict"] == {"name": whole["verdict"]["name"]}
