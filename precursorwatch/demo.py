@@ -332,6 +332,10 @@ def run_server(app: FastAPI, host: str, port: int) -> None:
 
     gc.collect()
     gc.freeze()  # as `pwatch serve` does: long-lived objects out of the collector's walks
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                **server_options())
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                    lifespan="off", **server_options())
+    except KeyboardInterrupt:  # uvicorn stops cleanly, then passes Ctrl-C on
+        pass
+    print("Demo stopped; `pwatch demo` serves the same database again.")
 
