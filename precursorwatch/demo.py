@@ -324,6 +324,7 @@ def demo_command(
 
 
 def run_server(app: FastAPI, host: str, port: int) -> None:
+    import contextlib
     import gc
 
     import uvicorn
@@ -332,10 +333,8 @@ def run_server(app: FastAPI, host: str, port: int) -> None:
 
     gc.collect()
     gc.freeze()  # as `pwatch serve` does: long-lived objects out of the collector's walks
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops cleanly, then passes it on
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                     lifespan="off", **server_options())
-    except KeyboardInterrupt:  # uvicorn stops cleanly, then passes Ctrl-C on
-        pass
     print("Demo stopped; `pwatch demo` serves the same database again.")
 
