@@ -189,25 +189,53 @@ print(len(run.results))
 """
 
 
+def _new_texts(sample: Path, out: Path, run: int) -> None:
+    """The sample manifest with every goods text changed (a weight no run wrote before)."""
+    with sample.open(newline="", encoding="utf-8") as src, out.open(
+            "w", newline="", encoding="utf-8") as dst:
+        rows = csv.reader(src)
+        w = csv.writer(dst)
+        header = next(rows)
+        w.writerow(header)
+        at = header.index("description")
+        for row in rows:
+            row[at] = f"{row[at]} {time.time_ns() % 10**9 + run} kg"
+            w.writerow(row)
+
+
 def fixed_cost(watchlists: list[str], runs: int = 3) -> None:
     """Seconds for a fresh process to screen the 50-line sample manifest (imports, rules,
-    lists, Checker, OPSIN start): first with an empty cache folder, then warm."""
+    lists, Checker, OPSIN start): first with an empty cache folder, then warm. Measured for
+    `screen_file` alone, for the `pwatch screen` command (JSON lines to /dev/null), and for
+    `pwatch screen` on goods texts no run has seen (warm caches, but the Checker is built)."""
     sample = Path(__file__).resolve().parents[1] / "precursorwatch" / "samples" / "manifest.csv"
+    lists = [a for w in watchlists for a in ("--watchlist", w)]
     with tempfile.TemporaryDirectory(prefix="screen-bench-cache-") as cache:
         env = {**os.environ, "PRECURSORWATCH_CACHE": cache}
-        for i in range(runs):
-            load = os.getloadavg()[0]
-            before = os.times()
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", _FIXED_CHILD, str(sample), *watchlists],
-                           env=env, check=True, capture_output=True)
-            wall = time.perf_counter() - t0
-            after = os.times()
-            cpu = (after.children_user - before.children_user
-                   + after.children_system - before.children_system)
-            print(f"fixed cost ({'cold' if i == 0 else 'warm'} cache, watchlists: "
-                  f"{', '.join(watchlists) or 'bundled'}): {wall:.2f} s wall, {cpu:.2f} s CPU "
-                  f"(load average {load:.1f})")
+        fresh = Path(cache) / "new-texts.csv"
+        cases = [("screen_file", lambda i: [sys.executable, "-c", _FIXED_CHILD, str(sample),
+                                            *watchlists]),
+                 ("pwatch screen", lambda i: [sys.executable, "-m", "precursorwatch.cli",
+                                              "screen", str(sample), "-o", os.devnull, "-q",
+                                              *lists]),
+                 ("pwatch screen, new goods texts", lambda i: [
+                     sys.executable, "-m", "precursorwatch.cli", "screen", str(fresh), "-o",
+                     os.devnull, "-q", *lists])]
+        for label, command in cases:
+            for i in range(runs):
+                _new_texts(sample, fresh, i)
+                load = os.getloadavg()[0]
+                before = os.times()
+                t0 = time.perf_counter()
+                subprocess.run(command(i), env=env, check=True, capture_output=True)
+                wall = time.perf_counter() - t0
+                after = os.times()
+                cpu = (after.children_user - before.children_user
+                       + after.children_system - before.children_system)
+                cold = label == "screen_file" and i == 0
+                print(f"{label} ({'cold' if cold else 'warm'} cache, watchlists: "
+                      f"{', '.join(watchlists) or 'bundled'}): {wall:.2f} s wall, {cpu:.2f} s "
+                      f"CPU (load average {load:.1f})")
 
 
 def main() -> None:

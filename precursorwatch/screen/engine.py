@@ -692,7 +692,9 @@ def screen_file(path: str | Path, *, options: ScreenOptions | None = None) -> Sc
     started = time.perf_counter()
     p = Path(path)
     manifest = open_manifest(p, dict(options.column_map))
-    return _screen_manifest(manifest, options, started, _count_lines(p))
+    # Counted (a pass over the file) only for the progress bar.
+    return _screen_manifest(manifest, options, started,
+                            _count_lines(p) if options.progress else None)
 
 
 def screen_records(records: Sequence[Mapping[str, Any]], *,

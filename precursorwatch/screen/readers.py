@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from precursorwatch.screen.columns import match_headers
 from precursorwatch.screen.model import Problem, RawRow
@@ -328,6 +328,15 @@ def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: 
     strip = str.strip
     row_no = 0
     for block in blocks:
+        # The usual block: every record read, none ragged or short; made in one comprehension.
+        if _only_lists(block):
+            full = cast(list[list[str]], block)
+            if all(map(width.__eq__, map(len, full))):
+                yield from zip(range(row_no + 1, row_no + len(full) + 1),
+                               [dict(zip(canon, map(strip, pick(cells)), strict=True))
+                                for cells in full], strict=True)
+                row_no += len(full)
+                continue
         for cells in block:
             row_no += 1
             if isinstance(cells, CsvRecord):
@@ -342,6 +351,10 @@ def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: 
             else:
                 yield row_no, {c: (cells[i].strip() if i < n else "")
                                for c, i in zip(canon, positions, strict=True)}
+
+
+def _only_lists(block: list[list[str] | CsvRecord]) -> bool:
+    return not block or set(map(type, block)) == {list}
 
 
 def _csv_rows(fh: IO[str], delimiter: str, path: Path, overrides: Mapping[str, str]
