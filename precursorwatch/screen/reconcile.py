@@ -59,12 +59,15 @@ def amount(quantity: float | None, unit: str) -> Amount | None:
     """`quantity` in kg or L, or None when the unit is neither a mass nor a volume."""
     if quantity is None:
         return None
-    u = unit.strip().lower().split("/")[0]
-    if u in _MASS_KG:
-        return Amount(quantity * _MASS_KG[u], "kg")
-    if u in _VOLUME_L:
-        return Amount(quantity * _VOLUME_L[u], "L")
-    return None
+    found = _BASE_UNITS.get(unit)
+    if found is None:
+        u = unit.strip().lower().split("/")[0]
+        found = _BASE_UNITS[unit] = ((_MASS_KG[u], "kg") if u in _MASS_KG
+                                     else (_VOLUME_L[u], "L") if u in _VOLUME_L else (0.0, ""))
+    return Amount(quantity * found[0], found[1]) if found[1] else None
+
+
+_BASE_UNITS: dict[str, tuple[float, str]] = {}  # unit as written -> (factor, base unit)
 
 
 def _number(value: float) -> str:
@@ -127,10 +130,10 @@ class Declaration:
     quantity: float | None
     unit: str
     permit: str = ""  # a permit number or id the declaration cites
+    amount: Amount | None = field(init=False, compare=False)
 
-    @property
-    def amount(self) -> Amount | None:
-        return amount(self.quantity, self.unit)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", amount(self.quantity, self.unit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +151,10 @@ class NotifiedShipment:
     shipment_date: dt.date
     arrival_date: dt.date | None = None
     permit_id: str = ""  # the permit it cites, as the exchange found it
+    amount: Amount | None = field(init=False, compare=False)
 
-    @property
-    def amount(self) -> Amount | None:
-        return amount(self.quantity, self.unit)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", amount(self.quantity, self.unit))
 
     def window(self, days: int) -> tuple[dt.date, dt.date]:
         """Arrivals that count against it: from the planned shipment date to `days` after
@@ -175,10 +178,10 @@ class PermitView:
     valid_until: dt.date
     revoked_on: dt.date | None = None
     revocation_reason: str = ""
+    amount: Amount | None = field(init=False, compare=False)
 
-    @property
-    def amount(self) -> Amount | None:
-        return amount(self.quantity, self.unit)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", amount(self.quantity, self.unit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +194,10 @@ class Requirement:
     quantity: float
     unit: str
     source: str = ""
+    amount: Amount | None = field(init=False, compare=False)
 
-    @property
-    def amount(self) -> Amount | None:
-        return amount(self.quantity, self.unit)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", amount(self.quantity, self.unit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +348,7 @@ class NotificationIndex:
 
     by_group: dict[GroupKey, list[NotifiedShipment]]
     importers_of: dict[str, list[str]]  # substance key -> importer keys notified for it
+    _closest: dict[GroupKey, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, notifications: Iterable[NotifiedShipment]) -> NotificationIndex:
@@ -370,11 +374,14 @@ class NotificationIndex:
                                                 score))
 
     def _importer(self, skey: str, ikey: str, score: float) -> str:
-        known = self.importers_of[skey]
         if (skey, ikey) in self.by_group or not ikey:
             return ikey
-        best = process.extractOne(ikey, known, scorer=fuzz.ratio, score_cutoff=score)
-        return str(best[0]) if best is not None else ikey
+        found = self._closest.get((skey, ikey))
+        if found is None:
+            best = process.extractOne(ikey, self.importers_of[skey], scorer=fuzz.ratio,
+                                      score_cutoff=score)
+            found = self._closest[(skey, ikey)] = str(best[0]) if best is not None else ikey
+        return found
 
 
 def _window_dict(n: NotifiedShipment, days: int) -> dict[str, str]:
@@ -480,6 +487,9 @@ def _without(d: Declaration, notifications: Sequence[NotifiedShipment],
                  **_notification_evidence(nearest, days), reason="outside_window")
 
 
+_UNSEEN: Any = object()
+
+
 def group_declarations(declarations: Iterable[Declaration], index: NotificationIndex,
                        options: Options
                        ) -> tuple[dict[GroupKey, list[Declaration]], list[Declaration]]:
@@ -492,9 +502,9 @@ def group_declarations(declarations: Iterable[Declaration], index: NotificationI
         if d.substance is None:
             continue
         k = (d.substance.key, d.importer)
-        if k not in resolved:
-            resolved[k] = index.group_of(d, options.importer_score)
-        g = resolved[k]
+        g = resolved.get(k, _UNSEEN)
+        if g is _UNSEEN:
+            g = resolved[k] = index.group_of(d, options.importer_score)
         if g is None:
             if d.substance.controlled:
                 alone.append(d)

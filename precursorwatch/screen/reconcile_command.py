@@ -52,10 +52,34 @@ def _fail(message: str) -> NoReturn:
 
 # -- writers -------------------------------------------------------------------------------------
 def write_jsonl(results: Sequence[ReconcileResult], out: IO[str]) -> None:
+    """One object a line (`ReconcileResult.to_dict`). A declaration without flags or notes,
+    most lines of a large file, is written from its parts without building the object; its
+    substance's JSON is made once for all lines that share it."""
+    from json.encoder import encode_basestring as text
+
     encode = json.JSONEncoder(ensure_ascii=False).encode
+    substances: dict[int, tuple[object, str]] = {}
     lines: list[str] = []
     for r in results:
-        lines.append(encode(r.to_dict()) + "\n")
+        if r.kind != "declaration" or r.flags or r.notes:
+            lines.append(encode(r.to_dict()) + "\n")
+        else:
+            s = r.substance
+            known = substances.get(id(s))
+            if known is None or known[0] is not s:
+                known = substances[id(s)] = (s, encode(s.to_dict() if s else None))
+            q = r.quantity
+            lines.append(
+                '{"kind": "declaration", "declaration_id": ' + text(r.id) + ', "row": '
+                + str(r.row) + ', "risk": 0, "level": "none", "substance": ' + known[1]
+                + ', "importer": ' + text(r.importer) + ', "country": ' + text(r.country)
+                + ', "arrival_date": ' + (f'"{r.arrival.isoformat()}"' if r.arrival else "null")
+                + ', "quantity": ' + ("null" if q is None else encode(q) if
+                                      not isinstance(q, float) else float.__repr__(q))
+                + ', "unit": ' + text(r.unit) + ', "notification_id": '
+                + (text(r.notification_id) if r.notification_id is not None else "null")
+                + ', "permit_id": ' + (text(r.permit_id) if r.permit_id is not None else "null")
+                + ', "flags": [], "notes": []}\n')
         if len(lines) >= 10_000:
             out.write("".join(lines))
             lines.clear()

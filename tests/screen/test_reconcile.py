@@ -409,3 +409,16 @@ def iter_jsonl(text: str) -> Iterator[dict[str, Any]]:
     for line in text.splitlines():
         if line.strip():
             yield json.loads(line)
+
+
+def test_json_lines_are_the_results_objects(with_bad_rows: Path,
+                                            resolver: SubstanceResolver) -> None:
+    import io
+
+    from precursorwatch.screen.reconcile_command import write_jsonl
+
+    results, never, _ = run_file(with_bad_rows, resolver)
+    buffer = io.StringIO()
+    write_jsonl([*results, *never], buffer)
+    assert list(iter_jsonl(buffer.getvalue())) == \
+        [json.loads(json.dumps(r.to_dict())) for r in [*results, *never]]
