@@ -76,8 +76,8 @@ def count(notifications: Sequence[dict[str, Any]], authority: str) -> Counts:
 
 
 # A served notification is its stored rendering with the parts derived when read appended
-# (`records.with_status`): the head before the verdict and the tail from `status` on are JSON
-# objects of their own once closed. The verdict (most of a record's bytes, its evidence) is
+# (`records.with_status`): the head before the verdict and the tail from `status` on make a JSON
+# object of their own. The verdict (most of a record's bytes, its evidence) is
 # not decoded: only its name is read, which Contract 1 writes third.
 _VERDICT = ',"verdict":'
 _STATUS = ',"status":'
@@ -93,9 +93,10 @@ def summary(text: str) -> dict[str, Any]:
     name = _VERDICT_NAME.match(text, head + len(_VERDICT)) if head > 0 else None
     if name is None or tail < head:
         return record(text)
-    found: dict[str, Any] = json.loads(text[:head] + "}")
-    found.update(json.loads("{" + text[tail + 1:]))
-    found["verdict"] = {"name": json.loads(name.group(1))}
+    found: dict[str, Any] = json.loads(text[:head] + text[tail:])  # head and tail, one object
+    quoted = name.group(1)
+    found["verdict"] = {"name": quoted[1:-1] if "\\" not in quoted and quoted != "null"
+                        else json.loads(quoted)}
     return found
 
 
