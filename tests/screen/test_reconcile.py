@@ -422,3 +422,16 @@ def test_json_lines_are_the_results_objects(with_bad_rows: Path,
     write_jsonl([*results, *never], buffer)
     assert list(iter_jsonl(buffer.getvalue())) == \
         [json.loads(json.dumps(r.to_dict())) for r in [*results, *never]]
+
+
+def test_a_permit_the_notification_cites_is_checked_too(resolver: SubstanceResolver) -> None:
+    npp = _substance(resolver, "NPP")
+    n = NotifiedShipment("N", "no_objection", "CN", "X", "Q", npp, 10, "kg", D("2026-12-01"),
+                         permit_id="6f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b")
+    permit = PermitView("6f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b", "MX-7", "MX", npp, 10, "kg",
+                        "Q", D("2026-01-01"), D("2026-12-05"))
+    d = Declaration(1, "D", "NPP", npp, "Q", "MX", D("2026-12-10"), 4, "kg")
+    results, _ = reconcile([d], Inputs((n,), (permit,)), OPTIONS)
+    expired = _flag(results[0], "PERMIT_EXPIRED")
+    assert expired.evidence["cited_by"] == "notification N"
+    assert results[0].permit_id == permit.id
