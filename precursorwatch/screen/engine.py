@@ -450,6 +450,7 @@ class Screener:
         self._learn_parties(party_keys)
         cfg = self.cfg
         name, version, level = cfg.name, cfg.version, cfg.level
+        level_of = [level(r) for r in range(101)]  # risk is 0 to 100
         descriptions = self._descriptions
         declared_cas = self._declared
         no_declared: tuple[ChemicalFinding | None, str] = (None, "")
@@ -488,7 +489,8 @@ class Screener:
                 contracts = both[1]
             risk = risk_score(flags) if flags else 0
             results.append(ShipmentResult(
-                s.shipment_id, row_no, risk, level(risk), contracts, flags, parties,
+                s.shipment_id, row_no, risk,
+                level_of[risk] if 0 <= risk <= 100 else level(risk), contracts, flags, parties,
                 name, version, s.consignee_country, s.description, s.shipper_name,
                 s.consignee_name,
             ))

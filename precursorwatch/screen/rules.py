@@ -364,13 +364,26 @@ class FileFacts:
     def build(cls, keys: Sequence[FileKey], cfg: RuleConfig) -> FileFacts:
         groups: dict[tuple[str, str, str, int, int], list[FileKey]] = defaultdict(list)
         labels: dict[str, str] = {}
-        for k in keys:
-            if not k.date or not k.shipper or not k.consignee:
+        # First shipment of each shipper-consignee pair, and each shipper's first date.
+        first: dict[tuple[str, str], FileKey] = {}
+        shipper_first: dict[str, dt.date] = {}
+        for k in keys:  # one pass: a million keys
+            date = k.date
+            if not date or not k.shipper or not k.consignee:
                 continue
-            year, week, _ = k.date.isocalendar()
-            for chem, label in k.chemicals:
-                labels[chem] = label
-                groups[(k.shipper, k.consignee, chem, year, week)].append(k)
+            if k.chemicals:
+                year, week, _ = date.isocalendar()
+                for chem, label in k.chemicals:
+                    labels[chem] = label
+                    groups[(k.shipper, k.consignee, chem, year, week)].append(k)
+            pair = (k.shipper, k.consignee)
+            f = first.get(pair)
+            if f is None or date < (f.date or date) or (date == (f.date or date)
+                                                          and k.index < f.index):
+                first[pair] = k
+            since = shipper_first.get(k.shipper)
+            if since is None or date < since:
+                shipper_first[k.shipper] = date
         split: dict[int, str] = {}
         for (_, _, chem, year, week), members in groups.items():
             small = [m for m in members
@@ -383,17 +396,6 @@ class FileFacts:
                 for m in small:
                     split.setdefault(m.index, detail)
         # First shipment from an established shipper to a consignee it never served before.
-        first: dict[tuple[str, str], FileKey] = {}
-        shipper_first: dict[str, dt.date] = {}
-        for k in keys:
-            if not k.date or not k.shipper or not k.consignee:
-                continue
-            pair = (k.shipper, k.consignee)
-            if pair not in first or (k.date, k.index) < (first[pair].date or k.date,
-                                                         first[pair].index):
-                first[pair] = k
-            if k.shipper not in shipper_first or k.date < shipper_first[k.shipper]:
-                shipper_first[k.shipper] = k.date
         new: dict[int, str] = {}
         for (shipper, _), k in first.items():
             if k.chemicals and k.date and k.date > shipper_first[shipper]:
