@@ -422,3 +422,20 @@ def test_the_dashboard_reads_a_record_as_the_whole_record_says(web: TestClient) 
                 "exporting_authority", "importing_authority", "exporter_reference"):
         assert light[key] == whole[key]
     assert light["verdict"] == {"name": whole["verdict"]["name"]}
+
+
+def test_the_audit_page_names_a_changed_record(web: TestClient) -> None:
+    from sqlalchemy import text
+
+    n = notified(web)
+    sign_in(web, "CN", "auditor@cn.example", "observer")
+    assert 'data-ok="true"' in web.get("/audit").text
+    with exchange(web).engine.begin() as connection:
+        connection.execute(text("UPDATE notification SET verdict_name = 'clear' WHERE id = :n"),
+                           {"n": n})
+    html = web.get("/audit?lang=es").text
+    assert 'data-ok="false"' in html and "Se encontraron problemas en la cadena" in html
+    problem = html.split('data-testid="audit-problem"')[1].split("</tr>")[0]
+    assert n in problem and "notification" in problem
+    bad = web.get("/audit", params={"receipt": "12:nothex"}).text
+    assert 'id="receipt-error"' in bad and "SEQ:HASH" in bad
