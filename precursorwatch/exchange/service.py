@@ -722,6 +722,31 @@ def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | N
     return [_served(row, codes) for row in rows]
 
 
+# What a summary of many notifications counts, without their evidence or signatures.
+_FACTS = (Scope.notifications_statement().with_only_columns(
+    Notification.id, Notification.created_at, status_expression(), Notification.exporter_id,
+    Notification.importer_id, Notification.body["substance"].as_string(),
+    Notification.verdict["name"].as_string(),
+    Notification.body["exporter"]["country"].as_string(),
+    Notification.body["importer"]["country"].as_string(), NotificationResponse.reason)
+    .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
+    .outerjoin(_successor, _successor.supersedes_id == Notification.id)
+    .order_by(Notification.created_at, Notification.id))
+FACTS = ("id", "created_at", "status", "exporting_authority", "importing_authority",
+         "substance", "name", "exporter_country", "importer_country", "reason")
+
+
+def notification_facts(ex: Exchange, caller: Caller) -> list[dict[str, Any]]:
+    """Every notification the caller is party to, oldest first, as the few facts a summary
+    counts (`FACTS`: the status derived now, the substance as given and as identified, the
+    parties' countries, an answer's reason), in one statement that reads no evidence."""
+    codes = ex.codes()
+    rows = ex.rows(_FACTS, {**Scope(caller).params, "now": ex.now()})
+    return [{**dict(zip(FACTS, row, strict=True)), "created_at": when(row[1]),
+             "exporting_authority": codes[row[3]], "importing_authority": codes[row[4]]}
+            for row in rows]
+
+
 def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data: ResponseIn,
                         count: Count | None = None) -> Written:
     """The importing authority's decision; only while the notification awaits an answer."""
