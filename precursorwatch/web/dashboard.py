@@ -3,8 +3,6 @@ notifications left to expire. Counted from the records the authority is party to
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,10 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from precursorwatch.exchange import service
 from precursorwatch.web.charts import hbars, stacked_months
-from precursorwatch.web.deps import ExchangeDep, UserDep, record
+from precursorwatch.web.deps import ExchangeDep, UserDep
 from precursorwatch.web.i18n import N_, formatters, gettext
-from precursorwatch.web.inbox import STATUSES, _texts
+from precursorwatch.web.inbox import STATUSES
 from precursorwatch.web.render import language_for, page
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +49,8 @@ class Counts:
 
 def count(notifications: Sequence[dict[str, Any]], authority: str) -> Counts:
     """Counts per month (of sending), substance (as identified, else as given), partner
-    country (the importer's for notifications sent, the exporter's otherwise) and status."""
+    country (the importer's for notifications sent, the exporter's otherwise) and status,
+    from `service.notification_facts`."""
     out = Counts()
     for n in notifications:
         if n.get("status") == "superseded":
@@ -59,12 +59,11 @@ def count(notifications: Sequence[dict[str, Any]], authority: str) -> Counts:
         status = str(n.get("status"))
         month = str(n["created_at"])[:7]
         out.by_month[month][status] += 1
-        verdict = n.get("verdict") or {}
-        substance = str(verdict.get("name") or n.get("substance"))
+        substance = str(n.get("name") or n.get("substance"))
         out.by_substance[substance] += 1
         out.month_substance[month, substance] += 1
-        partner = n["importer"] if n.get("exporting_authority") == authority else n["exporter"]
-        country = str(partner.get("country") or "?")
+        country = str((n.get("importer_country") if n.get("exporting_authority") == authority
+                       else n.get("exporter_country")) or "?")
         out.by_country[country] += 1
         out.month_country[month, country] += 1
         out.by_status[status] += 1
@@ -75,36 +74,10 @@ def count(notifications: Sequence[dict[str, Any]], authority: str) -> Counts:
     return out
 
 
-# A served notification is its stored rendering with the parts derived when read appended
-# (`records.with_status`): the head before the verdict and the tail from `status` on make a JSON
-# object of their own. The verdict (most of a record's bytes, its evidence) is
-# not decoded: only its name is read, which Contract 1 writes third.
-_VERDICT = ',"verdict":'
-_STATUS = ',"status":'
-_VERDICT_NAME = re.compile(r'\{"input":"(?:[^"\\]|\\.)*","resolved_by":"[a-z]+",'
-                           r'"name":("(?:[^"\\]|\\.)*"|null)')
-
-
-def summary(text: str) -> dict[str, Any]:
-    """What the dashboard counts of a served notification, read without decoding its
-    evidence; the whole record where its text is not laid out as expected."""
-    head = text.find(_VERDICT)
-    tail = text.rfind(_STATUS)
-    name = _VERDICT_NAME.match(text, head + len(_VERDICT)) if head > 0 else None
-    if name is None or tail < head:
-        return record(text)
-    found: dict[str, Any] = json.loads(text[:head] + text[tail:])  # head and tail, one object
-    quoted = name.group(1)
-    found["verdict"] = {"name": quoted[1:-1] if "\\" not in quoted and quoted != "null"
-                        else json.loads(quoted)}
-    return found
-
-
 @router.get("/dashboard")
 def dashboard(request: Request, user: UserDep, ex: ExchangeDep) -> Response:
     lang = language_for(request, user)
-    counts = count([summary(t) for t in _texts(ex, user.caller, None, None)],
-                   user.caller.code)
+    counts = count(service.notification_facts(ex, user.caller), user.caller.code)
     months = sorted(counts.by_month)[-MONTHS:]
     month_label = formatters(lang)["month"]
     status_labels = {s: gettext(lang, label) for s, label in STATUS_LABELS.items()}

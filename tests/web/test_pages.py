@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from precursorwatch.exchange import people, service
-from precursorwatch.exchange.schemas import IncidentIn, NotificationIn
+from precursorwatch.exchange.schemas import IncidentIn, NotificationIn, ResponseIn
 from precursorwatch.exchange.scope import Caller
 from precursorwatch.exchange.service import Exchange
 
@@ -412,16 +412,21 @@ def test_a_manifest_is_screened_and_a_flagged_shipment_shared(web: TestClient,
     assert len(us) == 1 and "Screening result of shipment" in json.loads(us[0])["notes"]
 
 
-def test_the_dashboard_reads_a_record_as_the_whole_record_says(web: TestClient) -> None:
-    from precursorwatch.web.dashboard import summary
-
-    n = notified(web, substance="1-boc-4-AP", exporter_reference='ref ","verdict":{"x')
-    text = service.get_notification(exchange(web), caller(web, "MX"), n)
-    whole, light = json.loads(text), summary(text)
-    for key in ("id", "created_at", "status", "exporter", "importer", "response",
-                "exporting_authority", "importing_authority", "exporter_reference"):
-        assert light[key] == whole[key]
-    assert light["verdict"] == {"name": whole["verdict"]["name"]}
+def test_the_dashboard_counts_the_facts_the_records_say(web: TestClient) -> None:
+    n = notified(web, substance="1-boc-4-AP")
+    service.answer_notification(exchange(web), caller(web, "MX"), n, ResponseIn.model_validate(
+        {"decision": "objection", "reason": "No licence on file."}))
+    facts = service.notification_facts(exchange(web), caller(web, "MX"))
+    whole = json.loads(service.get_notification(exchange(web), caller(web, "MX"), n))
+    assert facts == [{"id": n, "created_at": whole["created_at"], "status": "objection",
+                      "exporting_authority": "CN", "importing_authority": "MX",
+                      "substance": "1-boc-4-AP", "name": whole["verdict"]["name"],
+                      "exporter_country": "CN", "importer_country": "MX",
+                      "reason": "No licence on file."}]
+    assert service.notification_facts(exchange(web), caller(web, "CA")) == []
+    sign_in(web, "MX", "observer@mx.example", "observer")
+    html = web.get("/dashboard?lang=zh").text
+    assert "No licence on file." in html and "每月通知数（按物质）" in html
 
 
 def test_the_audit_page_names_a_changed_record(web: TestClient) -> None:
