@@ -104,8 +104,10 @@ class DemoNotification:
 
 
 NOTIFICATIONS: tuple[DemoNotification, ...] = (
-    # Never answered by MX within its 7 days: reads as expired (overdue).
-    DemoNotification("overdue", "CN", "MX", "4-anilinopiperidine", 50, "kg", 38,
+    DemoNotification("october", "CN", "US", "propionyl chloride", 200, "kg", 45,
+                     answer=("no_objection", None), point_of_entry="Long Beach"),
+    # Never answered by MX within its 7 days: reads as expired, overdue in MX's inbox.
+    DemoNotification("overdue", "CN", "MX", "4-anilinopiperidine", 50, "kg", 20,
                      transit=("US",)),
     DemoNotification("objection", "CN", "MX", "4-piperidone hydrochloride monohydrate", 25,
                      "kg", 9, transit=("US",),

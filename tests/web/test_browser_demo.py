@@ -25,6 +25,7 @@ from precursorwatch.exchange.service import (
     list_notifications,
     public_authorities,
 )
+from precursorwatch.web.i18n import gettext
 
 pytestmark = pytest.mark.slow
 
@@ -82,7 +83,7 @@ def test_demo_run_again_reuses_the_database(demo_db: Path) -> None:
     assert "Seeding" not in result.output
     app = open_demo(demo_db, say=lambda _line: None)
     ex: Exchange = app.state.exchange
-    assert len(list_notifications(ex, _caller(ex, "US"))) == 6
+    assert len(list_notifications(ex, _caller(ex, "US"))) == 7
     assert demo_db.with_suffix(".secret").read_bytes() == before[1]
     ex.engine.dispose()
 
@@ -108,7 +109,8 @@ def demo_url(demo_db: Path) -> Iterator[str]:
     app.state.exchange.engine.dispose()
 
 
-def test_demo_sign_in_as_printed(demo_url: str, context: BrowserContext) -> None:
+def test_demo_sign_in_as_printed(demo_url: str, context: BrowserContext,
+                                 other_context: BrowserContext) -> None:
     page = context.new_page()
     page.goto(f"{demo_url}/login")
     page.get_by_label("E-mail").fill("approver@us.example")
@@ -119,3 +121,14 @@ def test_demo_sign_in_as_printed(demo_url: str, context: BrowserContext) -> None
     rows = page.locator("[data-testid=notification-row]")
     expect(rows.first).to_be_visible()
     expect(page.locator("main")).to_contain_text("NPP")
+    # MX's approver reads Spanish, and sees the notification left unanswered as overdue.
+    mx = other_context.new_page()
+    mx.goto(f"{demo_url}/login")
+    mx.locator("#login-form [name=email]").fill("approver@mx.example")
+    mx.locator("#login-form [name=password]").fill(DEMO_PASSWORD)
+    with mx.expect_navigation():
+        mx.locator("#login-form button[type=submit]").click()
+    expect(mx.locator("h1")).to_have_text(gettext("es", "Inbox"))
+    overdue = mx.get_by_test_id("section-incoming").locator("tr.overdue")
+    expect(overdue).to_have_count(1)
+    expect(overdue).to_contain_text("4-anilinopiperidine")
