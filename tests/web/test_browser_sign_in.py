@@ -70,6 +70,10 @@ def test_sign_in_with_the_keyboard_alone(web_server: WebServer,
     page.keyboard.type(email)
     page.keyboard.press("Tab")
     expect(page.get_by_label("Password")).to_be_focused()
+    # Where the focus is can be seen: an outline of at least 2 px (the browser's own is 1 px).
+    style, width = page.evaluate("(() => { const s = getComputedStyle(document.activeElement);"
+                                 " return [s.outlineStyle, s.outlineWidth]; })()")
+    assert style not in ("none", "auto") and float(width.removesuffix("px")) >= 2, (style, width)
     page.keyboard.type(PASSWORD)
     with page.expect_navigation():
         page.keyboard.press("Enter")
