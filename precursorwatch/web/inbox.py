@@ -193,10 +193,11 @@ def section(ex: Exchange, caller: Caller, key: Direction, q: InboxQuery, number:
         found = [n for n in _awaiting_all(ex, caller, now, q) if matches(n, q)]
     elif q.narrows():
         found = [n for n in _all(ex, caller, key, q.status, q) if matches(n, q)]
-    else:  # a plain page: the service pages it
+    else:  # a plain page: the service pages it (what awaits an answer by deadline)
         batch = service.list_notifications(ex, caller, direction=key,
                                            status=q.status,  # type: ignore[arg-type]
-                                           limit=PAGE_SIZE + 1, offset=start)
+                                           limit=PAGE_SIZE + 1, offset=start,
+                                           by_deadline=q.status == "sent")
         rows = [record(t) for t in batch]
         return Section(key, rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)
     return Section(key, found[start:start + PAGE_SIZE], number,
