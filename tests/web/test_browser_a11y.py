@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from browser_helpers import WebServer, sign_in
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from precursorwatch.exchange.schemas import IncidentIn, NotificationIn
 from precursorwatch.exchange.scope import Caller
@@ -52,12 +54,13 @@ def axe() -> Axe:
 
 
 @pytest.fixture
-def officer_page(browser: Browser, web_server: WebServer) -> Iterator[Page]:
-    email = f"officer.a11y.{len(web_server.people)}@mx.example"
+def approver_page(browser: Browser, web_server: WebServer) -> Iterator[Page]:
+    """An MX approver's page: every form there is (sending, answering, reporting)."""
+    email = f"approver.a11y.{len(web_server.people)}@mx.example"
     ctx = browser.new_context(locale="en-US", bypass_csp=True)
     ctx.set_default_timeout(15_000)
     page = ctx.new_page()
-    sign_in(page, web_server, web_server.add("MX", email, "officer"))
+    sign_in(page, web_server, web_server.add("MX", email, "approver"))
     yield page
     ctx.close()
 
@@ -81,13 +84,28 @@ def test_sign_in_page_is_accessible(browser: Browser, web_server: WebServer, axe
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_main_pages_are_accessible(officer_page: Page, web_server: WebServer,
+def test_main_pages_are_accessible(approver_page: Page, web_server: WebServer,
                                    records: dict[str, str], axe: Axe, path: str) -> None:
-    response = officer_page.goto(web_server.url + path.format(**records))
+    response = approver_page.goto(web_server.url + path.format(**records))
     assert response is not None and response.status == 200, path
-    officer_page.locator("main h1").first.wait_for()
-    found = serious_violations(axe, officer_page)
+    approver_page.locator("main h1").first.wait_for()
+    if path.startswith("/notifications/{"):
+        approver_page.locator("#answer-form").wait_for()  # MX answers this one
+    found = serious_violations(axe, approver_page)
     assert not found, f"{path}: {found}"
+
+
+def test_screening_report_is_accessible(approver_page: Page, web_server: WebServer,
+                                        axe: Axe) -> None:
+    approver_page.goto(f"{web_server.url}/screen")
+    manifest = Path(str(files("precursorwatch.samples").joinpath("manifest.csv")))
+    approver_page.locator("#screen-form input[type=file]").set_input_files(str(manifest))
+    with approver_page.expect_navigation():
+        approver_page.locator("#screen-form button[type=submit]").click()
+    approver_page.get_by_test_id("screen-summary").wait_for()
+    expect(approver_page.get_by_test_id("flagged-row").first).to_be_visible()
+    found = serious_violations(axe, approver_page)
+    assert not found, found
 
 
 @pytest.mark.parametrize("lang", ["es", "zh"])
