@@ -614,7 +614,12 @@ def settle(declarations: Sequence[Declaration], matches: Iterable[Match], inputs
     yearly: dict[RequirementKey, float] = defaultdict(float)
     extra: dict[int, list[ReconcileFlag]] = defaultdict(list)
     permit_of: dict[int, str] = {}
-    for d in sorted(declarations, key=lambda d: (d.arrival, d.row)):
+    # Only imports that rely on a permit or count against a requirement take part.
+    counted = [d for d in declarations if d.permit or (
+        requirements and d.substance is not None and d.amount is not None) or (
+        (m := by_row.get(d.row)) is not None and m.notification is not None
+        and m.notification.permit_id)]
+    for d in sorted(counted, key=lambda d: (d.arrival, d.row)):
         m = by_row.get(d.row)
         cited: list[tuple[PermitView, str]] = []
         if d.permit:
@@ -650,17 +655,26 @@ def settle(declarations: Sequence[Declaration], matches: Iterable[Match], inputs
                         requirement=r.quantity, requirement_unit=r.unit, cumulative=total,
                         base_unit=a.base, above_by=over, source=r.source))
     results: list[ReconcileResult] = []
+    append = results.append
     used_notifications: set[str] = set()
+    no_extra: list[ReconcileFlag] = []
     for d in declarations:
         m = by_row.get(d.row)
-        flags = [*(m.flags if m else ()), *extra.get(d.row, ())]
-        if m is not None and m.notification is not None:
-            used_notifications.add(m.notification.id)
-        results.append(ReconcileResult(
-            "declaration", d.declaration_id, d.row, tuple(flags), d.substance, d.importer,
-            d.country, d.arrival, d.quantity, d.unit,
-            m.notification.id if m and m.notification else None, permit_of.get(d.row),
-            d.description, tuple(m.notes) if m else ()))
+        more = extra.get(d.row, no_extra)
+        if m is None:
+            append(ReconcileResult("declaration", d.declaration_id, d.row, tuple(more),
+                                   d.substance, d.importer, d.country, d.arrival, d.quantity,
+                                   d.unit, None, permit_of.get(d.row), d.description))
+            continue
+        n = m.notification
+        if n is not None:
+            used_notifications.add(n.id)
+        append(ReconcileResult(
+            "declaration", d.declaration_id, d.row,
+            (*m.flags, *more) if more or m.flags else (), d.substance, d.importer, d.country,
+            d.arrival, d.quantity, d.unit, n.id if n is not None else None,
+            permit_of.get(d.row) if permit_of else None, d.description,
+            tuple(m.notes) if m.notes else ()))
     return results, never_arrived(inputs.notifications, used_notifications, options)
 
 

@@ -27,7 +27,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from precursorwatch.cli_options import AsOf
+from precursorwatch.cli_options import AsOf, Jurisdictions
 
 if TYPE_CHECKING:
     from precursorwatch.screen.reconcile import ReconcileResult
@@ -180,6 +180,7 @@ def reconcile(
         "--country", help="Importing country of declarations without an importer_country "
                           "(default: the authority's).")] = None,
     as_of: AsOf = None,
+    jurisdiction: Jurisdictions = None,
     fail_on: Annotated[list[str] | None, typer.Option(
         "--fail-on", help="Exit with status 1 when a result has this flag (repeat, or 'any').")
     ] = None,
@@ -246,7 +247,17 @@ def reconcile(
     home = country_code(country) if country else ""
     if country and len(home) != 2:
         _fail(f"--country: {country!r} is not a country")
-    resolver = SubstanceResolver(as_of=on)
+    codes = [c.strip().upper() for item in (jurisdiction or []) for c in item.split(",")
+             if c.strip()]
+    if codes:
+        from precursorwatch.detect.check import UnknownJurisdiction, normalise_jurisdictions
+
+        try:
+            normalise_jurisdictions(codes)
+        except UnknownJurisdiction as exc:
+            _fail(f"--jurisdiction: {exc}")
+    # "Controlled" means on a list in force on --as-of, of these jurisdictions (default all).
+    resolver = SubstanceResolver(as_of=on, jurisdictions=codes or None)
     try:
         manifest = open_declarations(imports)
     except ManifestError as exc:
@@ -323,11 +334,11 @@ def reconcile(
         if len(bad) > _SHOW_BAD_ROWS:
             _err.print(f"... and {len(bad) - _SHOW_BAD_ROWS} more bad rows (flag BAD_ROW in "
                        "the output)", markup=False)
-        codes = Counter(f.code for r in results for f in r.flags if f.code != "BAD_ROW")
+        raised = Counter(f.code for r in results for f in r.flags if f.code != "BAD_ROW")
         _err.print(f"reconciled {read.total} declarations against "
                    f"{len(records.notifications)} notifications and {len(records.permits)} "
                    f"permits in {seconds:.1f} s: "
-                   + (", ".join(f"{n} {c}" for c, n in sorted(codes.items())) or "no flags")
+                   + (", ".join(f"{n} {c}" for c, n in sorted(raised.items())) or "no flags")
                    + f"; {len(bad)} bad rows" + (f" -> {out}" if out else ""), markup=False)
     if failed:
         raise typer.Exit(1)

@@ -397,6 +397,8 @@ runner = CliRunner()
      "no such file"),
     (["--imports", str(IMPORTS), "--db", "sqlite:///x.db", "--authority", "MX", "--as-of",
       "tomorrow"], "--as-of"),
+    (["--imports", str(IMPORTS), "--db", "sqlite:///x.db", "--authority", "MX", "-j", "ZZ"],
+     "--jurisdiction"),
 ])
 def test_usage_errors_exit_2_and_say_why(args: list[str], says: str) -> None:
     result = runner.invoke(app, ["reconcile", *args])
