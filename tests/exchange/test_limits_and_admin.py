@@ -272,3 +272,29 @@ def test_reads_survive_a_dropped_database_connection(
     got = client.get(f"/v1/notifications/{sent['id']}", headers=authorities.headers("MX"))
     assert got.status_code == 200, got.text
     assert got.json()["id"] == sent["id"]
+
+
+def test_records_are_stored_compressed_with_lz4_on_postgresql(
+        app: Any, client: TestClient, authorities: Any, database: Any) -> None:
+    """Revision 0009: a record's large columns are compressed with LZ4 where the server has
+    it (cheaper to write and read than pglz); the record reads and verifies as before."""
+    if database.kind != "postgresql":
+        pytest.skip("column compression is PostgreSQL's")
+    engine = app.state.exchange.engine
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                                "WHERE name = 'default_toast_compression'")):
+            pytest.skip("this PostgreSQL was built without LZ4")
+    sent = client.post("/v1/notifications", json=notification(), headers=authorities.headers("CN"))
+    seized = client.post("/v1/incidents", json=incident(), headers=authorities.headers("US"))
+    assert sent.status_code == seized.status_code == 201
+    with engine.connect() as conn:
+        for table, record_id in (("notification", sent.json()["id"]),
+                                 ("incident", seized.json()["id"])):
+            methods = conn.execute(text(
+                f"SELECT pg_column_compression(rendered), pg_column_compression(verdict) "
+                f"FROM {table} WHERE id = :id"), {"id": record_id}).one()
+            assert methods == ("lz4", "lz4"), table
+    got = client.get(f"/v1/notifications/{sent.json()['id']}", headers=authorities.headers("MX"))
+    assert got.json()["verdict"] == sent.json()["verdict"]
+    assert all(r.ok for r in verify_audit(engine))
