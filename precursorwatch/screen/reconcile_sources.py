@@ -362,6 +362,9 @@ def from_database(url: str, authority: str, *, schema: str | None = None,
     )
 
     moment = now or dt.datetime.now(dt.UTC)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        # Opening a missing SQLite file would create an empty database: this is a read.
+        raise SourceError(f"--db: no such SQLite database file: {url.removeprefix('sqlite:///')}")
     try:
         engine = make_engine(url, schema=schema)
     except AdminError as exc:

@@ -399,6 +399,8 @@ runner = CliRunner()
       "tomorrow"], "--as-of"),
     (["--imports", str(IMPORTS), "--db", "sqlite:///x.db", "--authority", "MX", "-j", "ZZ"],
      "--jurisdiction"),
+    (["--imports", str(IMPORTS), "--db", "sqlite:///no-such-exchange.db", "--authority", "MX"],
+     "no such SQLite database file"),
 ])
 def test_usage_errors_exit_2_and_say_why(args: list[str], says: str) -> None:
     result = runner.invoke(app, ["reconcile", *args])
