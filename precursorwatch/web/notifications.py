@@ -103,6 +103,7 @@ def notification_body(form: dict[str, Any], errors: FormErrors) -> dict[str, Any
         "mode": text(form, "mode"),
         "exporter_reference": text(form, "exporter_reference"),
         "other_information": text(form, "other_information"),
+        "permit": text(form, "permit"),
     }
     return {k: v for k, v in body.items() if v is not None or k in ("quantity", "unit",
                                                                     "planned_shipment_date")}

@@ -444,3 +444,18 @@ def test_the_audit_page_names_a_changed_record(web: TestClient) -> None:
     assert n in problem and "notification" in problem
     bad = web.get("/audit", params={"receipt": "12:nothex"}).text
     assert 'id="receipt-error"' in bad and "SEQ:HASH" in bad
+
+
+def test_a_cited_permit_is_shown_with_its_check(web: TestClient) -> None:
+    token = sign_in(web, "CN", "officer@cn.example", "officer")
+    sent = web.post("/notifications/new", data={"csrf_token": token,
+                                                 **_form(permit="PWP1.not-a-permit")})
+    assert sent.status_code == 303, sent.text[:1500]
+    html = web.get(sent.headers["location"] + "&lang=es").text
+    assert 'data-testid="permit"' in html and "Permiso de importación" in html
+    assert "PWP1.not-a-permit" in html
+    nid = sent.headers["location"].split("/")[2].split("?")[0]
+    stored = json.loads(service.get_notification(exchange(web), caller(web, "CN"), nid))
+    if stored.get("permit_check") is not None:  # where the exchange checks cited permits
+        check = html.split('data-testid="permit-check"')[1].split("</div>")[0]
+        assert 'data-ok="false"' in check and "El permiso citado no ampara" in check
