@@ -142,3 +142,21 @@ def test_an_observer_cannot_answer(web_server: WebServer, context: BrowserContex
     page.goto(f"{web_server.url}/notifications/{notification_id}")
     expect(page.locator("h1 [data-testid=status]")).to_have_attribute("data-status", "sent")
     expect(page.locator("#answer-form")).to_have_count(0)
+
+
+def test_language_chosen_in_the_switcher_stays_with_the_person(
+        web_server: WebServer, context: BrowserContext, other_context: BrowserContext) -> None:
+    email = web_server.add("MX", "switcher@mx.example", "observer")
+    page = context.new_page()
+    sign_in(page, web_server, email)
+    expect(page.locator("h1")).to_have_text("Inbox")
+    with page.expect_navigation():  # the switcher sends itself once a language is chosen
+        page.locator("#language").select_option("zh")
+    expect(page.locator("h1")).to_have_text(gettext("zh", "Inbox"))
+    expect(page.locator("html")).to_have_attribute("lang", re.compile(r"^zh"))
+    page.goto(f"{web_server.url}/dashboard")
+    expect(page.locator("h1")).to_have_text(gettext("zh", "Dashboard"))
+    # Kept with the account: another browser, asking for English, gets Chinese after sign-in.
+    other = other_context.new_page()
+    sign_in(other, web_server, email)
+    expect(other.locator("h1")).to_have_text(gettext("zh", "Inbox"))
