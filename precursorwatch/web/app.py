@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from precursorwatch.exchange.errors import ExchangeError, Forbidden, NotFound
 from precursorwatch.web import audit_page, dashboard, docs, inbox, incidents, notifications, screen
 from precursorwatch.web.auth import SignInRequired, auth_router, optional_user, sign_in_redirect
-from precursorwatch.web.render import page
+from precursorwatch.web.i18n import gettext
+from precursorwatch.web.render import language_for, page
 
 log = logging.getLogger("precursorwatch.web")
 STATIC = Path(str(files("precursorwatch.web") / "static"))
@@ -43,11 +45,15 @@ def _signed_in_or_none(request: Request) -> object | None:
         return None
 
 
-def error_page(request: Request, status: int) -> HTMLResponse:
-    """The 403, 404 or other error page, in the person's language."""
-    user = _signed_in_or_none(request)
-    return page(request, "error.html", {"status": status}, user=user,  # type: ignore[arg-type]
-                status_code=status)
+def error_page(request: Request, status: int, reason: str | None = None) -> HTMLResponse:
+    """The 403, 404 or other error page, in the person's language; `reason` (a message of
+    the catalogs, e.g. why a form was refused) is said where the language has it."""
+    user: Any = _signed_in_or_none(request)
+    language = language_for(request, user)
+    said = gettext(language, reason) if reason else ""
+    shown = said if said and (language == "en" or said != reason) else ""
+    return page(request, "error.html", {"status": status, "reason": shown}, user=user,
+                status_code=status, language=language)
 
 
 WebHandler = Callable[[Request, Exception], Awaitable[Response]]
@@ -70,7 +76,7 @@ async def _exchange_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotFound):
         return error_page(request, 404)
     if isinstance(exc, Forbidden):
-        return error_page(request, 403)
+        return error_page(request, 403, exc.message)
     status = exc.status if isinstance(exc, ExchangeError) else 500
     return error_page(request, status)
 
