@@ -310,9 +310,25 @@ def serving_app() -> FastAPI:
     that stalls every request in flight."""
     app = create_app()
     _start_opsin(app.state.exchange.checker)
+    _open_connections(app.state.exchange.engine, SERVING_CONNECTIONS)
     gc.collect()
     gc.freeze()
     return app
+
+
+# Connections a worker opens before serving: about as many as requests it serves at once.
+SERVING_CONNECTIONS = 8
+
+
+def _open_connections(engine: Engine, count: int) -> None:
+    """Fill the pool now: a new PostgreSQL connection starts a server process (tens of ms on
+    a busy host), which the first burst of requests would otherwise wait for. The pool keeps
+    them (up to its size)."""
+    if engine.dialect.name != "postgresql":
+        return
+    opened = [engine.connect() for _ in range(min(count, engine.pool.size()))]  # type: ignore[attr-defined]
+    for connection in opened:
+        connection.close()
 
 
 def _start_opsin(checker: SubstanceChecker) -> None:

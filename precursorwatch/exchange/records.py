@@ -54,8 +54,18 @@ def render_notification(row: Notification, *, exporter: str, importer: str,
 def with_status(rendered: str, *, status: str, superseded_by: str | None,
                 response: Mapping[str, Any] | None) -> str:
     """The served notification: its stored rendering plus the parts derived when read."""
-    tail = to_json({"status": status, "superseded_by": superseded_by, "response": response})
+    if superseded_by is None and response is None:  # most of a page: one of a few tails
+        tail = _TAILS.get(status)
+        if tail is None:
+            tail = to_json({"status": status, "superseded_by": None, "response": None})
+            if len(_TAILS) < 16:
+                _TAILS[status] = tail
+    else:
+        tail = to_json({"status": status, "superseded_by": superseded_by, "response": response})
     return f"{rendered[:-1]},{tail[1:]}"
+
+
+_TAILS: dict[str, str] = {}  # by status, for a record neither answered nor corrected
 
 
 def render_incident(row: Incident, *, reporter: str) -> str:
