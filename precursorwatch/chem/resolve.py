@@ -14,7 +14,7 @@ resolved says why.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -51,6 +51,9 @@ MAX_IDENTIFIER_LENGTH = 1000
 # OPSIN's second opinion costs a few ms a name; unless asked for always, a batch asks it about
 # at most this many of the names the general vocabulary answered.
 CROSS_CHECK_LIMIT = 500
+# Structures named from the general vocabulary per query: few enough that their molecules are
+# still at hand when a caller decides on them (structure.parent_mol).
+_NAMING_CHUNK = 100
 _INCHIKEY_RE = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 # Characters that never occur in a SMILES string; their presence means "try it as a name".
 _NOT_SMILES = re.compile(r"[\s,;:'\"!?&|{}<>^`~]")
@@ -152,8 +155,14 @@ class Resolver:
     def resolve(self, identifier: str) -> Resolution:
         return self.resolve_batch([identifier])[0]
 
-    def resolve_batch(self, identifiers: Sequence[str]) -> list[Resolution]:
-        """Resolve every identifier; input order kept; never raises for a bad identifier."""
+    def resolve_batch(self, identifiers: Sequence[str], *,
+                      on_final: Callable[[Resolution], None] | None = None,
+                      ) -> list[Resolution]:
+        """Resolve every identifier; input order kept; never raises for a bad identifier.
+
+        `on_final` is called, while the batch goes on, with each new resolution that nothing
+        later in the batch changes (not one left for OPSIN or its second opinion), soon
+        after its structure was made."""
         todo: dict[str, _Pending] = {}
         answers: dict[str, _TableAnswer] = {}
         unnamed: dict[str, Resolution] = {}  # cached once named
@@ -165,7 +174,12 @@ class Resolver:
                 todo[text] = result
             elif text not in unnamed:
                 self._cache[text] = result
-        self._name_from_table(unnamed)
+                if on_final is not None and text not in answers:
+                    on_final(result)
+            elif len(unnamed) >= _NAMING_CHUNK:
+                self._name_from_table(unnamed, on_final)
+                unnamed = {}
+        self._name_from_table(unnamed, on_final)
         if not self._wants_cross_check(bool(todo)):
             answers = {}
         elif self.cross_check is None and len(answers) > CROSS_CHECK_LIMIT:
@@ -511,14 +525,17 @@ class Resolver:
         return replace(res, name=entry.name, cas=entry.cas[0] if entry.cas else None,
                        ref=entry.ref)
 
-    def _name_from_table(self, unnamed: dict[str, Resolution]) -> None:
+    def _name_from_table(self, unnamed: dict[str, Resolution],
+                         on_final: Callable[[Resolution], None] | None = None) -> None:
         """Name and cache the structures `_named` set aside, with one look-up for all."""
         if not unnamed:
             return
         found = {} if self.vocabulary is None else self.vocabulary.by_inchikeys(
             r.structure.inchikey for r in unnamed.values() if r.structure is not None)
         for text, res in unnamed.items():
-            self._cache[text] = _with_table_name(res, found)
+            named = self._cache[text] = _with_table_name(res, found)
+            if on_final is not None:
+                on_final(named)
 
     def _from_table(self, raw: str, hit: VocabularyHit, how: ResolvedBy, *,
                     cas: str | None = None, salt_words: tuple[str, ...] = (),

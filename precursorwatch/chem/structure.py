@@ -26,6 +26,7 @@ How the parent is chosen, whatever the order or size of the fragments:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -295,7 +296,7 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
     inchikey = Chem.MolToInchiKey(parent)
     if not inchikey:
         raise StructureError(f"no InChIKey could be computed for {smiles[:80]}")
-    return Structure(
+    return _remember(Structure(
         smiles=smiles,
         inchikey=inchikey,
         formula=rdMolDescriptors.CalcMolFormula(parent),
@@ -303,7 +304,7 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
         neutralised=smiles != given,
         alternatives=alternatives,
         mol_binary=read_back.ToBinary(),
-    )
+    ), read_back)
 
 
 def _words(frags: Iterable[_Fragment]) -> tuple[str, ...]:
@@ -338,11 +339,11 @@ def _from_candidates(pool: list[_Fragment], frags: list[_Fragment], *,
     chosen, parent = finished[0]
     others = [f for f in frags if f.neutral != chosen.neutral]
     alternatives = tuple(s for _, s in finished[1:] if s.inchikey != parent.inchikey)
-    return Structure(
+    return _remember(Structure(
         smiles=parent.smiles, inchikey=parent.inchikey, formula=parent.formula,
         stripped=_words(others), neutralised=parent.neutralised, alternatives=alternatives,
         mol_binary=parent.mol_binary,
-    )
+    ), parent_mol(parent))
 
 
 def _combine(frags: list[_Fragment]) -> Chem.Mol:
@@ -441,6 +442,33 @@ def from_inchi(inchi: str) -> Structure:
     if mol is None:
         raise StructureError(f"unparsable InChI: {inchi[:80]!r}")
     return standardise(mol)
+
+
+# The molecules of the structures made last, by object: a caller that decides on a structure
+# right after it was made (`parent_mol`) uses the molecule standardisation made instead of
+# restoring it from `mol_binary`. A few hundred: enough for a batch's naming step, small next
+# to the structure cache (an RDKit molecule takes some ten kilobytes).
+_RECENT_MOLS: dict[int, tuple[Structure, Chem.Mol]] = {}
+_RECENT_MAX = 512
+_recent_lock = threading.Lock()
+
+
+def _remember(structure: Structure, mol: Chem.Mol) -> Structure:
+    with _recent_lock:
+        _RECENT_MOLS[id(structure)] = (structure, mol)  # the entry keeps the id taken
+        if len(_RECENT_MOLS) > _RECENT_MAX:
+            del _RECENT_MOLS[next(iter(_RECENT_MOLS))]
+    return structure
+
+
+def parent_mol(structure: Structure) -> Chem.Mol:
+    """The RDKit molecule of a standardised parent, shared: the caller must not change it.
+    For a structure made a moment ago it is the molecule standardisation made (nothing is
+    restored); otherwise as `to_mol`."""
+    recent = _RECENT_MOLS.get(id(structure))
+    if recent is not None and recent[0] is structure:
+        return recent[1]
+    return to_mol(structure)
 
 
 def to_mol(structure: Structure) -> Chem.Mol:

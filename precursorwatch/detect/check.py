@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import cache
 from importlib.resources import files
 
@@ -19,7 +19,7 @@ from precursorwatch.chem.multilingual import ForeignName, bundled_vocabulary
 from precursorwatch.chem.names import NameEntry
 from precursorwatch.chem.opsin import NameParser, OpsinProcess, names_to_smiles
 from precursorwatch.chem.resolve import Resolution, Resolver
-from precursorwatch.chem.structure import Structure, to_mol
+from precursorwatch.chem.structure import Structure, parent_mol
 from precursorwatch.chem.vocabulary import default_vocabulary
 from precursorwatch.controls.model import ControlSet
 from precursorwatch.controls.summary import parse_jurisdictions
@@ -141,8 +141,19 @@ class Checker:
             raise ValueError(f"depth must be between 0 and {MAX_DEPTH}, not {depth}")
         on = as_of or dt.date.today()
         wanted = normalise_jurisdictions(jurisdictions)
-        return [self._verdict(r, on, wanted, depth)
-                for r in self._resolve_safely(list(identifiers))]
+        # A resolution the resolver reports final while the batch goes on is decided at once,
+        # while its structure's molecule is still at hand; the rest after the batch.
+        early: dict[str, tuple[Resolution, Verdict]] = {}
+
+        def decide_now(res: Resolution) -> None:
+            early[res.input] = (res, self._verdict(res, on, wanted, depth))
+
+        out: list[Verdict] = []
+        for res in self._resolve_safely(list(identifiers), decide_now):
+            found = early.get(res.input)
+            out.append(found[1] if found is not None and found[0] is res
+                       else self._verdict(res, on, wanted, depth))
+        return out
 
     def decide(self, structure: Structure, *, as_of: dt.date,
                jurisdictions: Collection[str] | None = None, depth: int = 1,
@@ -161,20 +172,22 @@ class Checker:
         return found
 
     # -- internals --------------------------------------------------------------------------
-    def _resolve_safely(self, identifiers: list[str]) -> list[Resolution]:
+    def _resolve_safely(self, identifiers: list[str],
+                        on_final: Callable[[Resolution], None] | None = None,
+                        ) -> list[Resolution]:
         """Resolutions in input order. An identifier whose resolution fails unexpectedly is
         unresolved with the reason and the rest go on: the batch is halved until the failing
         identifier is alone (what resolved before the failure is cached, OPSIN runs per half)."""
         try:
-            return self.resolver.resolve_batch(identifiers)
+            return self.resolver.resolve_batch(identifiers, on_final=on_final)
         except Exception as exc:  # one odd identifier must not cost the whole batch
             if len(identifiers) == 1:
                 _log.debug("internal error while resolving %r", identifiers[0], exc_info=True)
                 return [Resolution(input=identifiers[0], resolved_by="none",
                                    reason=f"internal error while checking: {_describe(exc)}")]
             half = len(identifiers) // 2
-            return (self._resolve_safely(identifiers[:half])
-                    + self._resolve_safely(identifiers[half:]))
+            return (self._resolve_safely(identifiers[:half], on_final)
+                    + self._resolve_safely(identifiers[half:], on_final))
 
     def _verdict(self, res: Resolution, on: dt.date, wanted: frozenset[str] | None,
                  depth: int) -> Verdict:
@@ -204,7 +217,9 @@ class Checker:
 
     def _decide(self, structure: Structure, on: dt.date, wanted: Collection[str] | None,
                 depth: int, salt_words: tuple[str, ...], name: str | None) -> _Decision:
-        mol = to_mol(structure)  # restored once for the rules, the gate and the fingerprint
+        # One molecule for the rules, the gate and the fingerprint: the one standardisation
+        # made when the structure is new (see check_batch), else restored once.
+        mol = parent_mol(structure)
         # Every fentanyl family and class rule and every route needs the route core (see
         # designer.ROUTE_CORE_SMARTS, pinned by the tests on the lists): without it (most
         # structures) those rules are not tried and no route is looked for.

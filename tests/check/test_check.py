@@ -180,3 +180,24 @@ def test_cas_of_a_traded_salt_form_says_salt(checker: Checker, cas: str, parent:
     assert v.cas == cas
     assert all(m.basis == "salt" for m in v.matches if m.substance == parent)
     assert any(m.substance == parent for m in v.matches)
+
+
+def test_a_batch_decides_as_one_at_a_time() -> None:
+    # Structures decided while the batch goes on (more than one naming step's worth), names
+    # left for OPSIN and for typo matching, salts and mixtures: the same verdicts as alone.
+    from precursorwatch.chem.structure import from_smiles
+    from precursorwatch.chem.vocabulary import default_sources, read_table
+
+    table = [p for p in default_sources() if p.name == "chemical identifiers pubchem small.tsv"]
+    smiles = [r.smiles for _, r in zip(range(260), read_table(table[0]), strict=False)]
+    batch = [*smiles, "O=C1CCN(CCc2ccccc2)CC1.Cl", "CC(N)C(O)c1ccccc1.OC(=O)CC(O)(CC(=O)O)C(=O)O",
+             "1-(2-phenylethyl)piperidin-4-one", "N-phenethyl-4-pipridone", "NPP", smiles[0],
+             "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1", "not a chemical at all"]
+    from_smiles.cache_clear()
+    together = Checker.default().check_batch(batch, as_of=TODAY)
+    from_smiles.cache_clear()
+    fresh = Checker(Checker.default().controls)
+    alone = [fresh.check(x, as_of=TODAY) for x in batch]
+    assert together == alone
+    assert together[-1].verdict == "unresolved"
+    assert together[-2].verdict == "controlled"

@@ -113,3 +113,17 @@ def test_a_large_counter_ion_is_classed_without_its_key() -> None:
     assert st.smiles == "CN1CCC(c2ccccc2)CC1"
     assert [a.smiles for a in st.alternatives] == ["CCCCCCCCCCCCCCCCCC(=O)O"]
     assert st.stripped == ("CCCCCCCCCCCCCCCCCC(=O)O",)
+
+
+def test_the_molecule_of_a_new_structure_is_shared_and_an_older_one_restored() -> None:
+    from precursorwatch.chem.structure import parent_mol
+
+    first = from_smiles("CCOC(=O)c1ccccc1N")
+    assert parent_mol(first) is parent_mol(first)  # not restored each time
+    assert Chem.MolToSmiles(parent_mol(first)) == first.smiles
+    for k in range(1, 27):  # many structures later, it is restored from its binary
+        for m in range(1, 27):
+            from_smiles("C" * k + "O" + "C" * m)
+    assert parent_mol(first) is not parent_mol(first)
+    assert Chem.MolToSmiles(parent_mol(first)) == first.smiles
+    assert to_mol(first) is not to_mol(first)
