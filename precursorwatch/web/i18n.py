@@ -18,13 +18,11 @@ from importlib.resources import files
 from typing import Any
 
 import jinja2
-from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
-from markupsafe import Markup
 
 LANGUAGES: tuple[str, ...] = ("en", "es", "zh")
 DEFAULT_LANGUAGE = "en"
@@ -95,10 +93,6 @@ def from_accept_language(header: str) -> str:
 
 
 # -- formatting -----------------------------------------------------------------------------------
-def locale_of(language: str) -> Locale:
-    return Locale.parse(LOCALES.get(language, "en"))
-
-
 def formatters(language: str) -> Mapping[str, Callable[..., str]]:
     """The formatting functions templates get for `language` (dates in UTC)."""
     loc = LOCALES.get(language, "en")
@@ -155,8 +149,3 @@ def environment(language: str) -> jinja2.Environment:
 
 def render_template(language: str, name: str, context: Mapping[str, Any]) -> str:
     return environment(language).get_template(name).render(context)
-
-
-def plain(text: str) -> Markup:
-    """Text already escaped (e.g. a sanitised SVG) that templates insert as is."""
-    return Markup(text)
