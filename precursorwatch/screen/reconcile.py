@@ -615,8 +615,9 @@ def settle(declarations: Sequence[Declaration], matches: Iterable[Match], inputs
     extra: dict[int, list[ReconcileFlag]] = defaultdict(list)
     permit_of: dict[int, str] = {}
     # Only imports that rely on a permit or count against a requirement take part.
+    required = {k[1] for k in requirements}
     counted = [d for d in declarations if d.permit or (
-        requirements and d.substance is not None and d.amount is not None) or (
+        d.substance is not None and d.substance.key in required and d.amount is not None) or (
         (m := by_row.get(d.row)) is not None and m.notification is not None
         and m.notification.permit_id)]
     for d in sorted(counted, key=lambda d: (d.arrival, d.row)):
