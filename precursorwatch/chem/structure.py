@@ -354,10 +354,12 @@ def _combine(frags: list[_Fragment]) -> Chem.Mol:
 
 
 def _standardise(mol: Chem.Mol, *, sanitised: bool = False,
-                 parsed: bool = False, connected: bool = False) -> Structure:
+                 parsed: bool = False, connected: bool = False,
+                 bracketed: bool = True) -> Structure:
     """`parsed`: `mol` is as RDKit's SMILES parser returned it (see `_finish`); `connected`:
-    it is known to be one fragment (a SMILES without a dot)."""
-    if mol.HasSubstructMatch(_IONIC_METAL):
+    it is known to be one fragment (a SMILES without a dot); `bracketed`: it may have atoms
+    outside SMILES's organic subset or charges (False: a SMILES without a bracket atom)."""
+    if bracketed and mol.HasSubstructMatch(_IONIC_METAL):
         mol = _disconnector.Disconnect(mol)
         sanitised = parsed = False
     if mol.GetNumAtoms() == 0:
@@ -365,7 +367,7 @@ def _standardise(mol: Chem.Mol, *, sanitised: bool = False,
     # A sanitised molecule of one fragment (most inputs) is its own only piece: copying and
     # sanitising it again would cost more than the parse.
     if sanitised and (connected or len(Chem.GetMolFrags(mol)) == 1):
-        return _finish(mol, neutralise=True, parsed=parsed)
+        return _finish(mol, neutralise=True, parsed=parsed, charged=None if bracketed else False)
     pieces = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True))
     if not pieces:
         raise StructureError("empty structure")
@@ -425,7 +427,8 @@ def from_smiles(smiles: str) -> Structure:
     if mol is None:
         raise StructureError(f"unparsable SMILES: {text[:80]!r}")
     try:
-        return _standardise(mol, sanitised=True, parsed=True, connected="." not in text)
+        return _standardise(mol, sanitised=True, parsed=True, connected="." not in text,
+                            bracketed="[" in text)
     except StructureError:
         raise
     except Exception as exc:  # as `standardise` does
