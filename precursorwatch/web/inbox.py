@@ -9,7 +9,8 @@ records it served.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -27,7 +28,7 @@ from precursorwatch.web.render import page
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
-FETCH = 500  # records per statement when a whole section is read
+FETCH = 100  # records per statement while a filtered section is read
 NEAR_DUE = dt.timedelta(days=2)
 RECENTLY_OVERDUE = dt.timedelta(days=30)
 STATUSES = ("sent", "no_objection", "objection", "expired", "superseded")
@@ -123,85 +124,68 @@ class Section:
     total: int | None = None  # known when the whole section was read
 
 
-def _texts(ex: Exchange, caller: Caller, direction: Direction | None, status: str | None
-           ) -> list[str]:
-    """Every notification of a section (and status) as served, newest first, in pages of
-    `FETCH`."""
-    out: list[str] = []
+def _pages(ex: Exchange, caller: Caller, direction: Direction, status: str | None, *,
+           by_deadline: bool = False) -> Iterator[str]:
+    """A section's notifications as served, read `FETCH` at a time as they are consumed."""
     offset = 0
     while True:
         batch = service.list_notifications(ex, caller, direction=direction,
                                            status=status,  # type: ignore[arg-type]
-                                           limit=FETCH, offset=offset)
-        out.extend(batch)
+                                           by_deadline=by_deadline, limit=FETCH,
+                                           offset=offset)
+        yield from batch
         if len(batch) < FETCH:
-            return out
+            return
         offset += FETCH
 
 
-def _all(ex: Exchange, caller: Caller, direction: Direction | None, status: str | None,
-         q: InboxQuery | None = None) -> list[dict[str, Any]]:
-    """Every notification of a section (and status), newest first, decoded; with `q`, only
-    those that may pass its filters."""
-    return [record(text) for text in _texts(ex, caller, direction, status)
-            if q is None or may_match(text, q)]
-
-
-def _overdue(ex: Exchange, caller: Caller, now: dt.datetime) -> list[dict[str, Any]]:
+def _overdue(ex: Exchange, caller: Caller, now: dt.datetime) -> list[str]:
     """Incoming notifications left unanswered past their deadline in the last 30 days (the
-    newest page of them), soonest deadline first."""
-    recent = [record(t) for t in service.list_notifications(
-        ex, caller, direction="incoming", status="expired", limit=PAGE_SIZE)]
-    return sorted((n for n in recent if now - deadline(n) <= RECENTLY_OVERDUE), key=deadline)
+    newest page of them), soonest deadline first, as served."""
+    recent = service.list_notifications(ex, caller, direction="incoming", status="expired",
+                                        limit=PAGE_SIZE)
+    dated = sorted(((deadline(record(t)), t) for t in recent), key=lambda d: d[0])
+    return [t for when, t in dated if now - when <= RECENTLY_OVERDUE]
 
 
-def _awaiting_all(ex: Exchange, caller: Caller, now: dt.datetime, q: InboxQuery
-                  ) -> list[dict[str, Any]]:
-    """Every incoming notification to answer (soonest deadline first) after those recently
-    overdue: for a filtered inbox."""
-    waiting = [record(t) for t in _texts_by_deadline(ex, caller) if may_match(t, q)]
-    return _overdue(ex, caller, now) + waiting
-
-
-def _texts_by_deadline(ex: Exchange, caller: Caller) -> list[str]:
-    out: list[str] = []
-    offset = 0
-    while True:
-        batch = service.list_notifications(ex, caller, direction="incoming", status="sent",
-                                           by_deadline=True, limit=FETCH, offset=offset)
-        out.extend(batch)
-        if len(batch) < FETCH:
-            return out
-        offset += FETCH
+def filtered_page(texts: Iterable[str], q: InboxQuery, start: int
+                  ) -> tuple[list[dict[str, Any]], bool]:
+    """The page from `start` of the records passing the filters, and whether more follow;
+    records are decoded (and read) only until the page is full."""
+    found: list[dict[str, Any]] = []
+    for text in texts:
+        if not may_match(text, q):
+            continue
+        n = record(text)
+        if matches(n, q):
+            found.append(n)
+            if len(found) > start + PAGE_SIZE:
+                break
+    return found[start:start + PAGE_SIZE], len(found) > start + PAGE_SIZE
 
 
 def section(ex: Exchange, caller: Caller, key: Direction, q: InboxQuery, number: int,
             now: dt.datetime) -> Section:
     """One page of one section: a page of the service's list where no filter of ours
-    applies, else the filtered records of the whole section."""
+    applies, else the records that pass the filters, read until the page is full."""
     start = (number - 1) * PAGE_SIZE
     awaiting = key == "incoming" and q.status is None
-    if awaiting and not q.narrows():
-        # The recently overdue head the first page; then what awaits an answer, by deadline.
-        head = _overdue(ex, caller, now) if number == 1 else []
-        batch = service.list_notifications(ex, caller, direction="incoming", status="sent",
-                                           by_deadline=True, limit=PAGE_SIZE + 1,
-                                           offset=start)
-        rows = [record(t) for t in batch]
-        return Section(key, head + rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)
-    if awaiting:
-        found = [n for n in _awaiting_all(ex, caller, now, q) if matches(n, q)]
-    elif q.narrows():
-        found = [n for n in _all(ex, caller, key, q.status, q) if matches(n, q)]
-    else:  # a plain page: the service pages it (what awaits an answer by deadline)
-        batch = service.list_notifications(ex, caller, direction=key,
-                                           status=q.status,  # type: ignore[arg-type]
-                                           limit=PAGE_SIZE + 1, offset=start,
-                                           by_deadline=q.status == "sent")
-        rows = [record(t) for t in batch]
-        return Section(key, rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)
-    return Section(key, found[start:start + PAGE_SIZE], number,
-                   len(found) > start + PAGE_SIZE, len(found))
+    if q.narrows():
+        texts: Iterable[str] = (
+            itertools.chain(_overdue(ex, caller, now),
+                            _pages(ex, caller, key, "sent", by_deadline=True))
+            if awaiting else _pages(ex, caller, key, q.status,
+                                    by_deadline=q.status == "sent"))
+        rows, more = filtered_page(texts, q, start)
+        return Section(key, rows, number, more)
+    # The recently overdue head the first page; then what awaits an answer, by deadline.
+    head = [record(t) for t in _overdue(ex, caller, now)] if awaiting and number == 1 else []
+    batch = service.list_notifications(ex, caller, direction=key,
+                                       status="sent" if awaiting else q.status,  # type: ignore[arg-type]
+                                       limit=PAGE_SIZE + 1, offset=start,
+                                       by_deadline=awaiting or q.status == "sent")
+    rows = [record(t) for t in batch]
+    return Section(key, head + rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)
 
 
 def _date(text: str) -> tuple[dt.date | None, str | None]:
