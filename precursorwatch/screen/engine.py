@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -38,7 +40,14 @@ from precursorwatch.screen.model import (
     ShipmentResult,
 )
 from precursorwatch.screen.names import normalise_name
-from precursorwatch.screen.readers import Manifest, manifest_from_records, open_manifest
+from precursorwatch.screen.readers import (
+    Manifest,
+    SplitPoint,
+    csv_rows_from,
+    manifest_from_records,
+    open_manifest,
+    split_point,
+)
 from precursorwatch.screen.rules import (
     RULE_CODES,
     ChemicalFinding,
@@ -89,6 +98,9 @@ class ScreenOptions:
     scheduler: str | None = None
     workers: int = 2
     processes: bool = True  # for a local Dask cluster: worker processes (False: threads)
+    # Local engine: a CSV manifest of at least SPLIT_MIN_BYTES is shared with a second process
+    # (forked, the same caches) that screens its second half; False keeps to one process.
+    split: bool = True
     chunk_size: int = 20_000
     progress: bool = False
 
@@ -621,12 +633,92 @@ def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
     screener = screener_for(_worker_options(options))
     results: list[ShipmentResult] = []
     keys: list[FileKey] = []
-    for chunk in _chunks(manifest, options.chunk_size):
-        out = screener.screen_rows(chunk)
-        results.extend(out.results)
-        keys.extend(out.keys)
-        advance(len(chunk))
+
+    def screen(rows: Iterator[tuple[int, Any]]) -> None:
+        while chunk := list(islice(rows, options.chunk_size)):
+            out = screener.screen_rows(chunk)
+            results.extend(out.results)
+            keys.extend(out.keys)
+            advance(len(chunk))
+
+    helper = _SecondHalf.start(manifest, options, screener)
+    if helper is None:
+        screen(manifest.rows)
+        return results, keys, screener
+    screen(islice(manifest.rows, helper.at.rows_before))
+    packed = helper.collect()
+    if packed is None:  # the helper failed: this process reads on where it stopped
+        screen(manifest.rows)
+    else:
+        for chunk_outcome in packed:
+            out = ChunkOutcome.unpack(chunk_outcome)
+            results.extend(out.results)
+            keys.extend(out.keys)
+            advance(len(out.results))
     return results, keys, screener
+
+
+SPLIT_MIN_BYTES = 32 << 20
+
+
+@dataclass(slots=True)
+class _SecondHalf:
+    """A forked process screening a large CSV manifest from its middle on, while this one
+    screens the first half; its results come back as plain tuples (`ChunkOutcome.pack`)
+    through a pipe. It starts with this process's Screener and caches, reads from a line no
+    quoted value runs across (`readers.split_point`), and numbers rows as a reading of the
+    whole file would, so the results are the same as from one process."""
+
+    pid: int
+    pipe: int
+    at: SplitPoint
+
+    @classmethod
+    def start(cls, manifest: Manifest, options: ScreenOptions, screener: Screener
+              ) -> _SecondHalf | None:
+        if (not options.split or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2
+                or manifest.format != "csv" or manifest.path.stat().st_size < SPLIT_MIN_BYTES
+                # A Checker may run OPSIN, whose pipes a forked copy must not share: each
+                # process builds its own when it needs one. (The copy uses nothing else that
+                # another thread of this process may hold, such as a progress bar.)
+                or screener._checker is not None
+                or _screening_checker.cache_info().currsize):
+            return None
+        at = split_point(manifest)
+        if at is None:
+            return None
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the helper: screen, send, and leave without running exit handlers
+            code = 1
+            try:
+                os.close(read_end)
+                rows = csv_rows_from(manifest, at)
+                packed = []
+                while chunk := list(islice(rows, options.chunk_size)):
+                    packed.append(screener.screen_rows(chunk).pack())
+                with os.fdopen(write_end, "wb") as out:
+                    pickle.dump(packed, out, protocol=pickle.HIGHEST_PROTOCOL)
+                code = 0
+            except BaseException:
+                pass
+            finally:
+                with suppress(BaseException):
+                    screener.close()  # its own OPSIN, if it started one
+                os._exit(code)
+        os.close(write_end)
+        return cls(pid, read_end, at)
+
+    def collect(self) -> list[PackedOutcome] | None:
+        """The helper's chunk outcomes in order, or None if it failed."""
+        with os.fdopen(self.pipe, "rb") as fh:
+            data = fh.read()
+        _, status = os.waitpid(self.pid, 0)
+        if status != 0 or not data:
+            return None
+        with paused_gc():
+            packed: list[PackedOutcome] = pickle.loads(data)
+        return packed
 
 
 def _run_dask(manifest: Manifest, options: ScreenOptions, advance: ProgressHook

@@ -15,13 +15,13 @@ import io
 import json
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 from precursorwatch.screen.columns import match_headers
 from precursorwatch.screen.model import Problem, RawRow
@@ -190,7 +190,15 @@ def _single_lines(lines: Sequence[str], first_line: int, delimiter: str
     return out
 
 
-def csv_record_blocks(fh: IO[str], delimiter: str, block_chars: int = _BLOCK_CHARS
+class LineSource(Protocol):
+    """A text stream's lines, a block at a time (what `csv_record_blocks` reads)."""
+
+    def readlines(self, hint: int = -1, /) -> list[str]: ...
+
+
+def csv_record_blocks(fh: LineSource, delimiter: str, block_chars: int = _BLOCK_CHARS, *,
+                      first_line: int = 1,
+                      single: Callable[[list[str], int, str], list[Any]] | None = None
                       ) -> Iterator[list[list[str] | CsvRecord]]:
     """The records of a CSV text stream, in blocks: each record's cells, or a `CsvRecord` whose
     `cells` is None and `error` says why the line could not be read.
@@ -199,11 +207,13 @@ def csv_record_blocks(fh: IO[str], delimiter: str, block_chars: int = _BLOCK_CHA
     time: a run of lines that each hold an even number of quotes (nearly every line of a
     manifest) goes through the csv module's C reader in one call; a line with an odd number
     of quotes opens a quoted value over several lines and is read by the same rules as there.
-    The stream should be opened with `newline=""`.
+    The stream should be opened with `newline=""`; `first_line` is the physical line number of
+    its first line. `single` replaces the reading of a run of even lines (`_single_lines`).
     """
+    read_single = single or _single_lines
     lines: list[str] = []
     odd: list[int] = []  # positions in `lines` of lines with an odd number of quotes
-    base = 1  # the physical line number of lines[0]
+    base = first_line  # the physical line number of lines[0]
     pos = 0
     eof = False
 
@@ -235,7 +245,7 @@ def csv_record_blocks(fh: IO[str], delimiter: str, block_chars: int = _BLOCK_CHA
         i = bisect_left(odd, pos)
         stop = odd[i] if i < len(odd) else len(lines)
         if stop > pos:
-            out.extend(_single_lines(lines[pos:stop], base + pos, delimiter))
+            out.extend(read_single(lines[pos:stop], base + pos, delimiter))
             pos = stop
             continue
         # An odd number of quotes: a quoted value runs on over the next lines.
@@ -258,6 +268,92 @@ def csv_record_blocks(fh: IO[str], delimiter: str, block_chars: int = _BLOCK_CHA
         else:
             out.append(rec.cells)
             pos = end
+
+
+def _count_single_lines(lines: list[str], first_line: int, delimiter: str) -> list[Any]:
+    # Each non-blank line of an even run is one record (see `_single_lines`).
+    return [None] * sum(1 for ln in lines if ln.strip())
+
+
+def count_csv_records(fh: LineSource, delimiter: str, *, first_line: int = 1) -> int:
+    """How many records `csv_record_blocks` finds in the stream, without parsing the lines
+    that are each one record."""
+    return sum(len(b) for b in csv_record_blocks(fh, delimiter, first_line=first_line,
+                                                 single=_count_single_lines))
+
+
+@dataclass(frozen=True, slots=True)
+class SplitPoint:
+    """A line of a CSV manifest where reading can start afresh: no quoted value of the lines
+    before it runs on to it, so the records from there on are those of a reading of the
+    whole file."""
+
+    offset: int  # bytes from the start of the file
+    line: int  # its physical line number (the header is line 1)
+    rows_before: int  # data rows (records after the header) before it
+
+
+# Byte encodings whose quotes and line ends are the single bytes 0x22, 0x0A and 0x0D.
+_BYTE_LINE_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
+
+
+def split_point(manifest: Manifest, fraction: float = 0.5) -> SplitPoint | None:
+    """A clean place to split a CSV manifest near `fraction` of its size, or None (another
+    format or encoding, old Mac line ends, no such place): after 50 lines in a row that each
+    hold an even number of quotes, no multi-line value can still be open (a quoted value
+    runs over at most MAX_RECORD_LINES lines)."""
+    if manifest.format != "csv" or manifest.encoding not in _BYTE_LINE_ENCODINGS:
+        return None
+    path = manifest.path
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        fh.seek(int(size * fraction))
+        fh.readline()  # the rest of a line cut by the seek
+        even = 0
+        while even < MAX_RECORD_LINES:
+            text_line = fh.readline()
+            if not text_line:
+                return None
+            even = even + 1 if text_line.count(b'"') % 2 == 0 else 0
+        offset = fh.tell()
+        if offset >= size:
+            return None
+        fh.seek(0)
+        head = fh.read(offset)
+    crs = head.count(b"\r")
+    if crs and crs != head.count(b"\r\n"):
+        return None  # a bare CR ends a line too: leave such files whole
+    line = head.count(b"\n") + 1
+    with path.open("r", encoding=manifest.encoding, errors="replace", newline="") as text:
+        records = count_csv_records(_FirstLines(text, line - 1), manifest.delimiter)
+    return SplitPoint(offset, line, records - 1)
+
+
+class _FirstLines:
+    """The first `count` lines of a text stream, read with `readlines`."""
+
+    def __init__(self, fh: IO[str], count: int) -> None:
+        self._fh = fh
+        self._left = count
+
+    def readlines(self, hint: int = -1) -> list[str]:
+        if self._left <= 0:
+            return []
+        lines = self._fh.readlines(hint)[:self._left]
+        self._left -= len(lines)
+        return lines
+
+
+def csv_rows_from(manifest: Manifest, at: SplitPoint) -> Iterator[RowItem]:
+    """The rows of a CSV manifest from a split point on, numbered as in the whole file."""
+    encoding = "utf-8" if manifest.encoding == "utf-8-sig" else manifest.encoding
+    raw = manifest.path.open("rb")
+    raw.seek(at.offset)
+    fh = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+    with fh:
+        yield from _canonical_csv_rows(
+            csv_record_blocks(fh, manifest.delimiter, first_line=at.line), manifest.headers,
+            manifest.mapping, rows_before=at.rows_before)
 
 
 def _line_problem(row_no: int, rec: CsvRecord) -> Problem:
@@ -315,7 +411,7 @@ def _canonical_rows(
 
 
 def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: list[str],
-                        mapping: Mapping[str, str]) -> Iterator[RowItem]:
+                        mapping: Mapping[str, str], rows_before: int = 0) -> Iterator[RowItem]:
     """Each record of the blocks as a numbered row (row 1 is the first record after the header):
     canonical column -> stripped text, or the Problem of a line that could not be read."""
     index = {h: i for i, h in enumerate(headers)}
@@ -326,7 +422,7 @@ def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: 
     # itemgetter gives a bare value, not a tuple, for a single position.
     pick = itemgetter(*positions) if len(positions) > 1 else (lambda c: (c[positions[0]],))
     strip = str.strip
-    row_no = 0
+    row_no = rows_before
     for block in blocks:
         # The usual block: every record read, none ragged or short; made in one comprehension.
         if _only_lists(block):

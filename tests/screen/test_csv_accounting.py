@@ -9,6 +9,7 @@ one result (shipment or BAD_ROW) per record.
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from precursorwatch.screen.engine import ScreenOptions, screen_file
-from precursorwatch.screen.readers import CsvRecord, csv_record_blocks, split_csv_records
+from precursorwatch.screen.readers import (
+    CsvRecord,
+    ManifestError,
+    csv_record_blocks,
+    csv_rows_from,
+    open_manifest,
+    split_csv_records,
+    split_point,
+)
 from tests.screen.conftest import SAMPLE_MANIFEST
 
 SAMPLE_LINES = SAMPLE_MANIFEST.read_text(encoding="utf-8").splitlines()
@@ -139,3 +148,24 @@ def test_block_reader_on_awkward_lines(text: str) -> None:
                 else (0, 0, r.cells, "") for r in split_csv_records(_lines(text), ",")]
     for block_chars in (1, 7, 64, 1 << 20):
         assert _block_records(text, block_chars) == expected
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=mangled_manifest(), copies=st.integers(min_value=1, max_value=6),
+       fraction=st.sampled_from([0.2, 0.5, 0.8]))
+def test_rows_read_from_a_split_point_are_those_of_the_whole_file(
+        tmp_path: Path, text: str, copies: int, fraction: float) -> None:
+    header, _, rest = text.partition("\n")
+    path = tmp_path / "m.csv"
+    path.write_text(header + "\n" + rest * copies, encoding="utf-8", newline="")
+    try:
+        whole = list(open_manifest(path).rows)
+    except ManifestError:
+        return
+    manifest = open_manifest(path)
+    at = split_point(manifest, fraction)
+    if at is None:
+        return
+    first = list(itertools.islice(manifest.rows, at.rows_before))
+    assert first + list(csv_rows_from(manifest, at)) == whole

@@ -311,3 +311,41 @@ def test_html_report_draws_chemicals_names_parties_and_sorts_by_severity(
     # A capped score shows the sum of its weights.
     capped = [r for r in local_run.results if sum(f.weight for f in r.flags) > 100]
     assert capped and f"raw {sum(f.weight for f in capped[0].flags)}" in page
+
+
+def test_a_large_manifest_shared_with_a_second_process_gives_the_same_results(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local engine hands the second half of a large CSV manifest to a forked process;
+    rows, bad rows, multi-line values and file rules come out as from one process."""
+    from precursorwatch.screen import engine
+
+    lines = SAMPLE_MANIFEST.read_text(encoding="utf-8").splitlines(keepends=True)
+    body = lines[1:]
+    text = [lines[0]]
+    for i in range(60):
+        text.extend(body)
+        if i == 29:  # broken and multi-line records about the middle
+            text.append('X1,2026-01-05,"acetone 200L\n')
+            text.append('X2,2026-01-05,"NPP 1kg, Room 5\nBuilding 2",2933.39\n')
+            text.append("\n")
+            text.append('X3,2026-13-45,caffeine,1\n')
+    path = tmp_path / "large.csv"
+    path.write_text("".join(text), encoding="utf-8")
+    started: list[object] = []
+    original = engine._SecondHalf.start
+
+    def start(*args: object) -> object:
+        helper = original(*args)  # type: ignore[arg-type]
+        started.append(helper)
+        return helper
+
+    monkeypatch.setattr(engine, "SPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(engine._SecondHalf, "start", start)
+    if engine._screening_checker.cache_info().currsize:
+        engine._screening_checker.cache_clear()  # as in a fresh `pwatch screen` process
+    two = screen_file(path, options=ScreenOptions(split=True, chunk_size=500))
+    one = screen_file(path, options=ScreenOptions(split=False, chunk_size=500))
+    assert started[0] is not None  # the first run was shared; the second was not
+    assert [r.to_dict() for r in two] == [r.to_dict() for r in one]
+    assert len(one.results) > 3000
+    assert any(f.code == "BAD_ROW" for r in one for f in r.flags)
