@@ -1,6 +1,6 @@
 """Screening throughput: a generated manifest of 1,000,000 lines, local engine and Dask.
 
-    .venv/bin/python benchmarks/screen_bench.py [--lines N] [--engines local,dask] [--workers 2]
+    .venv/bin/python benchmarks/screen_bench.py [--lines N] [--engines local,dask] [--workers 2] [--one-process]
     .venv/bin/python benchmarks/screen_bench.py --fixed-cost [--watchlist PATH ...]
 
 The manifest repeats descriptions and parties as real trade does (a few thousand distinct
@@ -144,8 +144,8 @@ def _tree_sample(pid: int, cpu: dict[int, float]) -> int:
     return total
 
 
-def run_engine(manifest: Path, engine: str, workers: int, out: Path, chunk: int
-               ) -> dict[str, object]:
+def run_engine(manifest: Path, engine: str, workers: int, out: Path, chunk: int,
+               split: bool = True) -> dict[str, object]:
     """In this (fresh) process: screen, write JSONL, report figures as a dict."""
     from precursorwatch.screen.engine import ScreenOptions, screen_file
     from precursorwatch.screen.report import write_results
@@ -166,7 +166,7 @@ def run_engine(manifest: Path, engine: str, workers: int, out: Path, chunk: int
     cpu0 = sum(cpu.values())
     t0 = time.perf_counter()
     run = screen_file(manifest, options=ScreenOptions(engine=engine, workers=workers,
-                                                      chunk_size=chunk))
+                                                      chunk_size=chunk, split=split))
     t1 = time.perf_counter()
     write_results(run, "jsonl", out)
     t2 = time.perf_counter()
@@ -245,6 +245,8 @@ def main() -> None:
     parser.add_argument("--engines", default="local,dask")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=20_000, help="lines per chunk")
+    parser.add_argument("--one-process", action="store_true",
+                        help="local engine: no second process for the second half")
     parser.add_argument("--fixed-cost", action="store_true",
                         help="measure only the fixed cost of a run, cold and warm cache")
     parser.add_argument("--watchlist", action="append", default=[],
@@ -254,7 +256,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         manifest, engine, out = args.child
-        figures = run_engine(Path(manifest), engine, args.workers, Path(out), args.chunk)
+        figures = run_engine(Path(manifest), engine, args.workers, Path(out), args.chunk,
+                             split=not args.one_process)
         print("RESULT " + json.dumps(figures))
         return
     if args.fixed_cost:
@@ -270,7 +273,7 @@ def main() -> None:
             out = Path(tmp) / f"results-{engine}.jsonl"
             proc = subprocess.run(
                 [sys.executable, __file__, "--workers", str(args.workers), "--chunk",
-                 str(args.chunk), "--child",
+                 str(args.chunk), *(["--one-process"] if args.one_process else []), "--child",
                  str(manifest), engine, str(out)], capture_output=True, text=True, check=False)
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), "")
             if not line:
@@ -279,7 +282,8 @@ def main() -> None:
             f = json.loads(line[len("RESULT "):])
             high = set(f["high"])
             total = f["screen_s"] + f["write_s"]
-            label = engine if engine == "local" else f"dask ({args.workers} workers)"
+            label = ("local, one process" if args.one_process else "local") \
+                if engine == "local" else f"dask ({args.workers} workers)"
             print(f"{label:18s} {f['lines']:,} lines: screen {f['screen_s']:.1f} s "
                   f"({f['lines'] / f['screen_s']:,.0f} lines/s), write JSONL {f['write_s']:.1f}"
                   f" s, total {total:.1f} s; CPU {f['cpu_s']:.0f} s (load average "
