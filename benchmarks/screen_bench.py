@@ -1,6 +1,7 @@
 """Screening throughput: a generated manifest of 1,000,000 lines, local engine and Dask.
 
-    .venv/bin/python benchmarks/screen_bench.py [--lines N] [--engines local,dask] [--workers 2] [--one-process]
+    .venv/bin/python benchmarks/screen_bench.py [--lines N] [--engines local,dask] [--workers 2]
+        [--one-process]
     .venv/bin/python benchmarks/screen_bench.py --fixed-cost [--watchlist PATH ...]
 
 The manifest repeats descriptions and parties as real trade does (a few thousand distinct
