@@ -6,10 +6,11 @@ share incidents. Prints requests per second and p50/p99 latency per route.
 
 In the same run, with the same client load, a baseline: a minimal FastAPI app on the same
 uvicorn settings (loop, HTTP protocol, workers) and the same database, whose reads are one
-primary-key SELECT and whose writes are one INSERT with commit. It runs just before and just
-after each exchange route, reads around reads and writes around writes; each route's rate is
-printed as a ratio of the mean of the two, the ceiling this stack allows on this machine at
-that moment.
+primary-key SELECT and whose writes are one INSERT with commit. Each exchange route runs in
+slices, a slice of the baseline of its kind (reads beside reads, writes beside writes) before
+each and after the last; the route's rate is printed as a ratio of the baseline's over its own
+slices, the ceiling this stack allows on this machine at those moments. Interleaved so, the
+ratio holds up on a host whose load swings from one second to the next.
 
     .venv/bin/python benchmarks/exchange_bench.py [--db URL] [--scale 1.0] [--concurrency 16]
         [--workers 1]
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -130,24 +132,36 @@ class Route:
     latencies: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
-    ceiling: list[float] = field(default_factory=list)  # baseline rates just before and after
     cpu: float = 0.0  # CPU seconds of the server's processes while the route ran
     db_cpu: float = 0.0  # CPU seconds of the PostgreSQL backends serving them meanwhile
-    # The baseline's CPU per request (ms), its server's and its backends', before and after.
-    ceiling_cpu: list[tuple[float, float]] = field(default_factory=list)
+    ceiling: Baseline | None = None  # the baseline slices run between the route's slices
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
+@dataclass
+class Baseline:
+    """What the baseline's slices beside one route added up to."""
+
+    requests: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0  # CPU seconds of its server
+    db_cpu: float = 0.0  # CPU seconds of its PostgreSQL backends
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
 async def drive(route: Route, count: int, concurrency: int,
-                make: Callable[[int], Awaitable[Reply]], ok: int, keep: bool = False
-                ) -> list[Any]:
-    """`count` requests with at most `concurrency` in flight; with `keep`, returns the JSON of
-    each successful one."""
+                make: Callable[[int], Awaitable[Reply]], ok: int, keep: bool = False,
+                start: int = 0) -> list[Any]:
+    """Requests `start` to `start + count` - 1 with at most `concurrency` in flight, their
+    time added to the route's; with `keep`, returns the JSON of each successful one."""
     results: list[Any] = []
-    queue = iter(range(count))
+    queue = iter(range(start, start + count))
 
     async def worker() -> None:
         for i in queue:
@@ -161,11 +175,12 @@ async def drive(route: Route, count: int, concurrency: int,
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    route.seconds = time.perf_counter() - started
+    route.seconds += time.perf_counter() - started
     return results
 
 
-Ceiling = Callable[[str], Awaitable[tuple[float, float, float]]]
+Ceiling = Callable[[str, Baseline], Awaitable[None]]  # one slice of the baseline, added up
+SLICES = 3  # slices of each route, with a baseline slice before each and after the last
 
 
 class Backends:
@@ -184,25 +199,27 @@ class Backends:
 async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: int,
                    ceiling: Ceiling | None = None, server_pid: int = 0,
                    backends: Backends | None = None) -> list[Route]:
-    """The exchange's routes one after the other; with `ceiling`, each route is bracketed by a
-    baseline run of its kind ("read" or "write") just before and just after it, so that its
-    ratio to the ceiling compares moments seconds apart, not minutes (the host's load
-    drifts)."""
-    async def bracketed(route: Route, run: Awaitable[list[Any]]) -> list[Any]:
+    """The exchange's routes one after the other; with `ceiling`, each route runs in `SLICES`
+    slices, a baseline slice of its kind ("read" or "write") before each and after the last,
+    so that its ratio to the ceiling compares moments seconds apart, not minutes (the host's
+    load drifts)."""
+    async def bracketed(route: Route, count: int, make: Callable[[int], Awaitable[Reply]],
+                        ok: int, keep: bool = False) -> list[Any]:
         kind = "read" if route.name.startswith("GET") else "write"
-        if ceiling is not None:
-            rate, *cost = await ceiling(kind)
-            route.ceiling.append(rate)
-            route.ceiling_cpu.append((cost[0], cost[1]))
-        cpu = cpu_seconds(server_pid) if server_pid else 0.0
-        db = backends.cpu(EXCHANGE_APP) if backends else 0.0
-        results = await run
-        route.cpu = cpu_seconds(server_pid) - cpu if server_pid else 0.0
-        route.db_cpu = backends.cpu(EXCHANGE_APP) - db if backends else 0.0
-        if ceiling is not None:
-            rate, *cost = await ceiling(kind)
-            route.ceiling.append(rate)
-            route.ceiling_cpu.append((cost[0], cost[1]))
+        slices = SLICES if ceiling is not None else 1
+        bounds = [count * k // slices for k in range(slices + 1)]
+        route.ceiling = Baseline() if ceiling is not None else None
+        results: list[Any] = []
+        for first, end in itertools.pairwise(bounds):
+            if ceiling is not None and route.ceiling is not None:
+                await ceiling(kind, route.ceiling)
+            cpu = cpu_seconds(server_pid) if server_pid else 0.0
+            db = backends.cpu(EXCHANGE_APP) if backends else 0.0
+            results += await drive(route, end - first, concurrency, make, ok, keep, first)
+            route.cpu += cpu_seconds(server_pid) - cpu if server_pid else 0.0
+            route.db_cpu += backends.cpu(EXCHANGE_APP) - db if backends else 0.0
+        if ceiling is not None and route.ceiling is not None:
+            await ceiling(kind, route.ceiling)
         return results
 
     rng = random.Random(7)
@@ -225,45 +242,43 @@ async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: i
 
         n_write = int(600 * scale)
         send = Route("POST /v1/notifications (signed write)")
-        sent = await bracketed(send, drive(send, n_write, concurrency, lambda i: client.post(
+        sent = await bracketed(send, n_write, lambda i: client.post(
             "/v1/notifications", headers=headers[pair(i)[0]],
-            json=body(pair(i)[1], pair(i)[2], rng)), 201, keep=True))
+            json=body(pair(i)[1], pair(i)[2], rng)), 201, keep=True)
         routes.append(send)
 
         n_read = int(3000 * scale)
         listing = Route("GET /v1/notifications?limit=20 (read)")
-        await bracketed(listing, drive(listing, n_read, concurrency, lambda i: client.get(
+        await bracketed(listing, n_read, lambda i: client.get(
             "/v1/notifications", params={"limit": 20, "direction": ("incoming", "outgoing")[i % 2]},
-            headers=headers[codes[i % len(codes)]]), 200))
+            headers=headers[codes[i % len(codes)]]), 200)
         routes.append(listing)
 
         one = Route("GET /v1/notifications/{id} (read)")
-        await bracketed(one, drive(one, n_read, concurrency, lambda i: client.get(
+        await bracketed(one, n_read, lambda i: client.get(
             f"/v1/notifications/{sent[i % len(sent)]['id']}",
-            headers=headers[sent[i % len(sent)]["importing_authority"]]), 200))
+            headers=headers[sent[i % len(sent)]["importing_authority"]]), 200)
         routes.append(one)
 
         answer = Route("POST /v1/notifications/{id}/response (signed write)")
         pending = sent[: int(500 * scale)]
-        await bracketed(answer, drive(answer, len(pending), concurrency, lambda i: client.post(
+        await bracketed(answer, len(pending), lambda i: client.post(
             f"/v1/notifications/{pending[i]['id']}/response",
             headers=headers[pending[i]["importing_authority"]],
-            json={"decision": ("no_objection", "objection")[i % 2], "reason": "bench"}), 200))
+            json={"decision": ("no_objection", "objection")[i % 2], "reason": "bench"}), 200)
         routes.append(answer)
 
         report = Route("POST /v1/incidents (signed write)")
-        await bracketed(report, drive(report, int(300 * scale), concurrency, lambda i: client.post(
+        await bracketed(report, int(300 * scale), lambda i: client.post(
             "/v1/incidents", headers=headers[codes[i % len(codes)]], json={
                 "kind": "seizure", "substance": SUBSTANCES[i % len(SUBSTANCES)],
                 "quantity": 10, "unit": "kg", "incident_date": "2026-11-02",
-                "shared_with": "all" if i % 3 == 0 else [codes[(i + 1) % len(codes)]]}), 201))
+                "shared_with": "all" if i % 3 == 0 else [codes[(i + 1) % len(codes)]]}), 201)
         routes.append(report)
 
         incidents = Route("GET /v1/incidents?limit=20 (read)")
-        await bracketed(incidents, drive(
-            incidents, int(1500 * scale), concurrency, lambda i: client.get(
-                "/v1/incidents", params={"limit": 20}, headers=headers[codes[i % len(codes)]]),
-            200))
+        await bracketed(incidents, int(1500 * scale), lambda i: client.get(
+            "/v1/incidents", params={"limit": 20}, headers=headers[codes[i % len(codes)]]), 200)
         routes.append(incidents)
 
         verify = Route("GET /v1/audit/verify (read, whole chain)")
@@ -317,27 +332,30 @@ def serve_baseline(port: int, workers: int) -> None:
 async def measured(port: int, ceiling_port: int, keys: dict[str, str], scale: float,
                    concurrency: int, server_pid: int, ceiling_pid: int, backends: Backends
                    ) -> list[Route]:
-    """The scenario, each route bracketed by baseline runs of its kind (unless no baseline)."""
+    """The scenario, each route interleaved with baseline slices of its kind (unless no
+    baseline)."""
     if not ceiling_port:
         return await scenario(port, keys, scale, concurrency, None, server_pid, backends)
     rng = random.Random(11)
     async with LoopbackClient("127.0.0.1", ceiling_port, concurrency) as base:
-        async def ceiling(kind: str) -> tuple[float, float, float]:
-            """The baseline's rate, and its server's and backends' CPU ms per request."""
+        async def ceiling(kind: str, total: Baseline) -> None:
+            """One slice of the baseline, added to `total`: its requests, their time, and its
+            server's and backends' CPU."""
             cpu, db = cpu_seconds(ceiling_pid), backends.cpu(BASELINE_APP)
             if kind == "read":
                 run = Route("baseline: GET /items/{id} (PK SELECT)")
-                await drive(run, max(200, int(1000 * scale)), concurrency, lambda i: base.get(
+                await drive(run, max(100, int(500 * scale)), concurrency, lambda i: base.get(
                     f"/items/{1 + i % BASELINE_ROWS}", headers={}), 200)
             else:
                 run = Route("baseline: POST /items (INSERT, commit)")
-                await drive(run, max(60, int(200 * scale)), concurrency, lambda i: base.post(
+                await drive(run, max(30, int(100 * scale)), concurrency, lambda i: base.post(
                     "/items", headers={}, json=body("MX", [], rng)), 201)
             if run.errors:
                 raise SystemExit(f"baseline failed: {run.errors}")
-            n = len(run.latencies) / 1000
-            return (run.rate, (cpu_seconds(ceiling_pid) - cpu) / n,
-                    (backends.cpu(BASELINE_APP) - db) / n)
+            total.requests += len(run.latencies)
+            total.seconds += run.seconds
+            total.cpu += cpu_seconds(ceiling_pid) - cpu
+            total.db_cpu += backends.cpu(BASELINE_APP) - db
 
         return await scenario(port, keys, scale, concurrency, ceiling, server_pid, backends)
 
@@ -386,12 +404,14 @@ def free_port() -> int:
 
 
 def figures(r: Route) -> dict[str, Any]:
-    """One route's figures: rate, latencies (ms), the ceiling (mean of the baseline runs just
-    before and after) and the ratio to it, and CPU ms per request of the exchange's server
-    and of its PostgreSQL backends, beside the baseline's."""
+    """One route's figures: rate, latencies (ms), the ceiling (the baseline's rate over its
+    slices beside the route) and the ratio to it, and CPU ms per request of the exchange's
+    server and of its PostgreSQL backends, beside the baseline's."""
     lat = sorted(r.latencies)
-    top = statistics.mean(r.ceiling) if r.ceiling else 0.0
-    base = [statistics.mean(c) for c in zip(*r.ceiling_cpu, strict=True)] or [0.0, 0.0]
+    top = r.ceiling.rate if r.ceiling else 0.0
+    n = r.ceiling.requests if r.ceiling else 0
+    base = [r.ceiling.cpu / n * 1000, r.ceiling.db_cpu / n * 1000] if r.ceiling and n else [
+        0.0, 0.0]
     return {"route": r.name, "n": len(lat), "rate": r.rate,
             "p50": statistics.median(lat) * 1000,
             "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, "max": lat[-1] * 1000,
