@@ -26,7 +26,7 @@ from precursorwatch.exchange.service import (
 
 SERIOUS = {"serious", "critical"}
 PAGES = ["/inbox", "/notifications/{notification}", "/notifications/new", "/incidents",
-         "/incidents/{incident}", "/incidents/new", "/screen", "/dashboard", "/audit"]
+         "/incidents/{incident}", "/incidents/new", "/screen", "/dashboard", "/audit", "/docs"]
 
 
 @pytest.fixture(scope="module")
