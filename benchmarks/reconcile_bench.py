@@ -164,24 +164,27 @@ def run_once(declarations: str, records_path: str, engine: str, out: str) -> dic
                                  default_country="MX")
         close_screeners()
         times["read, validate, resolve"] = time.perf_counter() - started
-        t = time.perf_counter()
+        cpu_phases = {"read, validate, resolve": time.process_time() - cpu}
+        t, c = time.perf_counter(), time.process_time()
         if engine == "dask":
             declared, never = reconcile_on_dask(read.declarations, inputs, options, workers=2)
         else:
             declared, never = reconcile(read.declarations, inputs, options)
         times["match and settle"] = time.perf_counter() - t
-        t = time.perf_counter()
+        cpu_phases["match and settle"] = time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
         results = sorted([*declared, *read.bad], key=lambda r: r.row or 0) + never
         with open(out, "w", encoding="utf-8") as fh:
             write_jsonl(results, fh)
         times["write JSONL"] = time.perf_counter() - t
+        cpu_phases["write JSONL"] = time.process_time() - c
     times["total"] = time.perf_counter() - started
     times["CPU"] = time.process_time() - cpu
     flags: dict[str, int] = {}
     for r in results:
         for f in r.flags:
             flags[f.code] = flags.get(f.code, 0) + 1
-    return {"times": times, "declarations": read.total, "results": len(results),
+    return {"times": times, "cpu": cpu_phases, "declarations": read.total, "results": len(results),
             "flags": flags, "peak_rss_mib": resource.getrusage(
                 resource.RUSAGE_SELF).ru_maxrss / 1024,
             "distinct_goods": len({(d.description) for d in read.declarations})}
@@ -216,12 +219,15 @@ def main() -> None:
             found = json.loads(done.stdout.strip().splitlines()[-1])
             runs.append(found)
             times = ", ".join(f"{k} {v:.1f} s" for k, v in found["times"].items())
+            times += " (CPU: " + ", ".join(f"{k} {v:.1f} s" for k, v in found["cpu"].items()) + ")"
             print(f"run {i + 1} ({args.engine}, load {os.getloadavg()[0]:.1f}): {times}; "
                   f"peak {found['peak_rss_mib']:.0f} MiB")
         print(f"{runs[0]['declarations']:,} declarations -> {runs[0]['results']:,} results; "
               f"flags: {runs[0]['flags']}")
         for key in runs[0]["times"]:
             print(f"median {key}: {statistics.median(r['times'][key] for r in runs):.1f} s")
+        for key in runs[0]["cpu"]:
+            print(f"median CPU of {key}: {statistics.median(r['cpu'][key] for r in runs):.1f} s")
         print(f"median peak memory: {statistics.median(r['peak_rss_mib'] for r in runs):.0f} MiB")
 
 
