@@ -99,7 +99,8 @@ class ScreenOptions:
     workers: int = 2
     processes: bool = True  # for a local Dask cluster: worker processes (False: threads)
     # Local engine: a CSV manifest of at least SPLIT_MIN_BYTES is shared with a second process
-    # (forked, the same caches) that screens its second half; False keeps to one process.
+    # (forked, the same caches) that screens its second half, when a core is idle; False
+    # keeps to one process.
     split: bool = True
     chunk_size: int = 20_000
     progress: bool = False
@@ -661,6 +662,14 @@ def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
 SPLIT_MIN_BYTES = 32 << 20
 
 
+def _idle_core() -> bool:
+    """Whether a core is free for a second process: on a machine already busier than its
+    cores, a second process only adds the cost of sending its results back (the scheduler
+    shares the machine between sessions, not between their processes)."""
+    cores = os.cpu_count() or 1
+    return cores >= 2 and os.getloadavg()[0] + 1 <= cores
+
+
 @dataclass(slots=True)
 class _SecondHalf:
     """A forked process screening a large CSV manifest from its middle on, while this one
@@ -676,7 +685,7 @@ class _SecondHalf:
     @classmethod
     def start(cls, manifest: Manifest, options: ScreenOptions, screener: Screener
               ) -> _SecondHalf | None:
-        if (not options.split or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2
+        if (not options.split or not hasattr(os, "fork") or not _idle_core()
                 or manifest.format != "csv" or manifest.path.stat().st_size < SPLIT_MIN_BYTES
                 # A Checker may run OPSIN, whose pipes a forked copy must not share: each
                 # process builds its own when it needs one. (The copy uses nothing else that
