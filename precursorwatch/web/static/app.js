@@ -1,10 +1,6 @@
 // Small behaviours for every page; each form works without them.
 (function () {
   "use strict";
-  // The language switcher sends itself when a language is chosen.
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
-  });
   // The answer form asks for a reason only with an objection.
   var answer = document.getElementById("answer-form");
   if (answer) {
