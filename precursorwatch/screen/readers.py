@@ -168,11 +168,16 @@ def _group_record(lines: Sequence[str], first_line: int, delimiter: str) -> CsvR
     return CsvRecord(first_line, first_line, None, "badly quoted value")
 
 
+def _blank(line: str) -> bool:
+    return not line.strip()
+
+
 def _single_lines(lines: Sequence[str], first_line: int, delimiter: str
                   ) -> list[list[str] | CsvRecord]:
     """Records of lines that each hold an even number of quotes: each line is its own record
     (a blank one none), exactly as `split_csv_records` reads them."""
-    kept = [ln for ln in lines if ln.strip()]
+    # A blank line is no record; there rarely is one.
+    kept = [ln for ln in lines if ln.strip()] if any(map(_blank, lines)) else lines
     with suppress(csv.Error):
         rows = list(csv.reader(kept, delimiter=delimiter, strict=True))
         # As many rows as lines: no line ran on into the next, so each row is its line's.
@@ -422,15 +427,18 @@ def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: 
     # itemgetter gives a bare value, not a tuple, for a single position.
     pick = itemgetter(*positions) if len(positions) > 1 else (lambda c: (c[positions[0]],))
     strip = str.strip
+    # Every column mapped, in the header's order (the usual export): no picking needed.
+    in_order = positions == list(range(width))
     row_no = rows_before
     for block in blocks:
         # The usual block: every record read, none ragged or short; made in one comprehension.
         if _only_lists(block):
             full = cast(list[list[str]], block)
             if all(map(width.__eq__, map(len, full))):
-                yield from zip(range(row_no + 1, row_no + len(full) + 1),
-                               [dict(zip(canon, map(strip, pick(cells)), strict=True))
-                                for cells in full], strict=True)
+                made = ([dict(zip(canon, map(strip, cells), strict=True)) for cells in full]
+                        if in_order else
+                        [dict(zip(canon, map(strip, pick(cells)), strict=True)) for cells in full])
+                yield from zip(range(row_no + 1, row_no + len(full) + 1), made, strict=True)
                 row_no += len(full)
                 continue
         for cells in block:

@@ -179,7 +179,8 @@ def parse_row(row: int, raw: RawRow) -> Shipment | list[Problem]:
 
     quantity, unit, quantity_kg, quantity_problems = _quantity(get("quantity", ""),
                                                                get("unit", ""))
-    problems.extend(_field_problem(row, raw, "quantity", m) for m in quantity_problems)
+    if quantity_problems:
+        problems.extend(_field_problem(row, raw, "quantity", m) for m in quantity_problems)
 
     mode = ""
     if m := get("mode", ""):
@@ -189,7 +190,8 @@ def parse_row(row: int, raw: RawRow) -> Shipment | list[Problem]:
             problems.append(_field_problem(row, raw, "mode", str(exc)))
 
     value, currency, value_problems = _value(get("declared_value", ""), get("currency", ""))
-    problems.extend(_field_problem(row, raw, "declared_value", m) for m in value_problems)
+    if value_problems:
+        problems.extend(_field_problem(row, raw, "declared_value", m) for m in value_problems)
 
     if problems:
         return problems
