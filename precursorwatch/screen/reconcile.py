@@ -335,7 +335,9 @@ def bad_row_result(row: int, declaration_id: str, detail: str) -> ReconcileResul
 @dataclass(frozen=True, slots=True)
 class Options:
     window_days: int = DEFAULT_WINDOW_DAYS
-    as_of: dt.date = dt.date(1970, 1, 1)  # notifications whose window closed before it count
+    # Notifications whose window closed before this day can be "never arrived" (the command
+    # passes --as-of, default today; the default here flags none).
+    as_of: dt.date = dt.date(1970, 1, 1)
     importer_score: float = IMPORTER_MATCH_SCORE
 
 
