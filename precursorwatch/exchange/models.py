@@ -284,3 +284,58 @@ class PermitRevocation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     signature: Mapped[str] = mapped_column(String(100))
     canon: Mapped[str] = mapped_column(String(16), default=JCS)
+
+
+class Alert(Base):
+    """A suspicious shipment (manifest row and screening result) one authority shares with
+    others, signed by the sender (`alerts`). Never updated: outcomes are rows of their own."""
+
+    __tablename__ = "alert"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
+    # The sender's stable reference for the shipment (signed in `body` too): a re-send of the
+    # same shipment finds the alert already written instead of writing a second one.
+    reference: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    notification_id: Mapped[str | None] = mapped_column(ForeignKey("notification.id"),
+                                                        nullable=True)
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incident.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True, deferred_group="content")
+    signature: Mapped[str] = mapped_column(String(100))
+    canon: Mapped[str] = mapped_column(String(16), default=JCS)
+    rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
+
+    __table_args__ = (UniqueConstraint("sender_id", "reference", name="uq_alert_sender_reference"),
+                      Index("ix_alert_sender_created", "sender_id", "created_at"),
+                      Index("ix_alert_created_at", "created_at"))
+
+
+class AlertShare(Base):
+    """An authority an alert was shared with: it may read the alert and answer it once."""
+
+    __tablename__ = "alert_share"
+
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alert.id"), primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), primary_key=True,
+                                              index=True)
+
+
+class AlertOutcome(Base):
+    """What a receiving authority found when it acted on an alert, signed by it; final, so at
+    most one per alert and authority."""
+
+    __tablename__ = "alert_outcome"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alert.id"))
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incident.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    signature: Mapped[str] = mapped_column(String(100))
+    canon: Mapped[str] = mapped_column(String(16), default=JCS)
+
+    __table_args__ = (UniqueConstraint("alert_id", "authority_id",
+                                       name="uq_alert_outcome_authority"),)
