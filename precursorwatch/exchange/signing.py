@@ -136,6 +136,17 @@ class KeyVault:
         public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         return _b64(public), self._fernet.encrypt(raw).decode("ascii")
 
+    def seal(self, text: str) -> str:
+        """Another secret the exchange must read back (a webhook's HMAC key), encrypted alike."""
+        return self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
+
+    def unseal(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except InvalidToken as exc:
+            raise AdminError("cannot decrypt a stored secret: the exchange secret is not the "
+                             "one it was made with") from exc
+
     def sign(self, private_key_enc: str, document: Any, canon: Canon = JCS) -> str:
         return self._sign(private_key_enc, canonical_json(document, canon))
 
