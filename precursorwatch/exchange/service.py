@@ -581,6 +581,10 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
                       f"({verdict.get('reason') or 'no match'}); give its CAS number, name, "
                       "SMILES or InChI", code="unidentified_substance")
     body = data.model_dump(mode="json")
+    if data.permit is not None:  # the cited import permit, checked and signed with the record
+        from precursorwatch.exchange.permit_store import check_cited_permit
+
+        body["permit_check"] = check_cited_permit(ex, caller, data, verdict)
     with ex.batch(count) as batch:
         # One round trip: the authorities it may name, the caller's chain (locked, then its
         # newest link) and the version it corrects (locked, then its state).
