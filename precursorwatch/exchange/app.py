@@ -134,20 +134,23 @@ def validation_message(errors: list[Any]) -> str:
 
 class BodyLimit:
     """Refuses bodies over `limit` bytes with 413 before any route reads them, whether the
-    client declared Content-Length or streamed the body in chunks."""
+    client declared Content-Length or streamed the body in chunks. The paths in `uploads`
+    (the web app's manifest upload) take files up to their own, larger limit."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, uploads: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.uploads = uploads or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self.uploads.get(scope["path"], self.limit)
         declared = dict(scope["headers"]).get(b"content-length")
         too_large = error_response(413, "body_too_large",
-                                   f"request body over {self.limit} bytes")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+                                   f"request body over {limit} bytes")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await too_large(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -159,7 +162,7 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
+            if size > limit:
                 await too_large(scope, receive, send)
                 return
             chunks.append(chunk)
@@ -297,7 +300,8 @@ def create_app(settings: ExchangeSettings | None = None, *,
     from precursorwatch.web.app import mount_web  # the analysts' pages, after the handlers
 
     mount_web(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       uploads={"/screen": settings.max_upload_bytes})
     app.add_middleware(HeaderLimits)  # added last: runs first
     return app
 

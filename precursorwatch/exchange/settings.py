@@ -35,6 +35,8 @@ class ExchangeSettings:
     secret: str | None = None
     secret_file: Path = field(default_factory=lambda: Path(DEFAULT_SECRET_FILE))
     max_body_bytes: int = 64 * 1024
+    # A manifest uploaded to the web app's screening page (a form post, not an API record).
+    max_upload_bytes: int = 20 * 1024 * 1024
     # Requests per API key per rate window; a burst above this gets 429 with Retry-After.
     rate_limit: int = 600
     rate_window_seconds: int = 60
@@ -54,6 +56,7 @@ class ExchangeSettings:
             "secret": os.environ.get("PWATCH_EXCHANGE_SECRET") or None,
             "secret_file": Path(os.environ.get("PWATCH_EXCHANGE_SECRET_FILE", DEFAULT_SECRET_FILE)),
             "max_body_bytes": _env_int("PWATCH_EXCHANGE_MAX_BODY", 64 * 1024),
+            "max_upload_bytes": _env_int("PWATCH_EXCHANGE_MAX_UPLOAD", 20 * 1024 * 1024),
             "rate_limit": _env_int("PWATCH_EXCHANGE_RATE_LIMIT", 600),
             "rate_window_seconds": _env_int("PWATCH_EXCHANGE_RATE_WINDOW", 60),
             "watchlists": tuple(p for p in os.environ.get("PWATCH_EXCHANGE_WATCHLIST", "")

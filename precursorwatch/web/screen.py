@@ -50,9 +50,9 @@ BAD_SHIPMENT = N_("A chosen shipment could not be read; screen the file again.")
 
 
 def upload_limit(ex: Exchange) -> int:
-    """The largest manifest the page takes: what the exchange accepts in one request, less
-    room for the rest of the form."""
-    return max(ex.settings.max_body_bytes - 4096, 1024)
+    """The largest manifest the page takes: the upload limit of its form post, less room for
+    the rest of the form."""
+    return max(ex.settings.max_upload_bytes - 4096, 1024)
 
 
 def shipment_summary(r: ShipmentResult) -> dict[str, Any]:

@@ -408,6 +408,28 @@ def test_a_manifest_is_screened_and_a_flagged_shipment_shared(web: TestClient,
     assert len(us) == 1 and "Screening result of shipment" in json.loads(us[0])["notes"]
 
 
+def test_a_manifest_larger_than_an_api_request_is_screened(web: TestClient,
+                                                           database: Any) -> None:
+    if database.kind != "sqlite":
+        pytest.skip("the screening does not depend on the exchange's database")
+    token = sign_in(web, "MX", "officer@mx.example", "officer")
+    settings = exchange(web).settings
+    header, *lines = SAMPLE.read_text().splitlines()
+    body = [header]
+    while sum(len(x) + 1 for x in body) <= settings.max_body_bytes * 2:
+        body.extend(f"{len(body)}-{line}" for line in lines)  # distinct shipment ids
+    big = ("\n".join(body) + "\n").encode()
+    assert settings.max_body_bytes < len(big) < settings.max_upload_bytes
+    done = web.post("/screen", data={"csrf_token": token},
+                    files={"manifest": ("big.csv", big, "text/csv")})
+    assert done.status_code == 200, done.text[:800]
+    assert 'data-testid="screen-summary"' in done.text
+    # An API request of that size is still refused.
+    refused = web.post("/v1/notifications", content=big,
+                       headers={"Content-Type": "application/json"})
+    assert refused.status_code == 413
+
+
 def test_the_dashboard_counts_the_facts_the_records_say(web: TestClient) -> None:
     n = notified(web, substance="1-boc-4-AP")
     service.answer_notification(exchange(web), caller(web, "MX"), n, ResponseIn.model_validate(
