@@ -226,21 +226,22 @@ def test_chemicals_of_known_descriptions_are_read_back_without_a_checker(
     for index in real.glob("vocabulary-*.sqlite"):  # the general vocabulary, not rebuilt
         (cache / index.name).symlink_to(index)
     assert cache_root() == cache
-    first = screen_file(SAMPLE_MANIFEST, options=ScreenOptions(chunk_size=7))
+    # Chunk sizes no other test uses: fresh Screeners, made under this cache folder.
+    first = screen_file(SAMPLE_MANIFEST, options=ScreenOptions(chunk_size=7007))
     assert len(list(cache.glob("screen-chemicals-*.pickle"))) == 1
 
     def no_checker() -> Checker:
         raise AssertionError("a Checker was built for descriptions already known")
 
     monkeypatch.setattr(engine, "_screening_checker", no_checker)
-    options = ScreenOptions(chunk_size=9)
+    options = ScreenOptions(chunk_size=9009)
     try:
         again = screen_file(SAMPLE_MANIFEST, options=options)
         assert [r.to_dict() for r in again] == [r.to_dict() for r in first]
         with pytest.raises(AssertionError, match="Checker was built"):
-            screen_file(SAMPLE_MANIFEST, options=ScreenOptions(chunk_size=9,
+            screen_file(SAMPLE_MANIFEST, options=ScreenOptions(chunk_size=9009,
                                                                as_of=dt.date(2024, 1, 2)))
     finally:
         for opts in list(engine._SCREENERS):
-            if opts.chunk_size in (7, 9):
+            if opts.chunk_size in (7007, 9009):
                 del engine._SCREENERS[opts]
