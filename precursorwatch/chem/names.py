@@ -585,17 +585,28 @@ class FuzzyMatcher:
 
     def __init__(self, pairs: Iterable[tuple[str, str]], *, margin: int = FUZZY_MARGIN,
                  two_edits_from: int = TWO_EDITS_FROM) -> None:
-        by_key: dict[str, set[str]] = defaultdict(set)
+        # Built at the first name no table knows, over every name of the general vocabulary:
+        # most keys have one substance, so each gets its frozenset at once.
+        by_key: dict[str, frozenset[str]] = {}
+        known = by_key.get
         for key, substance in pairs:
             if key:
-                by_key[key].add(substance)
+                found = known(key)
+                if found is None:
+                    by_key[key] = frozenset((substance,))
+                elif substance not in found:
+                    by_key[key] = found | {substance}
         self.margin = margin
         self.two_edits_from = two_edits_from
-        self._by_key = {k: frozenset(v) for k, v in by_key.items()}
-        buckets: dict[int, list[str]] = defaultdict(list)
-        for key in self._by_key:
-            buckets[len(key)].append(key)
-        self._by_length = dict(buckets)
+        self._by_key = by_key
+        buckets: dict[int, list[str]] = {}
+        for key in by_key:
+            bucket = buckets.get(len(key))
+            if bucket is None:
+                buckets[len(key)] = [key]
+            else:
+                bucket.append(key)
+        self._by_length = buckets
 
     def __len__(self) -> int:
         return len(self._by_key)
