@@ -138,7 +138,7 @@ def verify_command(
         except ValueError:
             _usage(f"--on: {on!r} is not a date in YYYY-MM-DD form (e.g. 2026-12-01)")
     ring = _keys(keys)
-    text = _read(source, "permit")
+    text = _read(source, "permit file")
     try:
         found = verify_permit(read_permit(text), ring, day)
     except MalformedPermit as exc:

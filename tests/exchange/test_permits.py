@@ -473,7 +473,7 @@ def test_pwatch_permit_verify(client: TestClient, authorities: Any, tmp_path: Pa
     assert json.loads(machine.output)["valid"] is True
     assert json.loads(machine.output)["revoked"] is None
     # Usage errors: exit 2, one line saying what is wrong.
-    for args, words in [((str(tmp_path / "missing.json"),), "permit"),
+    for args, words in [((str(tmp_path / "missing.json"),), "permit file"),
                         ((str(as_json), "--on", "tomorrow"), "--on: 'tomorrow' is not a date")]:
         result = run(*args)
         assert result.exit_code == 2 and words in result.output, result.output
