@@ -16,6 +16,7 @@ over the matches (`settle`).
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -722,6 +723,14 @@ def _part_of(group: GroupKey, parts: int) -> int:
     return zlib.crc32(f"{group[0]}\x1f{group[1]}".encode()) % parts
 
 
+def _match_packed(payload: bytes) -> bytes:
+    """`match_groups` on a part sent as pickled bytes. Dask walks the arguments of a task
+    looking for collections and rebuilds every dataclass it meets as a task of its own: a
+    million declarations would become a million tasks. Bytes it leaves alone."""
+    groups, index, options = pickle.loads(payload)
+    return pickle.dumps(match_groups(groups, index, options), protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def reconcile_on_dask(declarations: Sequence[Declaration], inputs: Inputs, options: Options, *,
                       workers: int = 2, processes: bool = True, scheduler: str | None = None,
                       parts: int | None = None
@@ -745,11 +754,10 @@ def reconcile_on_dask(declarations: Sequence[Declaration], inputs: Inputs, optio
                                dashboard_address=None)
         client = Client(cluster)
     try:
-        futures = [client.submit(match_groups, part,
-                                 {g: index.by_group[g] for g in part if g in index.by_group},
-                                 options, pure=False)
-                   for part in split if part]
-        matches = [m for found in client.gather(futures) for m in found]
+        futures = [client.submit(_match_packed, pickle.dumps(
+            (part, {g: index.by_group[g] for g in part if g in index.by_group}, options),
+            protocol=pickle.HIGHEST_PROTOCOL), pure=False) for part in split if part]
+        matches = [m for found in client.gather(futures) for m in pickle.loads(found)]
     finally:
         client.close()
         if cluster is not None:
