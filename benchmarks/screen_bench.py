@@ -212,7 +212,11 @@ def fixed_cost(watchlists: list[str], runs: int = 3) -> None:
     sample = Path(__file__).resolve().parents[1] / "precursorwatch" / "samples" / "manifest.csv"
     lists = [a for w in watchlists for a in ("--watchlist", w)]
     with tempfile.TemporaryDirectory(prefix="screen-bench-cache-") as cache:
-        env = {**os.environ, "PRECURSORWATCH_CACHE": cache}
+        # Compiled bytecode is kept (in the cache folder, not beside the sources) as an
+        # installed package keeps it, even where PYTHONDONTWRITEBYTECODE is set.
+        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+               "PRECURSORWATCH_CACHE": cache,
+               "PYTHONPYCACHEPREFIX": str(Path(cache) / "bytecode")}
         fresh = Path(cache) / "new-texts.csv"
         cases = [("screen_file", lambda i: [sys.executable, "-c", _FIXED_CHILD, str(sample),
                                             *watchlists]),
