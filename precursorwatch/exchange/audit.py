@@ -283,6 +283,10 @@ def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int,
 
         found.update(permit_store.stored_records(session, ids["permit"],
                                                  ids["permit_revocation"], codes))
+    if ids["alert"] or ids["alert_outcome"]:
+        from precursorwatch.exchange import alerts  # it imports this module
+
+        found.update(alerts.stored_records(session, ids["alert"], ids["alert_outcome"], codes))
     return found
 
 
@@ -311,6 +315,9 @@ def _authored(session: Session, authority_id: int) -> set[tuple[str, str]]:
     from precursorwatch.exchange import permit_store
 
     ids.update(permit_store.authored(session, authority_id))
+    from precursorwatch.exchange import alerts
+
+    ids.update(alerts.authored(session, authority_id))
     return ids
 
 
