@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter
 from schemathesis import GenerationMode
 
+from precursorwatch.exchange.routers.alerts import AlertOut, AlertPage, RuleStatsOut
 from precursorwatch.exchange.routers.permits import PermitOut, PermitPage, VerificationOut
 from precursorwatch.exchange.schemas import (
     AuditReport,
@@ -48,6 +49,11 @@ SHAPES: dict[tuple[str, str], Any] = {
     ("GET", "/v1/permits/{permit_id}"): PermitOut,
     ("POST", "/v1/permits/verify"): VerificationOut,
     ("POST", "/v1/permits/{permit_id}/revoke"): PermitOut,
+    ("POST", "/v1/alerts"): AlertOut,
+    ("GET", "/v1/alerts"): AlertPage,
+    ("GET", "/v1/alerts/{alert_id}"): AlertOut,
+    ("POST", "/v1/alerts/{alert_id}/outcome"): AlertOut,
+    ("GET", "/v1/stats/rules"): RuleStatsOut,
 }
 
 ROUTES = {
@@ -62,6 +68,8 @@ ROUTES = {
     ("post", "/v1/check"), ("post", "/v1/match"),
     ("post", "/v1/permits"), ("get", "/v1/permits"), ("get", "/v1/permits/{permit_id}"),
     ("post", "/v1/permits/verify"), ("post", "/v1/permits/{permit_id}/revoke"),
+    ("post", "/v1/alerts"), ("get", "/v1/alerts"), ("get", "/v1/alerts/{alert_id}"),
+    ("post", "/v1/alerts/{alert_id}/outcome"), ("get", "/v1/stats/rules"),
 }
 
 
