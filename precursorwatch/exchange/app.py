@@ -6,7 +6,8 @@ import gc
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -227,9 +228,25 @@ def create_app(settings: ExchangeSettings | None = None, *,
         checker = Checker.long_running()
     vault = KeyVault.open(settings.secret, settings.secret_file)
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Deliveries (webhooks, e-mail) run beside the service when `settings.deliver`."""
+        dispatcher = None
+        if settings.deliver:
+            from precursorwatch.exchange.dispatch import Dispatcher
+
+            dispatcher = Dispatcher(app.state.exchange)
+            dispatcher.start(settings.deliver_interval)
+        app.state.dispatcher = dispatcher
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                dispatcher.close()
+
     # docs_url=None: /docs is the web app's offline page (no CDN; see web/docs.py).
     app = FastAPI(title="Precursor Watch exchange", version="1", description=DESCRIPTION,
-                  docs_url=None, redoc_url=None,
+                  docs_url=None, redoc_url=None, lifespan=lifespan,
                   openapi_tags=[
                       {"name": "notifications", "description": "Pre-export notifications."},
                       {"name": "incidents", "description": "Seizures and stopped shipments."},

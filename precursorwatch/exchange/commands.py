@@ -224,6 +224,126 @@ def verify_audit_command(
         raise typer.Exit(1)
 
 
+EventsOption = Annotated[list[str] | None, typer.Option(
+    "--events", help="Event kinds to be told of (repeatable or comma-separated; default all): "
+                     "notification.received, notification.deadline, notification.answered, "
+                     "incident.shared, permit.revoked, alert.received, alert.outcome.",
+    show_default=False)]
+
+
+@admin_app.command("add-webhook")
+def add_webhook_command(
+    authority: Annotated[str, typer.Argument(help="Code of the authority told, e.g. MX.")],
+    url: Annotated[str, typer.Argument(help="http(s) URL the events are POSTed to.")],
+    events: EventsOption = None,
+    db: DbOption = None,
+) -> None:
+    """Tell an authority of its records by signed POSTs to URL; prints the signing secret
+    once (see docs/deliveries.md for checking the X-PWatch-Signature header)."""
+    from precursorwatch.exchange.dispatch import subscribe
+    from precursorwatch.exchange.signing import KeyVault
+
+    def run(engine: Engine, settings: ExchangeSettings) -> None:
+        vault = KeyVault.open(settings.secret, settings.secret_file)
+        made = subscribe(engine, vault, authority, "webhook", url, events or ())
+        _out.print(f"webhook {made.id} of {made.authority}: {made.target} "
+                   f"({', '.join(made.events)})", markup=False)
+        _out.print("signing secret (shown only now, give it to the receiver):")
+        print(made.secret)
+
+    _with_engine(db, run)
+
+
+@admin_app.command("add-email")
+def add_email_command(
+    authority: Annotated[str, typer.Argument(help="Code of the authority told, e.g. MX.")],
+    address: Annotated[str, typer.Argument(help="E-mail address the events are sent to.")],
+    events: EventsOption = None,
+    db: DbOption = None,
+) -> None:
+    """Tell an authority of its records by e-mail (mail server: PWATCH_SMTP_HOST, _PORT,
+    _USER, _PASSWORD, _FROM, _STARTTLS)."""
+    from precursorwatch.exchange.dispatch import subscribe
+    from precursorwatch.exchange.signing import KeyVault
+
+    def run(engine: Engine, settings: ExchangeSettings) -> None:
+        vault = KeyVault.open(settings.secret, settings.secret_file)
+        made = subscribe(engine, vault, authority, "email", address, events or ())
+        _out.print(f"e-mail {made.id} of {made.authority}: {made.target} "
+                   f"({', '.join(made.events)})", markup=False)
+
+    _with_engine(db, run)
+
+
+@admin_app.command("remove-subscription")
+def remove_subscription_command(
+    authority: Annotated[str, typer.Argument(help="Code of the authority.")],
+    subscription: Annotated[int, typer.Argument(help="Its number (list-deliveries).")],
+    db: DbOption = None,
+) -> None:
+    """Stop a webhook or e-mail subscription (its delivery log stays)."""
+    from precursorwatch.exchange.dispatch import unsubscribe
+
+    _with_engine(db, lambda engine, settings: unsubscribe(engine, authority, subscription))
+    _out.print(f"subscription {subscription} of {authority.strip().upper()} stopped",
+               markup=False)
+
+
+@admin_app.command("list-deliveries")
+def list_deliveries_command(
+    authority: Annotated[str, typer.Argument(help="Code of the authority.")],
+    limit: Annotated[int, typer.Option("--limit", help="Recent attempts shown.")] = 20,
+    db: DbOption = None,
+) -> None:
+    """An authority's subscriptions and its latest delivery attempts (tab-separated)."""
+    from precursorwatch.exchange.dispatch import recent_attempts, subscriptions
+
+    subs, attempts = _with_engine(db, lambda engine, settings: (
+        subscriptions(engine, authority), recent_attempts(engine, authority, limit)))
+    if not subs:
+        _out.print("no subscriptions (add one with `pwatch admin add-webhook` or "
+                   "`add-email`)", markup=False)
+    for sub in subs:
+        print(f"subscription\t{sub.id}\t{sub.channel}\t{sub.target}\t{','.join(sub.events)}")
+    for a in attempts:
+        answer = str(a.status_code) if a.status_code is not None else "-"
+        print(f"attempt\t{a.at.isoformat(timespec='seconds')}\t{a.subscription_id}\t"
+              f"{a.event}\t{a.record_id}\ttry {a.number}\t{a.state}\t{answer}\t"
+              f"{a.duration_ms} ms\t{a.error or ''}")
+
+
+@admin_app.command("deliver")
+def deliver_command(
+    once: Annotated[bool, typer.Option(
+        "--once", help="One pass, then exit (for cron); without it, pass every "
+                       "PWATCH_DELIVER_INTERVAL seconds until stopped.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Find new events and send due webhooks and e-mails (what `pwatch serve` does in the
+    background)."""
+    import time
+
+    from precursorwatch.exchange.dispatch import Dispatcher, reading_exchange
+    from precursorwatch.exchange.signing import KeyVault
+
+    def run(engine: Engine, settings: ExchangeSettings) -> None:
+        vault = KeyVault.open(settings.secret, settings.secret_file)
+        dispatcher = Dispatcher(reading_exchange(engine, settings, vault))
+        try:
+            while True:
+                report = dispatcher.run_once()
+                _out.print(f"{report.found} new events, {report.delivered} delivered, "
+                           f"{report.retrying} to retry, {report.given_up} given up",
+                           markup=False)
+                if once:
+                    return
+                time.sleep(settings.deliver_interval)
+        finally:
+            dispatcher.close()
+
+    _with_engine(db, run)
+
+
 def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -258,6 +378,7 @@ def serve(
     with _plain_errors():
         KeyVault.open(settings.secret, settings.secret_file)  # create the secret once, too
     os.environ["PWATCH_EXCHANGE_DB"] = settings.db_url
+    os.environ.setdefault("PWATCH_DELIVER", "1")  # deliveries run beside the service
     from precursorwatch.exchange.http import server_options
 
     uvicorn.run("precursorwatch.exchange.app:serving_app", factory=True, host=host, port=port,

@@ -339,3 +339,59 @@ class AlertOutcome(Base):
 
     __table_args__ = (UniqueConstraint("alert_id", "authority_id",
                                        name="uq_alert_outcome_authority"),)
+
+
+class Subscription(Base):
+    """Where an authority wants to be told of its records (`deliveries`): a webhook URL or an
+    e-mail address, and which events. A webhook's HMAC secret is kept encrypted with the
+    exchange secret, as signing keys are (it must be read back to sign)."""
+
+    __tablename__ = "subscription"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(8))  # webhook | email
+    target: Mapped[str] = mapped_column(String(2000))  # the URL or the address
+    events: Mapped[str] = mapped_column(String(400))  # event kinds, space-separated
+    secret_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class Delivery(Base):
+    """One event for one subscription, found by the dispatcher's scan. The unique key makes
+    each event exist once however many scans find it; the row is retried until delivered or
+    given up (`state`). A dispatcher claims it (`claimed_by` until `claimed_until`) while it
+    sends, so two dispatchers never send the same one."""
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id"))
+    event: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(12))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    __table_args__ = (UniqueConstraint("subscription_id", "event", "record_id",
+                                       name="uq_delivery_event"),
+                      Index("ix_delivery_due", "state", "next_attempt_at"))
+
+
+class DeliveryAttempt(Base):
+    """One try at sending a delivery: the answer (HTTP status) or the error, and how long."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

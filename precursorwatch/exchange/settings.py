@@ -10,6 +10,49 @@ DEFAULT_DB_URL = "sqlite:///pwatch-exchange.db"
 DEFAULT_SECRET_FILE = "pwatch-exchange.secret"
 
 
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    return raw.strip().lower() not in ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The mail server deliveries are sent through (`PWATCH_SMTP_*`)."""
+
+    host: str
+    port: int = 587
+    user: str | None = None
+    password: str | None = None
+    sender: str = "precursorwatch@localhost"
+    starttls: bool = True
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings | None:
+        """None when PWATCH_SMTP_HOST is unset."""
+        host = os.environ.get("PWATCH_SMTP_HOST", "").strip()
+        if not host:
+            return None
+        port = _env_int("PWATCH_SMTP_PORT", 587)
+        if not 1 <= port <= 65535:
+            raise ValueError(f"PWATCH_SMTP_PORT={port}: give 1-65535")
+        return cls(host=host, port=port, user=os.environ.get("PWATCH_SMTP_USER") or None,
+                   password=os.environ.get("PWATCH_SMTP_PASSWORD") or None,
+                   sender=os.environ.get("PWATCH_SMTP_FROM") or "precursorwatch@localhost",
+                   starttls=_env_flag("PWATCH_SMTP_STARTTLS", True))
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a number") from exc
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
@@ -47,6 +90,13 @@ class ExchangeSettings:
     watchlists: tuple[str, ...] = ()
     party_match: float = 0.80
     screen_parties: bool = True  # False: parties are not screened (party_hits is null)
+    # Deliveries (`dispatch`): webhooks and e-mail telling authorities of their records. The
+    # background dispatcher runs in `pwatch serve` (on by default there, off otherwise).
+    deliver: bool = False
+    deliver_interval: float = 30.0  # seconds between two scans of the outbox
+    delivery_attempts: int = 10  # tries of one event before giving up
+    public_url: str = "http://127.0.0.1:8000"  # where the links in deliveries point
+    smtp: SmtpSettings | None = None  # None: e-mail subscriptions wait until it is set
 
     @classmethod
     def from_env(cls, **overrides: object) -> ExchangeSettings:
@@ -63,6 +113,11 @@ class ExchangeSettings:
                                 .split(os.pathsep) if p.strip()),
             "screen_parties": os.environ.get("PWATCH_EXCHANGE_SCREEN_PARTIES", "1").strip()
             not in ("0", "false", "no", "off"),
+            "deliver": _env_flag("PWATCH_DELIVER", False),  # `pwatch serve` turns it on
+            "deliver_interval": _env_float("PWATCH_DELIVER_INTERVAL", 30.0),
+            "delivery_attempts": _env_int("PWATCH_DELIVERY_ATTEMPTS", 10),
+            "public_url": os.environ.get("PWATCH_PUBLIC_URL") or "http://127.0.0.1:8000",
+            "smtp": SmtpSettings.from_env(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

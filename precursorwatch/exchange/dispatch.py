@@ -1,0 +1,520 @@
+"""The dispatcher: finds events in the committed records and delivers them (webhooks, e-mail).
+
+It never touches the write path. Each run
+1. scans: for every live subscription and every event kind it asks for, one INSERT ... SELECT
+   adds a `delivery` row for each record that produces the event for the subscription's
+   authority and has none yet. There is no time cursor: a record committed late with an
+   earlier timestamp is found by the next scan all the same, and the unique key
+   (subscription, event, record) keeps each event to one row however many dispatchers scan;
+2. claims due rows (pending, next try reached, not claimed by another dispatcher), in one
+   UPDATE (PostgreSQL: of rows locked with SKIP LOCKED), so two dispatchers never send the
+   same delivery;
+3. sends each, logs the attempt (`delivery_attempt`) and marks the row delivered, due again
+   after a back-off, or given up.
+
+The record in a payload is read through the same scoped reads the API serves, as the
+recipient: an authority is told only what it may read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import random
+import smtplib
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+from sqlalchemy import (
+    Engine,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from precursorwatch.exchange import deliveries
+from precursorwatch.exchange.errors import AdminError, NotFound
+from precursorwatch.exchange.models import (
+    Alert,
+    AlertOutcome,
+    AlertShare,
+    Authority,
+    Delivery,
+    DeliveryAttempt,
+    Incident,
+    Notification,
+    NotificationResponse,
+    Permit,
+    PermitRevocation,
+    Subscription,
+    UtcDateTime,
+)
+from precursorwatch.exchange.permit_store import PERMIT_VISIBLE
+from precursorwatch.exchange.permits import authority_country
+from precursorwatch.exchange.scope import CALLER, INCIDENT_VISIBLE, NOTIFICATION_VISIBLE, Caller
+from precursorwatch.exchange.service import Clock, Exchange, system_clock
+from precursorwatch.exchange.settings import ExchangeSettings, SmtpSettings
+from precursorwatch.exchange.signing import KeyVault
+
+log = logging.getLogger("precursorwatch.exchange.deliveries")
+
+# -- which records produce which event for the authority bound as `caller_id` -----------------
+SINCE = bindparam("since", type_=UtcDateTime())
+NOW = bindparam("now", type_=UtcDateTime())
+SOON = bindparam("soon", type_=UtcDateTime())  # now + DEADLINE_NOTICE
+SINCE_DEADLINE = bindparam("since_deadline", type_=UtcDateTime())  # since + DEADLINE_NOTICE
+
+_successor = aliased(Notification)
+_ANSWERED = exists().where(NotificationResponse.notification_id == Notification.id)
+_SUPERSEDED = exists().where(_successor.supersedes_id == Notification.id)
+
+# Each selects the id of the record the event is about; all are scoped by the reads' own
+# visibility rules (`scope`, `permit_store`), and only events since the subscription began.
+CANDIDATES: dict[str, Select[Any]] = {
+    "notification.received": select(Notification.id).where(
+        NOTIFICATION_VISIBLE, Notification.exporter_id != CALLER,
+        Notification.created_at >= SINCE),
+    "notification.deadline": select(Notification.id).where(
+        NOTIFICATION_VISIBLE, Notification.importer_id == CALLER,
+        Notification.reply_deadline > NOW, Notification.reply_deadline <= SOON,
+        Notification.reply_deadline >= SINCE_DEADLINE, ~_ANSWERED, ~_SUPERSEDED),
+    "notification.answered": select(Notification.id)
+    .join(NotificationResponse, NotificationResponse.notification_id == Notification.id)
+    .where(NOTIFICATION_VISIBLE, Notification.exporter_id == CALLER,
+           NotificationResponse.created_at >= SINCE),
+    "incident.shared": select(Incident.id).where(
+        INCIDENT_VISIBLE, Incident.reporter_id != CALLER, Incident.created_at >= SINCE),
+    "permit.revoked": select(Permit.id)
+    .join(PermitRevocation, PermitRevocation.permit_id == Permit.id)
+    .where(PERMIT_VISIBLE, Permit.issuer_id != CALLER, PermitRevocation.created_at >= SINCE),
+    "alert.received": select(Alert.id).where(
+        Alert.sender_id != CALLER, Alert.created_at >= SINCE,
+        exists().where(and_(AlertShare.alert_id == Alert.id,
+                            AlertShare.authority_id == CALLER))),
+    # One event per outcome (each receiving authority reports once); the payload is the alert.
+    "alert.outcome": select(AlertOutcome.id)
+    .join(Alert, Alert.id == AlertOutcome.alert_id)
+    .where(Alert.sender_id == CALLER, AlertOutcome.authority_id != CALLER,
+           AlertOutcome.created_at >= SINCE),
+}
+
+
+def _scan_statement(dialect: str, event: str) -> Any:
+    found = CANDIDATES[event].subquery()
+    record_id = found.c[0]
+    subscription_id = bindparam("subscription_id", type_=Integer())
+    rows = select(subscription_id, literal(event, String()), record_id, NOW,
+                  literal("pending", String()), literal(0, Integer()), NOW).where(
+        ~exists().where(and_(Delivery.subscription_id == subscription_id,
+                             Delivery.event == event, Delivery.record_id == record_id)))
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return upsert(Delivery).from_select(
+        ["subscription_id", "event", "record_id", "created_at", "state", "attempts",
+         "next_attempt_at"], rows).on_conflict_do_nothing(
+        index_elements=["subscription_id", "event", "record_id"]).returning(Delivery.id)
+
+
+_LIVE_SUBSCRIPTIONS = (select(Subscription.id, Subscription.authority_id, Subscription.events,
+                              Subscription.created_at, Authority.code)
+                       .join(Authority, Authority.id == Subscription.authority_id)
+                       .where(Subscription.disabled_at.is_(None)))
+
+
+def scan(engine: Engine, now: dt.datetime) -> int:
+    """Add a pending delivery for every event not yet found; the number added."""
+    added = 0
+    with engine.begin() as connection:
+        subscriptions = connection.execute(_LIVE_SUBSCRIPTIONS).all()
+        for sub_id, authority_id, events, since, code in subscriptions:
+            params = {"subscription_id": sub_id, "caller_id": authority_id,
+                      "caller_country": authority_country(code), "since": since, "now": now,
+                      "soon": now + deliveries.DEADLINE_NOTICE,
+                      "since_deadline": since + deliveries.DEADLINE_NOTICE}
+            for event in events.split():
+                if event in CANDIDATES:
+                    result = connection.execute(
+                        _scan_statement(engine.dialect.name, event), params)
+                    added += len(result.all())
+    return added
+
+
+def _values(row: Any) -> tuple[Any, ...]:
+    return tuple(row)
+
+
+# -- sending ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    """What one try gave: the HTTP status (webhooks) or the error."""
+
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Due:
+    """A claimed delivery with what sending it needs."""
+
+    id: int
+    event: str
+    record_id: str
+    attempts: int
+    channel: str
+    target: str
+    secret_enc: str | None
+    authority_id: int
+    code: str
+    name: str
+
+
+@dataclass
+class Report:
+    """One run of the dispatcher."""
+
+    found: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    given_up: int = 0
+
+
+class _NoChecks:
+    """The dispatcher's `Exchange` only reads; a substance check there is a mistake."""
+
+    def check(self, identifier: str) -> Any:
+        raise RuntimeError("the dispatcher does not check substances")
+
+    def check_batch(self, identifiers: Sequence[str], **_: Any) -> Any:
+        raise RuntimeError("the dispatcher does not check substances")
+
+
+def reading_exchange(engine: Engine, settings: ExchangeSettings, vault: KeyVault,
+                     clock: Clock = system_clock) -> Exchange:
+    """An `Exchange` for the dispatcher's reads, without control lists or watchlists."""
+    return Exchange(engine, replace(settings, screen_parties=False), vault,
+                    _NoChecks(), clock)
+
+
+LEASE = dt.timedelta(minutes=5)  # a claim a dispatcher that died leaves is taken after this
+BATCH = 50  # deliveries claimed at once
+
+
+class Dispatcher:
+    """Scans, claims and sends; `run_once` is one pass (`pwatch admin deliver --once`),
+    `start` runs passes in a background thread every `interval` seconds (`pwatch serve`)."""
+
+    def __init__(self, exchange: Exchange, *, policy: deliveries.RetryPolicy | None = None,
+                 smtp: SmtpSettings | None = None, public_url: str | None = None,
+                 http: httpx.Client | None = None, draw: Callable[[], float] = random.random,
+                 timeout: float = 10.0) -> None:
+        settings = exchange.settings
+        self.ex = exchange
+        self.engine = exchange.engine
+        self.policy = policy or deliveries.RetryPolicy(attempts=settings.delivery_attempts)
+        self.smtp = smtp if smtp is not None else settings.smtp
+        self.public_url = public_url or settings.public_url
+        self.timeout = timeout
+        self._http = http or httpx.Client(timeout=timeout, follow_redirects=False,
+                                          headers={"User-Agent": "PrecursorWatch-Deliveries/1"})
+        self._draw = draw
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # one pass
+    def run_once(self, limit: int = 1000) -> Report:
+        now = self.ex.now()
+        report = Report(found=scan(self.engine, now))
+        while limit > 0:
+            claimed = self._claim(min(BATCH, limit))
+            if not claimed:
+                break
+            limit -= len(claimed)
+            for due in claimed:
+                self._deliver(due, report)
+        return report
+
+    def _claim(self, limit: int) -> list[Due]:
+        now = self.ex.now()
+        token = str(uuid.uuid4())
+        due_now = and_(Delivery.state == "pending", Delivery.next_attempt_at <= now,
+                       or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now))
+        due = (select(Delivery.id).where(due_now)
+               .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit))
+        if self.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        with self.engine.begin() as connection:
+            connection.execute(update(Delivery).where(Delivery.id.in_(due.scalar_subquery()),
+                                                      due_now)
+                               .values(claimed_by=token, claimed_until=now + LEASE))
+            rows = connection.execute(
+                select(Delivery.id, Delivery.event, Delivery.record_id, Delivery.attempts,
+                       Subscription.channel, Subscription.target, Subscription.secret_enc,
+                       Authority.id, Authority.code, Authority.name)
+                .join(Subscription, Subscription.id == Delivery.subscription_id)
+                .join(Authority, Authority.id == Subscription.authority_id)
+                .where(Delivery.claimed_by == token)
+                .order_by(Delivery.next_attempt_at, Delivery.id)).all()
+        return [Due(*_values(row)) for row in rows]
+
+    def _deliver(self, due: Due, report: Report) -> None:
+        started = time.monotonic()
+        at = self.ex.now()
+        try:
+            outcome = self._send(due)
+        except Exception as exc:  # a delivery's failure must not stop the others
+            log.exception("delivery %s failed", due.id)
+            outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}")
+        duration = round((time.monotonic() - started) * 1000)
+        failures = due.attempts + 1
+        state = ("delivered" if outcome.ok
+                 else "failed" if failures >= self.policy.attempts else "pending")
+        values: dict[str, Any] = {"attempts": failures, "state": state, "claimed_by": None,
+                                  "claimed_until": None}
+        if state == "pending":
+            values["next_attempt_at"] = at + self.policy.delay(failures, self._draw())
+            report.retrying += 1
+        else:
+            values["done_at"] = at
+            if outcome.ok:
+                report.delivered += 1
+            else:
+                report.given_up += 1
+                log.warning("delivery %s (%s %s to %s) given up after %s tries: %s", due.id,
+                            due.event, due.record_id, due.code, failures, outcome.error)
+        with self.engine.begin() as connection:
+            connection.execute(insert(DeliveryAttempt).values(
+                delivery_id=due.id, number=failures, at=at, duration_ms=duration,
+                status_code=outcome.status_code, error=outcome.error))
+            connection.execute(update(Delivery).where(Delivery.id == due.id,
+                                                      Delivery.claimed_by.isnot(None))
+                               .values(**values))
+
+    def _send(self, due: Due) -> Outcome:
+        kind = deliveries.EVENTS[due.event]
+        caller = Caller(due.authority_id, due.code, due.name)
+        try:
+            served, record_id = served_record(self.ex, caller, due.event, due.record_id)
+        except NotFound:
+            return Outcome(False, error=f"{due.code} cannot read {kind.record_type} "
+                                        f"{due.record_id}")
+        page = deliveries.link(self.public_url, kind.record_type, record_id)
+        if due.channel == "webhook":
+            return self._post(due, record_id, served, page)
+        return self._mail(due, record_id, served, page)
+
+    def _post(self, due: Due, record_id: str, served: str, page: str) -> Outcome:
+        if due.secret_enc is None:
+            return Outcome(False, error="the subscription has no signing secret")
+        body = deliveries.payload(event=due.event, delivery_id=due.id, authority=due.code,
+                                  record_id=record_id, served=served, page=page)
+        stamp = int(self.ex.now().timestamp())
+        headers = {"Content-Type": "application/json", "X-PWatch-Event": due.event,
+                   "X-PWatch-Delivery": str(due.id),
+                   deliveries.SIGNATURE_HEADER: deliveries.signature(
+                       self.ex.vault.unseal(due.secret_enc), stamp, body)}
+        try:
+            response = self._http.post(due.target, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:1000])
+        ok = 200 <= response.status_code < 300
+        return Outcome(ok, response.status_code,
+                       None if ok else f"HTTP {response.status_code}: {response.text[:200]}")
+
+    def _mail(self, due: Due, record_id: str, served: str, page: str) -> Outcome:
+        smtp = self.smtp
+        if smtp is None:
+            return Outcome(False, error="no mail server is set (PWATCH_SMTP_HOST)")
+        message = deliveries.email(event=due.event, sender=smtp.sender, to=due.target,
+                                   record_id=record_id, served=served, page=page)
+        try:
+            with smtplib.SMTP(smtp.host, smtp.port, timeout=self.timeout) as server:
+                if smtp.starttls:
+                    server.starttls()
+                if smtp.user:
+                    server.login(smtp.user, smtp.password or "")
+                server.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:1000])
+        return Outcome(True)
+
+    # the background thread
+    def start(self, interval: float) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.run_once()
+                except Exception:  # the database away for a moment: try again next time
+                    log.exception("deliveries: a pass failed")
+                self._stop.wait(interval)
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=loop, name="pwatch-deliveries", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop after the pass in progress (a send in flight is finished and logged)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self._http.close()
+
+
+def served_record(ex: Exchange, caller: Caller, event: str, record_id: str
+                  ) -> tuple[str, str]:
+    """The record an event is about, as `caller` reads it through the API, and its id
+    (an alert outcome's event is about its alert). NotFound if the caller may not read it."""
+    from precursorwatch.exchange import permit_store, service
+
+    record_type = deliveries.EVENTS[event].record_type
+    if record_type == "notification":
+        return service.get_notification(ex, caller, record_id), record_id
+    if record_type == "incident":
+        return service.get_incident(ex, caller, record_id), record_id
+    if record_type == "permit":
+        return permit_store.get_permit(ex, caller, record_id), record_id
+    alert_id = record_id
+    if event == "alert.outcome":
+        found = ex.rows(select(AlertOutcome.alert_id).where(AlertOutcome.id == record_id), {})
+        if not found:
+            raise NotFound(f"no alert outcome {record_id}")
+        alert_id = found[0][0]
+    return _served_alert(ex, caller, alert_id), alert_id
+
+
+def _served_alert(ex: Exchange, caller: Caller, alert_id: str) -> str:
+    """The alert as the alerts API serves it to `caller`."""
+    alerts = importlib.import_module("precursorwatch.exchange.alerts")
+    served: str = alerts.get_alert(ex, caller, alert_id)
+    return served
+
+
+# -- configuration (`pwatch admin`, `/v1/subscriptions`) ---------------------------------------
+@dataclass(frozen=True)
+class Subscribed:
+    """A subscription as shown: its secret only when just made."""
+
+    id: int
+    authority: str
+    channel: str
+    target: str
+    events: tuple[str, ...]
+    created_at: dt.datetime
+    secret: str | None = None
+
+
+def _authority_id(connection: Any, code: str) -> int:
+    found = connection.execute(select(Authority.id).where(
+        Authority.code == code.strip().upper())).scalar()
+    if found is None:
+        raise AdminError(f"no authority with code {code!r}")
+    return int(found)
+
+
+def subscribe(engine: Engine, vault: KeyVault, code: str, channel: deliveries.Channel,
+              target: str, events: Sequence[str] = (), now: dt.datetime | None = None
+              ) -> Subscribed:
+    """Add a webhook (`target` an http(s) URL; a new secret, returned once) or an e-mail
+    subscription; AdminError names a bad value."""
+    try:
+        kinds = deliveries.parse_events(events)
+        target = (deliveries.webhook_url(target) if channel == "webhook"
+                  else deliveries.email_address(target))
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
+    secret = deliveries.new_secret() if channel == "webhook" else None
+    at = now or dt.datetime.now(dt.UTC)
+    with engine.begin() as connection:
+        authority_id = _authority_id(connection, code)
+        new_id = connection.execute(insert(Subscription).values(
+            authority_id=authority_id, channel=channel, target=target, events=" ".join(kinds),
+            secret_enc=vault.seal(secret) if secret else None, created_at=at)
+            .returning(Subscription.id)).scalar_one()
+    return Subscribed(new_id, code.strip().upper(), channel, target, kinds, at, secret)
+
+
+def unsubscribe(engine: Engine, code: str, subscription_id: int,
+                now: dt.datetime | None = None) -> None:
+    """Stop a subscription of the authority (its log stays); AdminError if it has none such."""
+    with engine.begin() as connection:
+        authority_id = _authority_id(connection, code)
+        done = connection.execute(update(Subscription).where(
+            Subscription.id == subscription_id, Subscription.authority_id == authority_id,
+            Subscription.disabled_at.is_(None)).values(
+            disabled_at=now or dt.datetime.now(dt.UTC)))
+        if not done.rowcount:
+            raise AdminError(f"{code.strip().upper()} has no active subscription "
+                             f"{subscription_id}")
+
+
+@dataclass(frozen=True)
+class AttemptShown:
+    delivery_id: int
+    subscription_id: int
+    event: str
+    record_id: str
+    state: str
+    number: int
+    at: dt.datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+def subscriptions(engine: Engine, code: str) -> list[Subscribed]:
+    with engine.connect() as connection:
+        authority_id = _authority_id(connection, code)
+        rows = connection.execute(
+            select(Subscription.id, Subscription.channel, Subscription.target,
+                   Subscription.events, Subscription.created_at)
+            .where(Subscription.authority_id == authority_id,
+                   Subscription.disabled_at.is_(None))
+            .order_by(Subscription.id)).all()
+    return [Subscribed(r[0], code.strip().upper(), r[1], r[2], tuple(r[3].split()), r[4])
+            for r in rows]
+
+
+def recent_attempts(engine: Engine, code: str, limit: int = 20) -> list[AttemptShown]:
+    """The authority's latest delivery attempts, newest first."""
+    with engine.connect() as connection:
+        authority_id = _authority_id(connection, code)
+        rows = connection.execute(
+            select(Delivery.id, Delivery.subscription_id, Delivery.event, Delivery.record_id,
+                   Delivery.state, DeliveryAttempt.number, DeliveryAttempt.at,
+                   DeliveryAttempt.status_code, DeliveryAttempt.error,
+                   DeliveryAttempt.duration_ms)
+            .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+            .join(Subscription, Subscription.id == Delivery.subscription_id)
+            .where(Subscription.authority_id == authority_id)
+            .order_by(DeliveryAttempt.at.desc(), DeliveryAttempt.id.desc())
+            .limit(limit)).all()
+    return [AttemptShown(*_values(row)) for row in rows]
+
+
+def log_of(engine: Engine, delivery_id: int) -> list[tuple[int, int | None, str | None]]:
+    """(number, status code, error) of each attempt at one delivery, in order."""
+    with engine.connect() as connection:
+        return [(r[0], r[1], r[2]) for r in connection.execute(
+            select(DeliveryAttempt.number, DeliveryAttempt.status_code, DeliveryAttempt.error)
+            .where(DeliveryAttempt.delivery_id == delivery_id)
+            .order_by(DeliveryAttempt.number)).all()]
+

@@ -1,0 +1,465 @@
+"""Deliveries: webhooks and e-mail telling each authority of its records, once, signed,
+retried, on both databases; against a real HTTP server and a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Authorities
+from exchange_helpers import Clock, incident, notification
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from precursorwatch.cli import app as cli
+from precursorwatch.exchange import deliveries
+from precursorwatch.exchange.dispatch import Dispatcher, Subscribed, log_of, subscribe
+from precursorwatch.exchange.errors import AdminError
+from precursorwatch.exchange.models import Delivery
+from precursorwatch.exchange.settings import SmtpSettings
+
+
+# -- a webhook receiver: a real HTTP server on loopback ---------------------------------------
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Hooks:
+    """Records every POST; `answers[path]` is the statuses it gives in turn (then 200)."""
+
+    url: str
+    received: list[Received] = field(default_factory=list)
+    answers: dict[str, list[int]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def at(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.path == path]
+
+
+@pytest.fixture
+def hooks() -> Iterator[Hooks]:
+    state = Hooks("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with state.lock:
+                state.received.append(Received(self.path, dict(self.headers), body))
+                script = state.answers.get(self.path) or []
+                status = script.pop(0) if script else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# -- an SMTP server on loopback ----------------------------------------------------------------
+@dataclass
+class Mailbox:
+    settings: SmtpSettings
+    messages: list[Any] = field(default_factory=list)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # a free port (the controller checks it by connecting)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Mailbox(SmtpSettings(host="127.0.0.1", port=0, sender="pwatch@exchange.test",
+                               starttls=False))
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            box.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    box.settings = SmtpSettings(host="127.0.0.1", port=port, sender="pwatch@exchange.test",
+                                starttls=False)
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+def _dispatcher(app: FastAPI, **options: Any) -> Dispatcher:
+    options.setdefault("draw", lambda: 0.0)
+    return Dispatcher(app.state.exchange, public_url="https://pwatch.example", **options)
+
+
+def _webhook(app: FastAPI, hooks: Hooks, code: str, *events: str) -> Subscribed:
+    ex = app.state.exchange
+    return subscribe(ex.engine, ex.vault, code, "webhook", f"{hooks.url}/{code}", events,
+                     now=ex.now())
+
+
+def _send(client: TestClient, authorities: Authorities, **changes: Any) -> dict[str, Any]:
+    sent = client.post("/v1/notifications", json=notification(**changes),
+                       headers=authorities.headers("CN"))
+    assert sent.status_code == 201, sent.text
+    body: dict[str, Any] = sent.json()
+    return body
+
+
+def _verified(hook: Received, secret: str | None) -> Any:
+    assert secret is not None
+    header = hook.headers["X-PWatch-Signature"]
+    stamp = int(header.split(",")[0].removeprefix("t="))
+    assert deliveries.verify_signature(secret, header, hook.body, now=stamp)
+    assert not deliveries.verify_signature(secret, header, hook.body + b" ", now=stamp)
+    assert not deliveries.verify_signature("another secret", header, hook.body, now=stamp)
+    assert not deliveries.verify_signature(secret, header, hook.body, now=stamp + 301)
+    return hook.json
+
+
+# -- who is told what --------------------------------------------------------------------------
+def test_each_party_is_told_once_and_outsiders_nothing(
+        app: FastAPI, client: TestClient, authorities: Authorities, hooks: Hooks) -> None:
+    subs = {code: _webhook(app, hooks, code) for code in ("CN", "MX", "US", "CA")}
+    sent = _send(client, authorities)
+    dispatcher = _dispatcher(app)
+    report = dispatcher.run_once()
+    assert (report.found, report.delivered) == (2, 2)
+
+    [to_mx] = hooks.at("/MX")
+    payload = _verified(to_mx, subs["MX"].secret)
+    assert payload["event"] == "notification.received"
+    assert payload["record_id"] == sent["id"] and payload["authority"] == "MX"
+    assert payload["link"] == f"https://pwatch.example/notifications/{sent['id']}"
+    as_read = client.get(f"/v1/notifications/{sent['id']}", headers=authorities.headers("MX"))
+    assert payload["record"] == as_read.json()
+    assert to_mx.headers["X-PWatch-Event"] == "notification.received"
+    [to_us] = hooks.at("/US")
+    assert _verified(to_us, subs["US"].secret)["record_id"] == sent["id"]
+    assert hooks.at("/CN") == [] and hooks.at("/CA") == []
+
+    answered = client.post(f"/v1/notifications/{sent['id']}/response",
+                           json={"decision": "objection", "reason": "no import licence"},
+                           headers=authorities.headers("MX"))
+    assert answered.status_code == 200, answered.text
+    shared = client.post("/v1/incidents", json=incident(shared_with=["US"]),
+                         headers=authorities.headers("MX"))
+    assert shared.status_code == 201, shared.text
+    report = dispatcher.run_once()
+    assert (report.found, report.delivered) == (2, 2)
+    [to_cn] = hooks.at("/CN")
+    answer = _verified(to_cn, subs["CN"].secret)
+    assert answer["event"] == "notification.answered"
+    assert answer["record"]["status"] == "objection"
+    assert answer["record"]["response"]["reason"] == "no import licence"
+    told_us = [r.json for r in hooks.at("/US")]
+    assert [p["event"] for p in told_us] == ["notification.received", "incident.shared"]
+    assert told_us[1]["record"]["id"] == shared.json()["id"]
+    assert told_us[1]["link"].endswith(f"/incidents/{shared.json()['id']}")
+    # CA is party to nothing; the reporter is not told of its own incident.
+    assert hooks.at("/CA") == [] and len(hooks.at("/MX")) == 1
+
+    again = dispatcher.run_once()
+    assert (again.found, again.delivered) == (0, 0)
+    assert len(hooks.received) == 4
+
+
+def test_an_incident_shared_with_all_reaches_every_subscriber_but_its_reporter(
+        app: FastAPI, client: TestClient, authorities: Authorities, hooks: Hooks) -> None:
+    for code in ("CN", "MX", "CA"):
+        _webhook(app, hooks, code, "incident.shared")
+    shared = client.post("/v1/incidents", json=incident(shared_with="all"),
+                         headers=authorities.headers("MX"))
+    assert shared.status_code == 201, shared.text
+    _send(client, authorities)  # a notification: not asked for by these subscriptions
+    assert _dispatcher(app).run_once().delivered == 2
+    assert [r.json["event"] for r in hooks.at("/CN")] == ["incident.shared"]
+    assert len(hooks.at("/CA")) == 1 and hooks.at("/MX") == []
+
+
+def test_only_events_after_subscribing(app: FastAPI, client: TestClient,
+                                       authorities: Authorities, hooks: Hooks,
+                                       clock: Clock) -> None:
+    _send(client, authorities)
+    clock.advance(minutes=1)
+    _webhook(app, hooks, "MX")
+    clock.advance(minutes=1)
+    later = _send(client, authorities)
+    _dispatcher(app).run_once()
+    assert [r.json["record_id"] for r in hooks.at("/MX")] == [later["id"]]
+
+
+def test_a_record_committed_late_with_an_earlier_time_is_still_told(
+        app: FastAPI, client: TestClient, authorities: Authorities, hooks: Hooks,
+        clock: Clock) -> None:
+    _webhook(app, hooks, "MX")
+    clock.advance(hours=1)
+    first = _send(client, authorities)
+    dispatcher = _dispatcher(app)
+    dispatcher.run_once()
+    clock.advance(minutes=-30)  # a writer whose clock read came before the last scan
+    late = _send(client, authorities)
+    clock.advance(hours=1)
+    dispatcher.run_once()
+    assert [r.json["record_id"] for r in hooks.at("/MX")] == [first["id"], late["id"]]
+
+
+# -- retries -----------------------------------------------------------------------------------
+def _only_delivery(app: FastAPI) -> Delivery:
+    with app.state.exchange.sessions() as session:
+        [found] = session.scalars(select(Delivery)).all()
+        return found
+
+
+def test_a_failing_endpoint_is_retried_with_back_off(
+        app: FastAPI, client: TestClient, authorities: Authorities, hooks: Hooks,
+        clock: Clock) -> None:
+    _webhook(app, hooks, "MX", "notification.received")
+    hooks.answers["/MX"] = [500, 500]
+    _send(client, authorities)
+    dispatcher = _dispatcher(app)
+    policy = dispatcher.policy
+
+    assert dispatcher.run_once().retrying == 1
+    first = _only_delivery(app)
+    assert first.state == "pending" and first.attempts == 1
+    assert first.next_attempt_at == clock() + policy.delay(1, 0.0)
+    assert dispatcher.run_once().retrying == 0  # not due yet: nothing sent
+    assert len(hooks.at("/MX")) == 1
+
+    clock.advance(seconds=policy.longest(1).total_seconds())
+    assert dispatcher.run_once().retrying == 1
+    second = _only_delivery(app)
+    assert second.next_attempt_at - clock() == policy.delay(2, 0.0) > policy.delay(1, 0.0)
+    clock.advance(seconds=policy.longest(2).total_seconds())
+    assert dispatcher.run_once().delivered == 1
+
+    done = _only_delivery(app)
+    assert done.state == "delivered" and done.attempts == 3
+    log = log_of(app.state.exchange.engine, done.id)
+    assert [(n, code) for n, code, _ in log] == [(1, 500), (2, 500), (3, 200)]
+    assert log[0][2] is not None and log[0][2].startswith("HTTP 500")
+    # The same event each time, each signed anew.
+    bodies = {json.loads(r.body)["delivery_id"] for r in hooks.at("/MX")}
+    assert bodies == {done.id} and len(hooks.at("/MX")) == 3
+
+
+def test_given_up_after_the_limit(app: FastAPI, client: TestClient,
+                                  authorities: Authorities, hooks: Hooks, clock: Clock
+                                  ) -> None:
+    _webhook(app, hooks, "MX", "notification.received")
+    hooks.answers["/MX"] = [503] * 10
+    _send(client, authorities)
+    dispatcher = _dispatcher(app, policy=deliveries.RetryPolicy(attempts=3))
+    for failures in (1, 2, 3):
+        dispatcher.run_once()
+        clock.advance(seconds=dispatcher.policy.longest(failures).total_seconds())
+    gone = _only_delivery(app)
+    assert (gone.state, gone.attempts) == ("failed", 3) and gone.done_at is not None
+    clock.advance(days=1)
+    dispatcher.run_once()
+    assert len(hooks.at("/MX")) == 3
+
+
+def test_an_unreachable_endpoint_is_logged_with_its_error(
+        app: FastAPI, client: TestClient, authorities: Authorities, clock: Clock) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ex = app.state.exchange
+    subscribe(ex.engine, ex.vault, "MX", "webhook", f"http://127.0.0.1:{port}/hook",
+              now=ex.now())
+    _send(client, authorities)
+    assert _dispatcher(app).run_once().retrying == 1
+    [(number, code, error)] = log_of(ex.engine, _only_delivery(app).id)
+    assert number == 1 and code is None and error is not None and "Connect" in error
+
+
+# -- e-mail ------------------------------------------------------------------------------------
+def test_email_arrives_with_subject_and_link(app: FastAPI, client: TestClient,
+                                             authorities: Authorities,
+                                             mailbox: Mailbox) -> None:
+    ex = app.state.exchange
+    subscribe(ex.engine, ex.vault, "MX", "email", "desk@cofepris.example",
+              ["notification.received"], now=ex.now())
+    subscribe(ex.engine, ex.vault, "CA", "email", "ocs@hc.example", now=ex.now())
+    sent = _send(client, authorities)
+    assert _dispatcher(app, smtp=mailbox.settings).run_once().delivered == 1
+    [mail] = mailbox.messages
+    assert mail["To"] == "desk@cofepris.example" and mail["From"] == "pwatch@exchange.test"
+    assert mail["Subject"] == ("Precursor Watch: Pre-export notification received "
+                               f"(notification {sent['id']})")
+    text = mail.get_content()
+    assert f"https://pwatch.example/notifications/{sent['id']}" in text
+    assert "4-piperidone hydrochloride monohydrate, 25 kg, CN -> MX" in text
+
+
+def test_email_without_a_mail_server_waits(app: FastAPI, client: TestClient,
+                                          authorities: Authorities) -> None:
+    ex = app.state.exchange
+    subscribe(ex.engine, ex.vault, "MX", "email", "desk@cofepris.example", now=ex.now())
+    _send(client, authorities)
+    assert _dispatcher(app).run_once().retrying == 1
+    [(_, _, error)] = log_of(ex.engine, _only_delivery(app).id)
+    assert error == "no mail server is set (PWATCH_SMTP_HOST)"
+
+
+# -- the reply deadline ------------------------------------------------------------------------
+def test_deadline_two_days_away_is_told_once(app: FastAPI, client: TestClient,
+                                             authorities: Authorities, hooks: Hooks,
+                                             clock: Clock) -> None:
+    _webhook(app, hooks, "MX", "notification.deadline")
+    _webhook(app, hooks, "CN", "notification.deadline")
+    sent = _send(client, authorities)  # MX answers within 7 days
+    answered = _send(client, authorities)
+    client.post(f"/v1/notifications/{answered['id']}/response",
+                json={"decision": "no_objection"}, headers=authorities.headers("MX"))
+    dispatcher = _dispatcher(app)
+    clock.advance(days=4, hours=23)
+    assert dispatcher.run_once().found == 0
+    clock.advance(hours=2)
+    assert dispatcher.run_once().delivered == 1
+    clock.advance(days=1)
+    dispatcher.run_once()
+    [told] = hooks.at("/MX")
+    assert told.json["event"] == "notification.deadline"
+    assert told.json["record_id"] == sent["id"] and hooks.at("/CN") == []
+
+
+# -- concurrency -------------------------------------------------------------------------------
+def test_two_dispatchers_at_once_deliver_each_event_once(
+        app: FastAPI, client: TestClient, authorities: Authorities, hooks: Hooks) -> None:
+    for code in ("MX", "US"):
+        _webhook(app, hooks, code)
+    sent = [_send(client, authorities)["id"] for _ in range(6)]
+    dispatchers = [_dispatcher(app) for _ in range(3)]
+    start = threading.Barrier(len(dispatchers))
+    errors: list[BaseException] = []
+
+    def run(dispatcher: Dispatcher) -> None:
+        start.wait()
+        try:
+            dispatcher.run_once()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in dispatchers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    for code in ("MX", "US"):
+        ids = sorted(r.json["record_id"] for r in hooks.at(f"/{code}"))
+        assert ids == sorted(sent)
+
+
+# -- configuration -----------------------------------------------------------------------------
+@pytest.mark.parametrize(("target", "problem"), [
+    ("ftp://files.example/hook", "only http:// and https://"),
+    ("https:///nohost", "names no host"),
+    ("hooks.example/x", "only http:// and https://"),
+    ("http://example.org:99999/", "cannot be read"),
+])
+def test_webhook_urls_are_checked(app: FastAPI, authorities: Authorities, target: str,
+                                  problem: str) -> None:
+    ex = app.state.exchange
+    with pytest.raises(AdminError) as raised:
+        subscribe(ex.engine, ex.vault, "MX", "webhook", target)
+    assert problem in str(raised.value) and repr(target) in str(raised.value)
+
+
+def test_unknown_events_and_authorities_are_named(app: FastAPI,
+                                                  authorities: Authorities) -> None:
+    ex = app.state.exchange
+    with pytest.raises(AdminError, match=r"event 'notification\.sent' is not one of"):
+        subscribe(ex.engine, ex.vault, "MX", "webhook", "https://h.example/",
+                  ["notification.received,notification.sent"])
+    with pytest.raises(AdminError, match="no authority with code 'ZZ'"):
+        subscribe(ex.engine, ex.vault, "ZZ", "email", "a@b.example")
+    with pytest.raises(AdminError, match="is not an e-mail address"):
+        subscribe(ex.engine, ex.vault, "MX", "email", "not an address")
+
+
+def test_admin_commands_configure_and_deliver(
+        app: FastAPI, client: TestClient, authorities: Authorities, hooks: Hooks,
+        settings: Any, monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    clock.now = dt.datetime.now(dt.UTC)  # the command runs on the system clock
+    monkeypatch.setenv("PWATCH_EXCHANGE_SECRET_FILE", str(settings.secret_file))
+    if settings.db_schema:
+        monkeypatch.setenv("PWATCH_EXCHANGE_DB_SCHEMA", settings.db_schema)
+    db = ["--db", settings.db_url]
+    runner = CliRunner()
+    added = runner.invoke(cli, ["admin", "add-webhook", "mx", f"{hooks.url}/MX",
+                                "--events", "notification.received", *db])
+    assert added.exit_code == 0, added.output
+    secret = added.output.strip().splitlines()[-1]
+    assert len(secret) == 64 and "(notification.received)" in added.output
+    bad = runner.invoke(cli, ["admin", "add-webhook", "MX", "gopher://x", *db])
+    assert bad.exit_code == 2 and "'gopher://x'" in bad.output
+    mail = runner.invoke(cli, ["admin", "add-email", "MX", "desk@cofepris.example", *db])
+    assert mail.exit_code == 0, mail.output
+
+    clock.advance(seconds=1)
+    _send(client, authorities)
+    monkeypatch.setenv("PWATCH_PUBLIC_URL", "https://pwatch.example")
+    once = runner.invoke(cli, ["admin", "deliver", "--once", *db])
+    assert once.exit_code == 0, once.output
+    assert "2 new events, 1 delivered, 1 to retry" in once.output
+    [hook] = hooks.at("/MX")
+    header = hook.headers["X-PWatch-Signature"]
+    assert deliveries.verify_signature(secret, header, hook.body,
+                                       now=int(header.split(",")[0][2:]))
+
+    listed = runner.invoke(cli, ["admin", "list-deliveries", "MX", *db])
+    assert listed.exit_code == 0, listed.output
+    lines = [line.split("\t") for line in listed.output.strip().splitlines()]
+    assert [line[0] for line in lines].count("subscription") == 2
+    attempts = [line for line in lines if line[0] == "attempt"]
+    assert sorted(line[7] for line in attempts) == ["-", "200"]
+    assert any("no mail server is set" in line[9] for line in attempts)
+
+
+def test_signature_example_in_the_docs_verifies() -> None:
+    """docs/deliveries.md's receiver code, run against a signed body."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "deliveries.md"
+    code = docs.read_text("utf-8").split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(compile(code, str(docs), "exec"), scope)
+    body = b'{"event":"notification.received"}'
+    header = deliveries.signature("s3cret", 1_800_000_000, body)
+    assert scope["verify"]("s3cret", header, body, now=1_800_000_100)
+    assert not scope["verify"]("s3cret", header, body + b"x", now=1_800_000_100)
+    assert not scope["verify"]("s3cret", header, body, now=1_800_001_000)
