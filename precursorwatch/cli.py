@@ -414,6 +414,10 @@ from precursorwatch.exchange.permit_cli import permit_app  # noqa: E402
 
 app.add_typer(permit_app, name="permit")
 
+from precursorwatch.exchange.stats_cli import stats_app  # noqa: E402
+
+app.add_typer(stats_app, name="stats")
+
 from precursorwatch.demo import demo_command  # noqa: E402
 
 app.command(name="demo")(demo_command)
