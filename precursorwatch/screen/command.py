@@ -118,6 +118,20 @@ def screen(
                           "(for pipelines and CI gates).")] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress bar, bad-row lines or summary on stderr.")] = False,
+    share_with: Annotated[list[str] | None, typer.Option(
+        "--share-with", help="Send each shipment at --min-level or above to these authorities "
+                             "as an alert, e.g. MX,US (with --exchange and --key-file); a "
+                             "re-run sends nothing twice. Exit 1 if some could not be sent."
+    )] = None,
+    exchange: Annotated[str | None, typer.Option(
+        "--exchange", help="The exchange's address, for --share-with.")] = None,
+    key_file: Annotated[str | None, typer.Option(
+        "--key-file", help="File holding your authority's API key, for --share-with.")] = None,
+    min_level: Annotated[FailLevel, typer.Option(
+        "--min-level", help="Lowest level shared by --share-with.")] = FailLevel.high,
+    reason: Annotated[str | None, typer.Option(
+        "--reason", help="Why the shipments are shared (default: their level and flags).")
+    ] = None,
 ) -> None:
     """Screen every shipment of a manifest: chemicals in the goods text, declared CAS and HS
     codes, parties against watchlists, and red flags, each with its reasons (Contract 2).
@@ -153,6 +167,16 @@ def screen(
             _fail(f"--out: {out} is a folder; give a file name")
         if not os.access(folder, os.W_OK):
             _fail(f"--out: cannot write {out}: the folder {folder} is not writable")
+    from precursorwatch.screen import share
+
+    target = None
+    if share_with is not None:
+        try:
+            target = share.share_target(share_with, exchange, key_file, min_level.value, reason)
+        except share.ShareError as exc:
+            _fail(str(exc))
+    elif exchange or key_file:
+        _fail("--exchange and --key-file are for --share-with")
     options = ScreenOptions(
         as_of=on, jurisdictions=tuple(jurisdiction) if jurisdiction else None,
         watchlists=tuple(watchlist or ()), threshold=threshold, rules=rules,
@@ -167,6 +191,8 @@ def screen(
     source = _stdin_to_file(input_format) if file == "-" else Path(file)
     try:
         run = screen_file(source, options=options)
+        flagged = ([] if target is None else  # the manifest's rows, before stdin's file goes
+                   share.flagged_shipments(source, mapping, run.results, target.min_level))
     except ManifestError as exc:
         where = f"standard input (read as {input_format.value})" if file == "-" else exc.path
         _fail(f"{where}: the manifest cannot be screened:\n"
@@ -189,6 +215,11 @@ def screen(
         _fail(f"--out: cannot write {out}: {exc}" if out else f"cannot write the results: {exc}")
     failed = fail_on is not None and any(
         _LEVEL_RANK[r.level] >= _LEVEL_RANK[fail_on.value] for r in run.results)
+    if target is not None:
+        shared = share.send_alerts(flagged, target)
+        for line in share.summary(shared, target):
+            _err.print(line, markup=False)
+        failed = failed or bool(shared.failed)
     if quiet:
         if failed:
             raise typer.Exit(1)

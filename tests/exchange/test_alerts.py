@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Authorities
+from conftest import Authorities, LiveServer
 from exchange_helpers import incident, notification
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
 from precursorwatch.exchange.alerts import (
     AlertFacts,
@@ -328,3 +331,109 @@ def test_stats_route_counts_own_and_shared_alerts(client: TestClient,
     assert later.json()["alerts"] == 0
     bad = client.get("/v1/stats/rules?since=yesterday", headers=authorities.headers("MX"))
     assert bad.status_code == 422 and "since" in bad.json()["error"]["message"]
+
+
+# -- command line ------------------------------------------------------------------------------
+SAMPLE = Path(__file__).resolve().parents[2] / "precursorwatch" / "samples" / "manifest.csv"
+
+
+def small_manifest(tmp_path: Path) -> Path:
+    """Four shipments of the sample manifest: one of no concern, two of high risk, and one
+    without a goods description (a bad row, which the exchange will not take as an alert)."""
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "manifest.csv"
+    path.write_text("\n".join([lines[0], lines[1], lines[33], lines[34], lines[52]]) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def key_file(tmp_path: Path, authorities: Authorities, code: str) -> str:
+    path = tmp_path / f"{code.lower()}.key"
+    path.write_text(authorities.by_code[code].api_key + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_screen_shares_flagged_shipments_once(live_server: LiveServer, client: TestClient,
+                                              authorities: Authorities,
+                                              tmp_path: Path) -> None:
+    from precursorwatch.cli import app as cli
+
+    manifest = small_manifest(tmp_path)
+    out = tmp_path / "results.jsonl"
+    args = ["screen", str(manifest), "--out", str(out), "--no-progress", "--share-with",
+            "MX,US", "--exchange", live_server.url, "--key-file",
+            key_file(tmp_path, authorities, "CN"), "--min-level", "medium"]
+    first = CliRunner().invoke(cli, args)
+    results = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    shared = [r for r in results if r["level"] in ("medium", "high")]
+    bad = [r["shipment_id"] for r in shared if any(f["code"] == "BAD_ROW" for f in r["flags"])]
+    assert len(shared) == 3 and len(bad) == 1, results
+    # The bad row could not be sent: said for that shipment, the others went; exit 1.
+    assert first.exit_code == 1, first.output
+    assert ("alerts: 2 sent to MX, US, 0 already sent before, 1 not sent (shipments at "
+            "medium or above)") in first.output
+    assert f"not sent: shipment {bad[0]}: 422 invalid_request: body.shipment.description" in (
+        first.output)
+    incoming = client.get("/v1/alerts?direction=incoming",
+                          headers=authorities.headers("MX")).json()["items"]
+    assert sorted(a["shipment"]["shipment_id"] for a in incoming) == sorted(
+        r["shipment_id"] for r in shared if r["shipment_id"] not in bad)
+    for a in incoming:
+        assert a["reference"].startswith("screen:")
+        assert a["screening"] == next(r for r in results
+                                      if r["shipment_id"] == a["shipment"]["shipment_id"])
+        assert a["shipment"]["shipper_country"] and "row" not in a["shipment"]
+        assert f"alert {a['id']} shipment {a['shipment']['shipment_id']}" in first.output
+    # Run again: nothing is sent twice.
+    again = CliRunner().invoke(cli, args)
+    assert "alerts: 0 sent to MX, US, 2 already sent before, 1 not sent" in again.output
+    assert len(client.get("/v1/alerts", headers=authorities.headers("CN")).json()["items"]) == 2
+    # Options are checked before the screening runs.
+    for extra, words in [(["--share-with", "MX"], "--share-with needs --exchange"),
+                         (["--share-with", "M X", "--exchange", live_server.url],
+                          "is not an authority code"),
+                         (["--exchange", live_server.url], "are for --share-with")]:
+        r = CliRunner().invoke(cli, ["screen", str(manifest), "--no-progress", *extra])
+        assert r.exit_code == 2 and words in r.output, r.output
+
+
+def test_stats_rules_command(live_server: LiveServer, client: TestClient,
+                             authorities: Authorities, database: Any,
+                             tmp_path: Path) -> None:
+    from precursorwatch.cli import app as cli
+
+    one = send(client, authorities)
+    send(client, authorities, screening={**alert()["screening"], "flags": [
+        {"code": "HS_MISMATCH", "weight": 20, "detail": "x"}]}, share_with=["MX"])
+    assert answer(client, authorities, one["id"], "MX", "seized").status_code == 200
+    mx = key_file(tmp_path, authorities, "MX")
+    r = CliRunner().invoke(cli, ["stats", "rules", "--exchange", live_server.url,
+                                 "--key-file", mx, "--since", "2026-11-01",
+                                 "--format", "json"])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    rules = {x["rule"]: x for x in report["rules"]}
+    # HS_MISMATCH fired on both: one seized, one pending -> inspected 1, precision 1.
+    assert (rules["HS_MISMATCH"]["alerts"], rules["HS_MISMATCH"]["outcomes"]["pending"],
+            rules["HS_MISMATCH"]["precision"]) == (2, 1, 1.0)
+    assert rules["WATCHLIST_PARTY"]["alerts"] == 1
+    table = CliRunner().invoke(cli, ["stats", "rules", "--exchange", live_server.url,
+                                     "--key-file", mx])
+    assert table.exit_code == 0, table.output
+    assert "HS_MISMATCH" in table.output and "from CN" in table.output
+    assert "100%" in table.output and "Precision = seized / inspected" in table.output
+    if database.kind == "sqlite":  # a schema of the test PostgreSQL is not in a URL
+        direct = CliRunner().invoke(cli, ["stats", "rules", "--db", database.url,
+                                          "--authority", "mx", "--format", "json",
+                                          "--since", "2026-11-01"])
+        assert direct.exit_code == 0, direct.output
+        assert json.loads(direct.output) == report
+        wrong = CliRunner().invoke(cli, ["stats", "rules", "--db", database.url,
+                                         "--authority", "ZZ"])
+        assert wrong.exit_code == 2 and "no authority 'ZZ'" in wrong.output
+    for args, words in [(["--exchange", live_server.url], "needs --key-file"),
+                        ([], "give the alerts' source"),
+                        (["--exchange", live_server.url, "--key-file", mx, "--since", "soon"],
+                         "--since: 'soon'")]:
+        r = CliRunner().invoke(cli, ["stats", "rules", *args])
+        assert r.exit_code == 2 and words in r.output, r.output
