@@ -19,7 +19,6 @@ recipient: an authority is told only what it may read.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import random
 import smtplib
@@ -49,11 +48,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from precursorwatch.exchange import deliveries
+from precursorwatch.exchange.alerts import ALERT_VISIBLE, get_alert
 from precursorwatch.exchange.errors import AdminError, NotFound
 from precursorwatch.exchange.models import (
     Alert,
     AlertOutcome,
-    AlertShare,
     Authority,
     Delivery,
     DeliveryAttempt,
@@ -104,13 +103,11 @@ CANDIDATES: dict[str, Select[Any]] = {
     .join(PermitRevocation, PermitRevocation.permit_id == Permit.id)
     .where(PERMIT_VISIBLE, Permit.issuer_id != CALLER, PermitRevocation.created_at >= SINCE),
     "alert.received": select(Alert.id).where(
-        Alert.sender_id != CALLER, Alert.created_at >= SINCE,
-        exists().where(and_(AlertShare.alert_id == Alert.id,
-                            AlertShare.authority_id == CALLER))),
+        ALERT_VISIBLE, Alert.sender_id != CALLER, Alert.created_at >= SINCE),
     # One event per outcome (each receiving authority reports once); the payload is the alert.
     "alert.outcome": select(AlertOutcome.id)
     .join(Alert, Alert.id == AlertOutcome.alert_id)
-    .where(Alert.sender_id == CALLER, AlertOutcome.authority_id != CALLER,
+    .where(ALERT_VISIBLE, Alert.sender_id == CALLER, AlertOutcome.authority_id != CALLER,
            AlertOutcome.created_at >= SINCE),
 }
 
@@ -398,14 +395,7 @@ def served_record(ex: Exchange, caller: Caller, event: str, record_id: str
         if not found:
             raise NotFound(f"no alert outcome {record_id}")
         alert_id = found[0][0]
-    return _served_alert(ex, caller, alert_id), alert_id
-
-
-def _served_alert(ex: Exchange, caller: Caller, alert_id: str) -> str:
-    """The alert as the alerts API serves it to `caller`."""
-    alerts = importlib.import_module("precursorwatch.exchange.alerts")
-    served: str = alerts.get_alert(ex, caller, alert_id)
-    return served
+    return get_alert(ex, caller, alert_id), alert_id
 
 
 # -- configuration (`pwatch admin`, `/v1/subscriptions`) ---------------------------------------

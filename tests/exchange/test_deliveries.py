@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -463,3 +464,88 @@ def test_signature_example_in_the_docs_verifies() -> None:
     assert scope["verify"]("s3cret", header, body, now=1_800_000_100)
     assert not scope["verify"]("s3cret", header, body + b"x", now=1_800_000_100)
     assert not scope["verify"]("s3cret", header, body, now=1_800_001_000)
+
+
+# -- permits and alerts ------------------------------------------------------------------------
+def test_a_revoked_permit_is_told_to_the_exporter_country(
+        app: FastAPI, client: TestClient, authorities: Authorities, hooks: Hooks) -> None:
+    subs = {code: _webhook(app, hooks, code, "permit.revoked") for code in ("CN", "MX", "US")}
+    issued = client.post("/v1/permits", json={
+        "permit_number": "COFEPRIS-2026-000123", "substance": "4-piperidone", "quantity": 30,
+        "unit": "kg", "importer": {"name": "Quimica Ejemplo SA", "country": "MX"},
+        "exporter_country": "CN", "exporter": {"name": "Hubei Example Chemical Co.",
+                                               "country": "CN"},
+        "valid_from": "2026-11-23", "valid_until": "2027-05-22"},
+        headers=authorities.headers("MX"))
+    assert issued.status_code == 201, issued.text
+    dispatcher = _dispatcher(app)
+    assert dispatcher.run_once().found == 0  # issued, not revoked: nothing to tell
+    permit_id = issued.json()["id"]
+    revoked = client.post(f"/v1/permits/{permit_id}/revoke",
+                          json={"reason": "licence suspended"}, headers=authorities.headers("MX"))
+    assert revoked.status_code == 200, revoked.text
+    assert dispatcher.run_once().delivered == 1
+    [told] = hooks.at("/CN")
+    payload = _verified(told, subs["CN"].secret)
+    assert payload["event"] == "permit.revoked" and payload["record_id"] == permit_id
+    assert payload["record"]["revocation"]["reason"] == "licence suspended"
+    assert hooks.at("/MX") == [] and hooks.at("/US") == []
+
+
+def test_alerts_and_their_outcomes_are_told(app: FastAPI, client: TestClient,
+                                            authorities: Authorities, hooks: Hooks) -> None:
+    for code in ("CN", "MX", "US", "CA"):
+        _webhook(app, hooks, code, "alert.received", "alert.outcome")
+    shipment = {"shipment_id": "PW-1", "description": "4-piperidone HCl 25 kg drums",
+                "hs_code": "2933.39", "quantity": 25, "unit": "kg", "shipper_country": "CN",
+                "consignee_country": "MX"}
+    screening = {"shipment_id": "PW-1", "risk": 85, "level": "high", "chemicals": [],
+                 "flags": [{"code": "HS_MISMATCH", "weight": 20, "detail": "HS 2933.39"}],
+                 "parties": []}
+    sent = client.post("/v1/alerts", json={"shipment": shipment, "screening": screening,
+                                           "reason": "Controlled precursor, generic name.",
+                                           "share_with": ["MX"]},
+                       headers=authorities.headers("CN"))
+    assert sent.status_code == 201, sent.text
+    alert_id = sent.json()["id"]
+    dispatcher = _dispatcher(app)
+    assert dispatcher.run_once().delivered == 1
+    [received] = hooks.at("/MX")
+    assert received.json["event"] == "alert.received"
+    assert received.json["record_id"] == alert_id
+    assert received.json["link"] == f"https://pwatch.example/v1/alerts/{alert_id}"
+    found = client.post(f"/v1/alerts/{alert_id}/outcome",
+                        json={"outcome": "seized", "note": "25 kg held at Manzanillo"},
+                        headers=authorities.headers("MX"))
+    assert found.status_code == 200, found.text
+    assert dispatcher.run_once().delivered == 1
+    [outcome] = hooks.at("/CN")
+    assert outcome.json["event"] == "alert.outcome" and outcome.json["record_id"] == alert_id
+    assert outcome.json["record"]["outcomes"][0]["note"] == "25 kg held at Manzanillo"
+    assert hooks.at("/US") == [] and hooks.at("/CA") == [] and len(hooks.at("/MX")) == 1
+
+
+def test_the_service_runs_the_dispatcher_when_asked(
+        settings: Any, engine: Any, clock: Clock, hooks: Hooks) -> None:
+    from dataclasses import replace
+
+    from precursorwatch.exchange.admin import add_authority
+    from precursorwatch.exchange.app import create_app
+
+    served = create_app(replace(settings, deliver=True, deliver_interval=0.05), engine=engine,
+                        clock=clock)
+    ex = served.state.exchange
+    keys = {code: add_authority(ex.engine, ex.vault, code, code, now=clock()).api_key
+            for code in ("CN", "MX", "US")}
+    _webhook(served, hooks, "MX")
+    with TestClient(served) as client:
+        assert served.state.dispatcher is not None
+        sent = client.post("/v1/notifications", json=notification(),
+                           headers={"Authorization": f"Bearer {keys['CN']}"})
+        assert sent.status_code == 201, sent.text
+        deadline = time.monotonic() + 20
+        while not hooks.at("/MX") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        thread = served.state.dispatcher._thread
+    assert [r.json["record_id"] for r in hooks.at("/MX")] == [sent.json()["id"]]
+    assert thread is not None and not thread.is_alive()  # stopped with the service
