@@ -231,6 +231,30 @@ def test_re_sending_with_a_reference_returns_the_first_alert(
     assert report["ok"] and report["entries"] == 1
 
 
+def test_concurrent_re_sends_write_one_alert(app: FastAPI, authorities: Authorities) -> None:
+    barrier = threading.Barrier(6)
+    answers: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def race() -> None:
+        with TestClient(app, raise_server_exceptions=False) as own:
+            barrier.wait()
+            r = own.post("/v1/alerts", json=alert(reference="screen:race"),
+                         headers=authorities.headers("CN"))
+            with lock:
+                answers.append((r.status_code, r.json().get("id", r.text)))
+
+    threads = [threading.Thread(target=race) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(s for s, _ in answers) == [200] * 5 + [201], answers
+    assert len({i for _, i in answers}) == 1
+    with app.state.exchange.sessions() as session:
+        assert len(session.scalars(select(Alert.id)).all()) == 1
+
+
 def test_audit_covers_alerts_and_outcomes(app: FastAPI, client: TestClient,
                                           authorities: Authorities) -> None:
     sent = send(client, authorities)
