@@ -22,7 +22,16 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from precursorwatch.exchange.errors import ExchangeError, Forbidden, NotFound
-from precursorwatch.web import audit_page, dashboard, docs, inbox, incidents, notifications, screen
+from precursorwatch.web import (
+    audit_page,
+    dashboard,
+    docs,
+    inbox,
+    incidents,
+    notifications,
+    permits,
+    screen,
+)
 from precursorwatch.web.auth import SignInRequired, auth_router, optional_user, sign_in_redirect
 from precursorwatch.web.i18n import gettext
 from precursorwatch.web.render import language_for, page
@@ -106,7 +115,8 @@ def mount_web(app: FastAPI) -> None:
     app.mount(docs.ASSETS_PATH, docs.swagger_assets(), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth_router)
-    for module in (inbox, notifications, incidents, screen, dashboard, audit_page, docs):
+    for module in (inbox, notifications, incidents, permits, screen, dashboard, audit_page,
+                   docs):
         app.include_router(module.router)
     _wrap(app, ExchangeError, _exchange_error)
     _wrap(app, StarletteHTTPException, _http_error)
