@@ -3,6 +3,7 @@ for a new one, and the substance check the form calls as the officer types."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -11,8 +12,8 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from precursorwatch.exchange import service
-from precursorwatch.exchange.errors import Conflict, Invalid
+from precursorwatch.exchange import permit_store, service
+from precursorwatch.exchange.errors import Conflict, Invalid, NotFound
 from precursorwatch.exchange.models import Authority
 from precursorwatch.exchange.schemas import NotificationIn, ResponseIn, Unit
 from precursorwatch.web.auth import require_role
@@ -50,6 +51,17 @@ def structure_of(verdict: dict[str, Any]) -> Markup:
                           verdict.get("name") or verdict.get("input") or ""))
 
 
+def readable_permit(request: Request, user: Any, permit_id: Any) -> str | None:
+    """`permit_id` when the reader's authority may read that permit (its page shows)."""
+    if not isinstance(permit_id, str) or not re.match(UUID, permit_id):
+        return None
+    try:
+        permit_store.get_permit(exchange_of(request), user.caller, permit_id)
+    except NotFound:
+        return None
+    return permit_id
+
+
 def _detail(request: Request, user: Any, notification_id: str, *,
             answer_errors: FormErrors | None = None, answer: dict[str, str] | None = None,
             status_code: int = 200) -> Response:
@@ -66,6 +78,8 @@ def _detail(request: Request, user: Any, notification_id: str, *,
         "thread": sorted(thread, key=lambda t: t["version"]), "incidents": linked,
         "can_answer": can_answer, "errors": answer_errors or {}, "answer": answer or {},
         "may_report": user.role in ("officer", "approver"),
+        "permit_link": readable_permit(request, user,
+                                       (n.get("permit_check") or {}).get("permit_id")),
     }, user=user, status_code=status_code)
 
 
