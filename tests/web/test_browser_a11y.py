@@ -16,6 +16,8 @@ from axe_playwright_python.sync_playwright import Axe
 from browser_helpers import WebServer, sign_in
 from playwright.sync_api import Browser, Page, expect
 
+from precursorwatch.exchange.permit_store import issue_permit
+from precursorwatch.exchange.permits import PERMIT_EXAMPLE, PermitIn
 from precursorwatch.exchange.schemas import IncidentIn, NotificationIn
 from precursorwatch.exchange.scope import Caller
 from precursorwatch.exchange.service import (
@@ -26,12 +28,14 @@ from precursorwatch.exchange.service import (
 
 SERIOUS = {"serious", "critical"}
 PAGES = ["/inbox", "/notifications/{notification}", "/notifications/new", "/incidents",
-         "/incidents/{incident}", "/incidents/new", "/screen", "/dashboard", "/audit", "/docs"]
+         "/incidents/{incident}", "/incidents/new", "/screen", "/dashboard", "/audit", "/docs",
+         "/permits", "/permits/{permit}", "/permits/new", "/permits/verify"]
 
 
 @pytest.fixture(scope="module")
 def records(web_server: WebServer) -> dict[str, str]:
-    """A notification CN -> MX and an incident MX shares with CN, sent through the service."""
+    """A notification CN -> MX, an incident MX shares with CN and a permit MX issues, made
+    through the services."""
     ex = web_server.ex
     callers = {a.code: Caller(a.id, a.code, a.name) for a in public_authorities(ex)}
     party = {"name": "Example Trading Co.", "address": "1 Example Road", "country": "CN"}
@@ -45,7 +49,11 @@ def records(web_server: WebServer) -> dict[str, str]:
         "kind": "seizure", "substance": "4-piperidone", "quantity": 2, "unit": "kg",
         "incident_date": dt.date.today().isoformat(), "shared_with": ["CN"]}))
     incident_id = json.loads(report_incident(ex, callers["MX"], incident).text)["id"]
-    return {"notification": notification, "incident": incident_id}
+    permit = PermitIn.model_validate({
+        **PERMIT_EXAMPLE, "valid_from": dt.date.today().isoformat(),
+        "valid_until": (dt.date.today() + dt.timedelta(days=180)).isoformat()})
+    permit_id = json.loads(issue_permit(ex, callers["MX"], permit).text)["id"]
+    return {"notification": notification, "incident": incident_id, "permit": permit_id}
 
 
 @pytest.fixture(scope="module")
