@@ -564,9 +564,9 @@ def permit_flags(d: Declaration, p: PermitView, used_before: float, cited_by: st
     label = f"permit {p.permit_number} ({p.issuer})"
     ev = {**_permit_evidence(p), "cited_by": cited_by}
     if p.revoked_on is not None and p.revoked_on <= d.arrival:
+        why = f" ({p.revocation_reason.rstrip('.')})" if p.revocation_reason else ""
         flags.append(_flag("PERMIT_REVOKED", f"{label} was revoked on {p.revoked_on.isoformat()}"
-                           f"{': ' + p.revocation_reason if p.revocation_reason else ''}; the "
-                           f"goods arrived on {d.arrival.isoformat()}", **ev,
+                           f"{why}; the goods arrived on {d.arrival.isoformat()}", **ev,
                            reason=p.revocation_reason))
     if d.arrival < p.valid_from or d.arrival > p.valid_until:
         when = "before it became valid" if d.arrival < p.valid_from else "after it expired"
