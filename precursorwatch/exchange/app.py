@@ -30,6 +30,7 @@ from precursorwatch.exchange.routers import (
     integrators,
     notifications,
     permits,
+    subscriptions,
 )
 from precursorwatch.exchange.schemas import shown as escaped
 from precursorwatch.exchange.scope import KnownKeys
@@ -255,7 +256,9 @@ def create_app(settings: ExchangeSettings | None = None, *,
                       {"name": "authorities", "description": "Who is on the exchange."},
                       {"name": "integrators", "description": "Substance checks and party "
                                                              "matches for other systems."},
-                      {"name": "audit", "description": "Integrity of the records."}])
+                      {"name": "audit", "description": "Integrity of the records."},
+                      {"name": "subscriptions", "description": "Webhooks and e-mail telling "
+                                                               "you of your records."}])
     app.state.exchange = Exchange(engine, settings, vault, checker, clock)
     limits: RateLimits = (
         SharedRateLimits(settings.rate_limit, settings.rate_window_seconds)
@@ -268,6 +271,7 @@ def create_app(settings: ExchangeSettings | None = None, *,
     app.include_router(authorities.router)
     app.include_router(integrators.router)
     app.include_router(permits.router)
+    app.include_router(subscriptions.router)
     app.include_router(alerts.router)
 
     @app.get("/healthz", tags=["audit"], summary="Liveness",

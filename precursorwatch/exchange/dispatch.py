@@ -133,6 +133,9 @@ _LIVE_SUBSCRIPTIONS = (select(Subscription.id, Subscription.authority_id, Subscr
                        .where(Subscription.disabled_at.is_(None)))
 
 
+_LIVE_IDS = select(Subscription.id).where(Subscription.disabled_at.is_(None))
+
+
 def scan(engine: Engine, now: dt.datetime) -> int:
     """Add a pending delivery for every event not yet found; the number added."""
     added = 0
@@ -250,7 +253,8 @@ class Dispatcher:
         now = self.ex.now()
         token = str(uuid.uuid4())
         due_now = and_(Delivery.state == "pending", Delivery.next_attempt_at <= now,
-                       or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now))
+                       or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now),
+                       Delivery.subscription_id.in_(_LIVE_IDS))
         due = (select(Delivery.id).where(due_now)
                .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit))
         if self.engine.dialect.name == "postgresql":

@@ -549,3 +549,47 @@ def test_the_service_runs_the_dispatcher_when_asked(
         thread = served.state.dispatcher._thread
     assert [r.json["record_id"] for r in hooks.at("/MX")] == [sent.json()["id"]]
     assert thread is not None and not thread.is_alive()  # stopped with the service
+
+
+def test_an_authority_manages_its_own_subscriptions_through_the_api(
+        app: FastAPI, client: TestClient, authorities: Authorities, hooks: Hooks) -> None:
+    made = client.post("/v1/subscriptions", json={
+        "channel": "webhook", "target": f"{hooks.url}/MX", "events": ["notification.received"]},
+        headers=authorities.headers("MX"))
+    assert made.status_code == 201, made.text
+    sub = made.json()
+    assert sub["events"] == ["notification.received"] and len(sub["secret"]) == 64
+    mail = client.post("/v1/subscriptions", json={"channel": "email",
+                                                  "target": "ocs@hc.example"},
+                       headers=authorities.headers("CA"))
+    assert mail.status_code == 201 and mail.json()["secret"] is None
+    assert mail.json()["events"] == list(deliveries.EVENTS)
+
+    mine = client.get("/v1/subscriptions", headers=authorities.headers("MX")).json()
+    assert [(s["id"], s["secret"]) for s in mine] == [(sub["id"], None)]
+    assert client.get("/v1/subscriptions", headers=authorities.headers("US")).json() == []
+    # Another authority can neither see nor stop it.
+    other = client.delete(f"/v1/subscriptions/{sub['id']}", headers=authorities.headers("CA"))
+    assert other.status_code == 404
+
+    bad = client.post("/v1/subscriptions", json={"channel": "webhook", "target": "file:///etc"},
+                      headers=authorities.headers("MX"))
+    assert bad.status_code == 422
+    assert bad.json()["error"]["message"].startswith("target: URL 'file:///etc'")
+    unknown = client.post("/v1/subscriptions", json={
+        "channel": "webhook", "target": "https://h.example", "events": ["everything"]},
+        headers=authorities.headers("MX"))
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["message"].startswith("events: event 'everything'")
+
+    sent = _send(client, authorities)
+    _dispatcher(app).run_once()
+    [told] = hooks.at("/MX")
+    assert _verified(told, sub["secret"])["record_id"] == sent["id"]
+
+    stopped = client.delete(f"/v1/subscriptions/{sub['id']}", headers=authorities.headers("MX"))
+    assert stopped.status_code == 200 and stopped.json()["id"] == sub["id"]
+    assert client.get("/v1/subscriptions", headers=authorities.headers("MX")).json() == []
+    _send(client, authorities)
+    _dispatcher(app).run_once()
+    assert len(hooks.at("/MX")) == 1
