@@ -70,6 +70,8 @@ ROUTES = {
     ("post", "/v1/permits/verify"), ("post", "/v1/permits/{permit_id}/revoke"),
     ("post", "/v1/alerts"), ("get", "/v1/alerts"), ("get", "/v1/alerts/{alert_id}"),
     ("post", "/v1/alerts/{alert_id}/outcome"), ("get", "/v1/stats/rules"),
+    ("get", "/v1/subscriptions"), ("post", "/v1/subscriptions"),
+    ("delete", "/v1/subscriptions/{subscription_id}"),
 }
 
 
