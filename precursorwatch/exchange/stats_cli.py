@@ -19,9 +19,6 @@ stats_app = typer.Typer(name="stats", help="Statistics of the exchange's records
 
 _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
-HTTPX_MISSING = ("--exchange needs the httpx package, which the core install does not "
-                 "include: pip install httpx (it comes with the 'dev' extra: pip install "
-                 "'precursorwatch[dev]')")
 
 
 class StatsFormat(StrEnum):
@@ -53,10 +50,8 @@ def read_key(key_file: str) -> str:
 def from_exchange(url: str, api_key: str, since: dt.date | None, *,
                   transport: Any = None, timeout: float = 30.0) -> dict[str, Any]:
     """`GET /v1/stats/rules` as the authority holding `api_key`."""
-    try:
-        import httpx
-    except ModuleNotFoundError as exc:
-        raise StatsError(HTTPX_MISSING) from exc
+    import httpx
+
     base = url.rstrip("/")
     params = {"since": since.isoformat()} if since else {}
     try:

@@ -426,11 +426,8 @@ def from_exchange(url: str, api_key: str, *, page: int = 500, timeout: float = 3
     """Page through the exchange's API as the authority holding `api_key`: the notifications
     it receives (`GET /v1/notifications?direction=incoming`) and the permits it issued
     (`GET /v1/permits?role=issued`, when the exchange serves permits)."""
-    try:
-        import httpx
-    except ModuleNotFoundError as exc:  # not a core dependency
-        raise SourceError("--exchange needs the httpx package, which the core install does not "
-                          "include: pip install httpx (or use --db)") from exc
+    import httpx
+
     base = url.rstrip("/")
     headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
 

@@ -18,9 +18,6 @@ from typing import Any
 from precursorwatch.screen.model import ShipmentResult
 
 LEVELS = {"none": 0, "low": 1, "medium": 2, "high": 3}
-HTTPX_MISSING = ("--share-with needs the httpx package, which the core install does not "
-                 "include: pip install httpx (it comes with the 'dev' extra: pip install "
-                 "'precursorwatch[dev]')")
 _CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
@@ -82,10 +79,6 @@ def share_target(share_with: Sequence[str], exchange: str | None, key_file: str 
     if not key_file:
         raise ShareError("--share-with needs --key-file (the file holding your authority's "
                          "API key)")
-    try:
-        import httpx  # noqa: F401
-    except ModuleNotFoundError as exc:
-        raise ShareError(HTTPX_MISSING) from exc
     try:
         key = Path(key_file).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
