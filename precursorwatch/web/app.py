@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from precursorwatch.exchange.errors import ExchangeError, Forbidden, NotFound
 from precursorwatch.web import (
+    alerts,
     audit_page,
     dashboard,
     docs,
@@ -115,8 +116,8 @@ def mount_web(app: FastAPI) -> None:
     app.mount(docs.ASSETS_PATH, docs.swagger_assets(), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth_router)
-    for module in (inbox, notifications, incidents, permits, screen, dashboard, audit_page,
-                   docs):
+    for module in (inbox, notifications, incidents, permits, alerts, screen, dashboard,
+                   audit_page, docs):
         app.include_router(module.router)
     _wrap(app, ExchangeError, _exchange_error)
     _wrap(app, StarletteHTTPException, _http_error)
