@@ -1,9 +1,7 @@
 """Screening a manifest in the browser: upload a CSV or XLSX file, read the report as
-`pwatch screen --format html` writes it, and share flagged shipments with another authority.
-
-Until shipment alerts exist, a shared shipment becomes an incident shared with the chosen
-authority carrying the shipment's screening result (`share_flagged`, the one place to change
-when alerts arrive).
+`pwatch screen --format html` writes it, and share flagged shipments with another authority
+as shipment alerts (each with its manifest row and its screening result, as
+`pwatch screen --share-with` sends them).
 """
 
 from __future__ import annotations
@@ -18,14 +16,14 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from precursorwatch.exchange import service
+from precursorwatch.exchange import alerts
 from precursorwatch.exchange.audit import Receipt
 from precursorwatch.exchange.errors import Invalid
-from precursorwatch.exchange.schemas import IncidentIn
 from precursorwatch.exchange.scope import Caller
 from precursorwatch.exchange.service import Exchange
 from precursorwatch.screen.model import ShipmentResult
 from precursorwatch.screen.rules import CONCERN
+from precursorwatch.screen.share import Flagged, default_reason, flagged_shipments
 from precursorwatch.web.auth import WebUser, require_role
 from precursorwatch.web.deps import CsrfChecked, ExchangeDep, UserDep, exchange_of
 from precursorwatch.web.forms import FormErrors
@@ -37,7 +35,6 @@ router = APIRouter(include_in_schema=False)
 
 FORMATS = (".csv", ".tsv", ".txt", ".xlsx")
 SHOWN_FLAGGED = 200  # flagged shipments offered for sharing
-NOTES_MAX = 4000
 
 NO_FILE = N_("Choose a manifest file to screen.")
 BAD_FORMAT = N_("The file must be a .csv, .tsv or .xlsx manifest.")
@@ -47,6 +44,7 @@ CANNOT_SCREEN = N_("The manifest cannot be screened:")
 NOTHING_CHOSEN = N_("Choose at least one shipment to share.")
 NO_AUTHORITY = N_("Choose the authority to share with.")
 BAD_SHIPMENT = N_("A chosen shipment could not be read; screen the file again.")
+NOT_ALL_SHARED = N_("These shipments could not be shared (any others chosen were):")
 
 
 def upload_limit(ex: Exchange) -> int:
@@ -73,36 +71,29 @@ def shipment_summary(r: ShipmentResult) -> dict[str, Any]:
     }
 
 
-def screening_notes(s: dict[str, Any], source: str) -> str:
-    """The screening result of one shipment as an incident's notes (as the report words it)."""
-    lines = [f"Screening result of shipment {s['shipment_id']} (row {s['row']} of {source}): "
-             f"risk {s['risk']}, level {s['level']} (rules {s['rule_set']}).",
-             f"Goods: {s['description']}"]
-    if s.get("shipper") or s.get("consignee"):
-        lines.append(f"Shipper: {s.get('shipper') or '-'}; consignee: "
-                     f"{s.get('consignee') or '-'} ({s.get('country') or '-'})")
-    lines += [f"Flag {code}: {detail}" for code, detail in s.get("flags", [])]
-    if s.get("chemicals"):
-        lines.append("Chemicals: " + "; ".join(s["chemicals"]))
-    lines += [f"Watchlist: {p}" for p in s.get("parties", [])]
-    text = "\n".join(lines)
-    return text if len(text) <= NOTES_MAX else text[:NOTES_MAX - 1] + "…"
+def shared_shipment(r: ShipmentResult, flagged: Flagged | None) -> dict[str, Any]:
+    """What the sharing form carries for one flagged shipment: its summary for the table,
+    and the manifest row, screening result and reference an alert is made of."""
+    found = shipment_summary(r)
+    if flagged is not None:
+        found.update(shipment=flagged.shipment, screening=flagged.screening,
+                     reference=flagged.reference)
+    return found
 
 
 def share_flagged(ex: Exchange, caller: Caller, shipment: dict[str, Any], authority: str,
-                  source: str) -> service.Written:
-    """Share one flagged shipment with `authority`: for now an incident (a suspicious order)
-    shared with it, its notes the shipment's screening result."""
-    country = str(shipment.get("country") or "")
-    data = IncidentIn.model_validate({
-        "kind": "suspicious_order",
-        "substance": str(shipment["substance"]) or str(shipment["shipment_id"]),
-        "incident_date": ex.now().date().isoformat(),
-        "route": [country] if len(country) == 2 and country.isalpha() else [],
-        "notes": screening_notes(shipment, source),
-        "shared_with": [authority],
+                  source: str) -> alerts.Sent:
+    """Share one flagged shipment with `authority` as a shipment alert. Its reference is the
+    shipment's in this manifest and the authority's: the same form sent twice shares once."""
+    screening = shipment["screening"]
+    reference = shipment.get("reference")
+    data = alerts.AlertIn.model_validate({
+        "shipment": shipment["shipment"], "screening": screening,
+        "reason": f"{default_reason(screening)} Manifest {source}, row {shipment['row']}.",
+        "share_with": [authority],
+        **({"reference": f"{reference}:{authority}"} if isinstance(reference, str) else {}),
     })
-    return service.report_incident(ex, caller, data)
+    return alerts.send_alert(ex, caller, data)
 
 
 def _page(request: Request, user: WebUser, *, errors: FormErrors | None = None,
@@ -147,6 +138,8 @@ def screen_upload(request: Request, user: UserDep, ex: ExchangeDep,
         path.write_bytes(content)
         try:
             run = screen_file(path)
+            rows = {f.screening["row"]: f for f in flagged_shipments(path, {}, run.results,
+                                                                     "medium")}
         except ManifestError as exc:
             return _page(request, user, errors={"manifest": (CANNOT_SCREEN, {})},
                          problems=[str(p).replace(str(path), name) for p in exc.problems],
@@ -160,7 +153,7 @@ def screen_upload(request: Request, user: UserDep, ex: ExchangeDep,
     report = {
         "source": name, "total": len(run.results), "levels": levels,
         "html": html, "download": base64.b64encode(html.encode()).decode(),
-        "flagged": [(shipment_summary(r), json.dumps(shipment_summary(r),
+        "flagged": [(shipment_summary(r), json.dumps(shared_shipment(r, rows.get(r.row)),
                                                      ensure_ascii=False)) for r in flagged],
     }
     return _page(request, user, report=report)
@@ -183,7 +176,8 @@ def share(request: Request, user: UserDep, ex: ExchangeDep,
     for text in shipment:
         try:
             found = json.loads(text)
-            if not isinstance(found, dict) or "shipment_id" not in found:
+            if not isinstance(found, dict) or not isinstance(found.get("shipment"), dict) \
+                    or not isinstance(found.get("screening"), dict):
                 raise ValueError(text[:40])
             chosen.append(found)
         except ValueError:
@@ -191,12 +185,17 @@ def share(request: Request, user: UserDep, ex: ExchangeDep,
     if errors:
         return _page(request, user, errors=errors, status_code=422)
     last: Receipt | None = None
-    try:
-        for s in chosen:
-            last = share_flagged(ex, user.caller, s, authority, source[:200]).receipt
-    except (Invalid, ValidationError) as exc:
-        detail = exc.message if isinstance(exc, Invalid) else str(exc.errors()[0].get("msg"))
-        return _page(request, user, errors={"shipment": (BAD_SHIPMENT, {})},
-                     problems=[detail], status_code=422)
-    return RedirectResponse(f"/incidents?done=shared&receipt={last}", status_code=303)
+    problems: list[str] = []
+    for s in chosen:  # a shipment the exchange refuses is named; the others still go
+        try:
+            last = share_flagged(ex, user.caller, s, authority, source[:200]).receipt or last
+        except (Invalid, ValidationError) as exc:
+            detail = (exc.message if isinstance(exc, Invalid)
+                      else "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                     for e in exc.errors()[:3]))
+            problems.append(f"{s.get('shipment_id')}: {detail}")
+    if problems:
+        return _page(request, user, errors={"shipment": (NOT_ALL_SHARED, {})},
+                     problems=problems, status_code=422)
+    return RedirectResponse(f"/alerts?done=shared&receipt={last or ''}", status_code=303)
 

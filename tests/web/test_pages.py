@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from precursorwatch.exchange import people, service
+from precursorwatch.exchange import alerts, people, service
 from precursorwatch.exchange.schemas import IncidentIn, NotificationIn, ResponseIn
 from precursorwatch.exchange.scope import Caller
 from precursorwatch.exchange.service import Exchange
@@ -401,11 +401,21 @@ def test_a_manifest_is_screened_and_a_flagged_shipment_shared(web: TestClient,
     shared = web.post("/screen/share", data={"csrf_token": token, "shipment": [first],
                                              "authority": "US", "source": "manifest.csv"})
     assert shared.status_code == 303, shared.text[:1500]
-    assert shared.headers["location"].startswith("/incidents?done=shared")
+    assert shared.headers["location"].startswith("/alerts?done=shared")
     listed = web.get(shared.headers["location"]).text
-    assert "shared as an incident" in listed and 'data-testid="incident-row"' in listed
-    us = service.list_incidents(exchange(web), caller(web, "US"))
-    assert len(us) == 1 and "Screening result of shipment" in json.loads(us[0])["notes"]
+    assert "shared as alerts" in listed and 'data-testid="alert-row"' in listed
+    us = alerts.list_alerts(exchange(web), caller(web, "US"), direction="incoming")
+    assert len(us) == 1
+    alert = json.loads(us[0])
+    chosen = json.loads(first)
+    assert alert["sender"] == "MX" and alert["shared_with"] == ["US"]
+    assert alert["screening"] == chosen["screening"]  # the screening result as screened
+    assert alert["shipment"]["shipment_id"] == chosen["shipment_id"]
+    assert alert["shipment"]["description"] and "manifest.csv" in alert["reason"]
+    again = web.post("/screen/share", data={"csrf_token": token, "shipment": [first],
+                                            "authority": "US", "source": "manifest.csv"})
+    assert again.status_code == 303  # the same shipment shared again: the alert sent before
+    assert len(alerts.list_alerts(exchange(web), caller(web, "US"))) == 1
 
 
 def test_a_manifest_larger_than_an_api_request_is_screened(web: TestClient,
