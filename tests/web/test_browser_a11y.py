@@ -16,6 +16,7 @@ from axe_playwright_python.sync_playwright import Axe
 from browser_helpers import WebServer, sign_in
 from playwright.sync_api import Browser, Page, expect
 
+from precursorwatch.exchange.alerts import ALERT_EXAMPLE, AlertIn, send_alert
 from precursorwatch.exchange.permit_store import issue_permit
 from precursorwatch.exchange.permits import PERMIT_EXAMPLE, PermitIn
 from precursorwatch.exchange.schemas import IncidentIn, NotificationIn
@@ -29,13 +30,14 @@ from precursorwatch.exchange.service import (
 SERIOUS = {"serious", "critical"}
 PAGES = ["/inbox", "/notifications/{notification}", "/notifications/new", "/incidents",
          "/incidents/{incident}", "/incidents/new", "/screen", "/dashboard", "/audit", "/docs",
-         "/permits", "/permits/{permit}", "/permits/new", "/permits/verify"]
+         "/permits", "/permits/{permit}", "/permits/new", "/permits/verify", "/alerts",
+         "/alerts/{alert}"]
 
 
 @pytest.fixture(scope="module")
 def records(web_server: WebServer) -> dict[str, str]:
-    """A notification CN -> MX, an incident MX shares with CN and a permit MX issues, made
-    through the services."""
+    """A notification CN -> MX, an incident MX shares with CN, a permit MX issues and an
+    alert CN shares with MX, made through the services."""
     ex = web_server.ex
     callers = {a.code: Caller(a.id, a.code, a.name) for a in public_authorities(ex)}
     party = {"name": "Example Trading Co.", "address": "1 Example Road", "country": "CN"}
@@ -53,7 +55,10 @@ def records(web_server: WebServer) -> dict[str, str]:
         **PERMIT_EXAMPLE, "valid_from": dt.date.today().isoformat(),
         "valid_until": (dt.date.today() + dt.timedelta(days=180)).isoformat()})
     permit_id = json.loads(issue_permit(ex, callers["MX"], permit).text)["id"]
-    return {"notification": notification, "incident": incident_id, "permit": permit_id}
+    alert = AlertIn.model_validate({**ALERT_EXAMPLE, "share_with": ["MX"]})
+    alert_id = json.loads(send_alert(ex, callers["CN"], alert).text)["id"]
+    return {"notification": notification, "incident": incident_id, "permit": permit_id,
+            "alert": alert_id}
 
 
 @pytest.fixture(scope="module")
