@@ -10,8 +10,28 @@ from rdkit import Chem
 
 from precursorwatch.chem.structure import Structure, to_mol
 from precursorwatch.detect.identity import wanted
-from precursorwatch.detect.lookup import ControlIndex
+from precursorwatch.detect.lookup import CompiledRule, ControlIndex
 from precursorwatch.detect.verdict import Match
+
+# The rules to try for a date, jurisdictions and skipped ids: the same few for every structure
+# of a batch, so they are chosen once, not rule by rule for each structure.
+_TO_TRY: dict[tuple[int, dt.date, frozenset[str] | None, frozenset[str]],
+              tuple[ControlIndex, tuple[CompiledRule, ...]]] = {}
+
+
+def _rules_to_try(index: ControlIndex, as_of: dt.date, jurisdictions: Collection[str] | None,
+                  skip: Collection[str]) -> tuple[CompiledRule, ...]:
+    key = (id(index), as_of, None if jurisdictions is None else frozenset(jurisdictions),
+           skip if isinstance(skip, frozenset) else frozenset(skip))
+    found = _TO_TRY.get(key)
+    if found is not None and found[0] is index:
+        return found[1]
+    rules = tuple(c for c in index.rules if c.rule.id not in skip
+                  and c.rule.in_force(as_of) and wanted(c.rule.jurisdiction, jurisdictions))
+    if len(_TO_TRY) > 1000:
+        _TO_TRY.clear()
+    _TO_TRY[key] = (index, rules)  # the entry keeps the index alive, so its id stays its own
+    return rules
 
 
 def class_matches(
@@ -27,12 +47,8 @@ def class_matches(
     Rules whose id is in `skip` are not tried: the caller has shown they cannot match."""
     mol = mol if mol is not None else to_mol(structure)
     out: list[Match] = []
-    for compiled in index.rules:
+    for compiled in _rules_to_try(index, as_of, jurisdictions, skip):
         rule = compiled.rule
-        if rule.id in skip:
-            continue
-        if not (rule.in_force(as_of) and wanted(rule.jurisdiction, jurisdictions)):
-            continue
         if not compiled.matches(mol):
             continue
         ref = f" ({rule.legal_reference})" if rule.legal_reference else ""

@@ -93,18 +93,23 @@ def _pick_listing(
     return min(usable, key=lambda x: (x.jurisdiction != "UN", x.since)) if usable else None
 
 
-_IN_FORCE: dict[tuple[int, dt.date, frozenset[str] | None], tuple[Reference, ...]] = {}
+# Per control set, date and jurisdictions: the references in force and their fingerprints, as
+# the list the bulk Tanimoto takes (every structure of a batch is compared with the same ones).
+_IN_FORCE: dict[tuple[int, dt.date, frozenset[str] | None],
+                tuple[tuple[Reference, ...], list[DataStructs.ExplicitBitVect]]] = {}
 
 
 def _references_in_force(
     controls: ControlSet, on: dt.date, jurisdictions: frozenset[str] | None
-) -> tuple[Reference, ...]:
-    """References with a listing in force on `on` for the jurisdictions (cached per set)."""
+) -> tuple[tuple[Reference, ...], list[DataStructs.ExplicitBitVect]]:
+    """References with a listing in force on `on` for the jurisdictions, and their
+    fingerprints (cached per set)."""
     refs = reference_set(controls)
     key = (id(controls), on, jurisdictions)
     found = _IN_FORCE.get(key)
     if found is None:
-        found = tuple(r for r in refs if _pick_listing(r.listings, on, jurisdictions))
+        in_force = tuple(r for r in refs if _pick_listing(r.listings, on, jurisdictions))
+        found = (in_force, [r.fingerprint for r in in_force])
         if len(_IN_FORCE) > 1000:
             _IN_FORCE.clear()
         _IN_FORCE[key] = found
@@ -137,15 +142,15 @@ def nearest_listed(
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], not {threshold}")
     on = as_of or dt.date.today()
-    references = _references_in_force(
+    references, fingerprints = _references_in_force(
         controls, on, frozenset(jurisdictions) if jurisdictions else None
     )
     if not references:
         return None
     fp = fingerprint if fingerprint is not None else morgan_fingerprint(structure)
-    scores = similarity_scores(fp, references)
-    best = max(range(len(references)), key=scores.__getitem__)
-    score = scores[best]
+    scores = DataStructs.BulkTanimotoSimilarity(fp, fingerprints)
+    score = max(scores)
+    best = scores.index(score)  # the first of equals, as before
     if score < threshold:
         return None
     ref = references[best]
