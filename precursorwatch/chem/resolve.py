@@ -157,12 +157,15 @@ class Resolver:
 
     def resolve_batch(self, identifiers: Sequence[str], *,
                       on_final: Callable[[Resolution], None] | None = None,
+                      on_unnamed: Callable[[Resolution], None] | None = None,
                       ) -> list[Resolution]:
         """Resolve every identifier; input order kept; never raises for a bad identifier.
 
         `on_final` is called, while the batch goes on, with each new resolution that nothing
         later in the batch changes (not one left for OPSIN or its second opinion), soon
-        after its structure was made."""
+        after its structure was made. `on_unnamed` is called right after its structure was
+        made with each new one that only the general vocabulary's name and CAS number will
+        still change (it is then passed to `on_final` once the vocabulary was asked)."""
         todo: dict[str, _Pending] = {}
         answers: dict[str, _TableAnswer] = {}
         unnamed: dict[str, Resolution] = {}  # cached once named
@@ -176,9 +179,12 @@ class Resolver:
                 self._cache[text] = result
                 if on_final is not None and text not in answers:
                     on_final(result)
-            elif len(unnamed) >= _NAMING_CHUNK:
-                self._name_from_table(unnamed, on_final)
-                unnamed = {}
+            else:
+                if on_unnamed is not None:
+                    on_unnamed(result)
+                if len(unnamed) >= _NAMING_CHUNK:
+                    self._name_from_table(unnamed, on_final)
+                    unnamed = {}
         self._name_from_table(unnamed, on_final)
         if not self._wants_cross_check(bool(todo)):
             answers = {}
@@ -522,8 +528,9 @@ class Resolver:
                 found = self.vocabulary.by_inchikeys([res.structure.inchikey])
                 return _with_table_name(res, found)
             return res
-        return replace(res, name=entry.name, cas=entry.cas[0] if entry.cas else None,
-                       ref=entry.ref)
+        return Resolution(res.input, res.resolved_by, res.structure, entry.name,
+                          entry.cas[0] if entry.cas else None, entry.ref, res.salt_words,
+                          res.notes, res.reason, res.fuzzy_score, res.language)
 
     def _name_from_table(self, unnamed: dict[str, Resolution],
                          on_final: Callable[[Resolution], None] | None = None) -> None:
@@ -599,7 +606,11 @@ def _with_table_name(res: Resolution, found: dict[str, VocabularyHit]) -> Resolu
     hit = found.get(res.structure.inchikey) if res.structure is not None else None
     if hit is None:
         return res
-    return replace(res, name=res.name or hit.entry.name, cas=hit.entry.cas)
+    # Built field by field: `dataclasses.replace` costs more than the look-up, for every
+    # structure of a batch the vocabulary names.
+    return Resolution(res.input, res.resolved_by, res.structure, res.name or hit.entry.name,
+                      hit.entry.cas, res.ref, res.salt_words, res.notes, res.reason,
+                      res.fuzzy_score, res.language)
 
 
 def _smiles_first(text: str) -> bool:

@@ -490,6 +490,8 @@ def _remove_stale(current: Path) -> None:
 def _best(rows: list[tuple[Any, ...]], kinds: dict[int, HitKind]) -> VocabularyHit | None:
     if not rows:
         return None
+    if len(rows) == 1:  # most keys lead to one compound: nothing to rank or tell apart
+        return VocabularyHit(_entry(rows[0]), kinds[int(rows[0][0])])
     best_rank = min(int(r[0]) for r in rows)
     at_best = [_entry(r) for r in rows if r[0] == best_rank]
     at_best.sort(key=lambda e: (e.pubchem is None, e.pubchem or 0, e.inchikey))
