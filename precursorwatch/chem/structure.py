@@ -339,11 +339,14 @@ def _from_candidates(pool: list[_Fragment], frags: list[_Fragment], *,
     chosen, parent = finished[0]
     others = [f for f in frags if f.neutral != chosen.neutral]
     alternatives = tuple(s for _, s in finished[1:] if s.inchikey != parent.inchikey)
-    return _remember(Structure(
+    whole = _remember(Structure(
         smiles=parent.smiles, inchikey=parent.inchikey, formula=parent.formula,
         stripped=_words(others), neutralised=parent.neutralised, alternatives=alternatives,
         mol_binary=parent.mol_binary,
     ), parent_mol(parent))
+    for _, part in finished:  # only the whole is decided on: the parts' molecules can go
+        release_mol(part)
+    return whole
 
 
 def _combine(frags: list[_Fragment]) -> Chem.Mol:
@@ -368,7 +371,13 @@ def _standardise(mol: Chem.Mol, *, sanitised: bool = False,
     # sanitising it again would cost more than the parse.
     if sanitised and (connected or len(Chem.GetMolFrags(mol)) == 1):
         return _finish(mol, neutralise=True, parsed=parsed, charged=None if bracketed else False)
-    pieces = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True))
+    # The pieces of a sanitised molecule keep its atoms' and bonds' perceived state (valence,
+    # aromaticity, hybridisation, conjugation): only their rings are to be found again, as
+    # sanitising would, at half the cost of sanitising each piece.
+    pieces = list(Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=not sanitised))
+    if sanitised:
+        for piece in pieces:
+            Chem.GetSymmSSSR(piece)
     if not pieces:
         raise StructureError("empty structure")
     if len(pieces) == 1:
@@ -462,6 +471,16 @@ def _remember(structure: Structure, mol: Chem.Mol) -> Structure:
         if len(_RECENT_MOLS) > _RECENT_MAX:
             del _RECENT_MOLS[next(iter(_RECENT_MOLS))]
     return structure
+
+
+def release_mol(structure: Structure) -> None:
+    """Let go of the molecule kept for `parent_mol` once the caller is done with a new
+    structure: freed at once, it is still in the processor's caches (freed hundreds of
+    structures later, it costs as much again as a parse). `parent_mol` then restores it."""
+    with _recent_lock:
+        recent = _RECENT_MOLS.get(id(structure))
+        if recent is not None and recent[0] is structure:
+            del _RECENT_MOLS[id(structure)]
 
 
 def parent_mol(structure: Structure) -> Chem.Mol:

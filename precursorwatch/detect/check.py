@@ -15,11 +15,13 @@ from collections.abc import Callable, Collection, Sequence
 from functools import cache
 from importlib.resources import files
 
+from rdkit import Chem
+
 from precursorwatch.chem.multilingual import ForeignName, bundled_vocabulary
 from precursorwatch.chem.names import NameEntry
 from precursorwatch.chem.opsin import NameParser, OpsinProcess, names_to_smiles
 from precursorwatch.chem.resolve import Resolution, Resolver
-from precursorwatch.chem.structure import Structure, parent_mol
+from precursorwatch.chem.structure import Structure, parent_mol, release_mol
 from precursorwatch.chem.vocabulary import default_vocabulary
 from precursorwatch.controls.model import ControlSet
 from precursorwatch.controls.summary import parse_jurisdictions
@@ -113,6 +115,9 @@ class Checker:
                                      listing_names(controls)),
                                  vocabulary=default_vocabulary())
         self._decisions: dict[tuple[object, ...], _Decision] = {}
+        # Decisions made before the vocabulary named the structure (`_decide_unnamed`), by
+        # the key of `decide` without the name; taken when the named resolution comes.
+        self._unnamed: dict[tuple[object, ...], _Decision] = {}
         self._fentanyl_rules = fentanyl_targets(controls).rules
 
     @classmethod
@@ -147,9 +152,19 @@ class Checker:
 
         def decide_now(res: Resolution) -> None:
             early[res.input] = (res, self._verdict(res, on, wanted, depth))
+            if res.structure is not None:
+                release_mol(res.structure)
+
+        def decide_unnamed(res: Resolution) -> None:
+            if res.structure is None:
+                return
+            try:
+                self._decide_unnamed(res.structure, on, wanted, depth, res.salt_words)
+            except Exception:  # decided again once named, where the error becomes its reason
+                _log.debug("deciding %r before naming failed", res.input, exc_info=True)
 
         out: list[Verdict] = []
-        for res in self._resolve_safely(list(identifiers), decide_now):
+        for res in self._resolve_safely(list(identifiers), decide_now, decide_unnamed):
             found = early.get(res.input)
             out.append(found[1] if found is not None and found[0] is res
                        else self._verdict(res, on, wanted, depth))
@@ -164,6 +179,8 @@ class Checker:
         key = (structure, salt_words, as_of,
                None if jurisdictions is None else frozenset(jurisdictions), depth, name)
         found = self._decisions.get(key)
+        if found is None and self._unnamed:
+            found = self._unnamed.pop(key[:-1], None)
         if found is None:
             found = self._decide(structure, as_of, jurisdictions, depth, salt_words, name)
             if len(self._decisions) > 500_000:
@@ -172,22 +189,41 @@ class Checker:
         return found
 
     # -- internals --------------------------------------------------------------------------
+    def _decide_unnamed(self, structure: Structure, on: dt.date,
+                        wanted: frozenset[str] | None, depth: int,
+                        salt_words: tuple[str, ...]) -> None:
+        """Decide a structure the vocabulary has still to name, right after it was made, and
+        let its molecule go: deciding and freeing it a naming query later costs more. Without
+        the route core the name plays no part in the decision (see `_decide`); with it the
+        structure waits for its name."""
+        key = (structure, salt_words, on, wanted, depth)
+        mol = parent_mol(structure)
+        if route_core_in(mol):
+            return
+        if len(self._unnamed) > 10_000:  # what a failed batch left behind
+            self._unnamed.clear()
+        self._unnamed[key] = self._decide(structure, on, wanted, depth, salt_words, None,
+                                          mol=mol, core=False)
+        release_mol(structure)
+
     def _resolve_safely(self, identifiers: list[str],
                         on_final: Callable[[Resolution], None] | None = None,
+                        on_unnamed: Callable[[Resolution], None] | None = None,
                         ) -> list[Resolution]:
         """Resolutions in input order. An identifier whose resolution fails unexpectedly is
         unresolved with the reason and the rest go on: the batch is halved until the failing
         identifier is alone (what resolved before the failure is cached, OPSIN runs per half)."""
         try:
-            return self.resolver.resolve_batch(identifiers, on_final=on_final)
+            return self.resolver.resolve_batch(identifiers, on_final=on_final,
+                                               on_unnamed=on_unnamed)
         except Exception as exc:  # one odd identifier must not cost the whole batch
             if len(identifiers) == 1:
                 _log.debug("internal error while resolving %r", identifiers[0], exc_info=True)
                 return [Resolution(input=identifiers[0], resolved_by="none",
                                    reason=f"internal error while checking: {_describe(exc)}")]
             half = len(identifiers) // 2
-            return (self._resolve_safely(identifiers[:half], on_final)
-                    + self._resolve_safely(identifiers[half:], on_final))
+            return (self._resolve_safely(identifiers[:half], on_final, on_unnamed)
+                    + self._resolve_safely(identifiers[half:], on_final, on_unnamed))
 
     def _verdict(self, res: Resolution, on: dt.date, wanted: frozenset[str] | None,
                  depth: int) -> Verdict:
@@ -208,7 +244,9 @@ class Checker:
         verdict, matches, notes = self.decide(res.structure, as_of=on, jurisdictions=wanted,
                                               depth=depth, salt_words=res.salt_words,
                                               name=res.name)
-        return Verdict(
+        # Every value is of its field's type already (the matches are validated Match models):
+        # validating them again would cost more than the rest of this function.
+        return Verdict.model_construct(
             input=res.input, resolved_by=res.resolved_by, name=res.name or None,
             smiles=res.structure.smiles, inchikey=res.structure.inchikey, cas=res.cas,
             language=res.language, verdict=verdict, matches=list(matches),
@@ -216,14 +254,16 @@ class Checker:
         )
 
     def _decide(self, structure: Structure, on: dt.date, wanted: Collection[str] | None,
-                depth: int, salt_words: tuple[str, ...], name: str | None) -> _Decision:
+                depth: int, salt_words: tuple[str, ...], name: str | None, *,
+                mol: Chem.Mol | None = None, core: bool | None = None) -> _Decision:
         # One molecule for the rules, the gate and the fingerprint: the one standardisation
         # made when the structure is new (see check_batch), else restored once.
-        mol = parent_mol(structure)
+        mol = mol if mol is not None else parent_mol(structure)
         # Every fentanyl family and class rule and every route needs the route core (see
         # designer.ROUTE_CORE_SMARTS, pinned by the tests on the lists): without it (most
-        # structures) those rules are not tried and no route is looked for.
-        core = route_core_in(mol)
+        # structures) those rules are not tried and no route is looked for. `name` is used
+        # only then.
+        core = core if core is not None else route_core_in(mol)
         # Most structures are no listed substance and no part of one is: the identity and
         # later-listing searches have nothing to find.
         listed = any(p.inchikey in self.index.by_inchikey
