@@ -114,3 +114,25 @@ def test_writes_with_a_known_key_count_against_its_rate_even_when_refused(
     assert chain.ok and chain.entries == 3
     assert [got[i].headers["Audit-Receipt"].split(":")[0] for i in (0, 2, 3)] == ["1", "2", "3"]
     assert str(chain.head) == got[3].headers["Audit-Receipt"]
+
+
+def test_a_read_checks_the_key_before_the_record_id_and_names_a_bad_id(
+        client: TestClient, authorities: Any) -> None:
+    """The single reads check their key and id in the endpoint: a bad key is 401 whatever
+    the path, and a malformed id is 422 naming the path parameter, as for every other route,
+    whether the key was just looked up or is known already."""
+    mx = authorities.headers("MX")
+    for path, name in (("/v1/notifications/", "notification_id"),
+                       ("/v1/incidents/", "incident_id")):
+        assert client.get(path + "abc").status_code == 401
+        assert client.get(path + "abc", headers={
+            "Authorization": "Bearer nope"}).json()["error"]["message"] == "unknown API key"
+        for bad in ("abc", "2F1C6A55-8D0E-4C8E-9D1A-6A0B9E1F2A3B",
+                    "2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b%0A"):
+            refused = client.get(path + bad, headers=mx)
+            assert refused.status_code == 422, bad
+            assert refused.json()["error"]["code"] == "invalid_request"
+            assert refused.json()["error"]["message"].startswith(
+                f"path.{name}: String should match pattern '^[0-9a-f]{{8}}-")
+        assert client.get(path + "2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b",
+                          headers=mx).status_code == 404

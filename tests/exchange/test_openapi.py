@@ -179,3 +179,19 @@ def test_unreadable_requests_are_documented(client: TestClient) -> None:
     for code in ("headers_too_large", "too_many_headers"):
         assert code in documented["431"]["description"], code
     assert "OPTIONS" in spec["info"]["description"]
+
+
+def test_reads_checked_in_their_endpoint_are_documented_as_the_others(
+        client: TestClient) -> None:
+    """The single reads check their key and record id in the endpoint, not through FastAPI's
+    dependencies: the page still shows the bearer key and the id's pattern, exactly as the
+    routes beside them that declare both as dependencies."""
+    paths = client.get("/openapi.json").json()["paths"]
+    for read, signed in (("/v1/notifications/{notification_id}",
+                          "/v1/notifications/{notification_id}/signed"),
+                         ("/v1/incidents/{incident_id}", "/v1/incidents/{incident_id}/signed")):
+        assert paths[read]["get"]["parameters"] == paths[signed]["get"]["parameters"]
+        assert paths[read]["get"]["security"] == paths[signed]["get"]["security"] == [
+            {"HTTPBearer": []}]
+    for page in ("/v1/notifications", "/v1/incidents"):
+        assert paths[page]["get"]["security"] == [{"HTTPBearer": []}]

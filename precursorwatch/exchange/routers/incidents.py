@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import Response
 
 from precursorwatch.exchange import service
@@ -15,6 +15,10 @@ from precursorwatch.exchange.deps import (
     AuthDep,
     CallerDep,
     ExchangeDep,
+    PathId,
+    ReadAuthDep,
+    authorized,
+    read_openapi,
     receipt_header,
     served,
     served_page,
@@ -29,6 +33,8 @@ from precursorwatch.exchange.schemas import (
 )
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=COMMON_ERRORS)
+# Checked in the endpoint of the single read (see `deps.authorized`).
+READ_ID = PathId("incident_id", "7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6")
 
 
 @router.post("", status_code=201, response_model=IncidentOut, summary="Share an incident",
@@ -48,8 +54,9 @@ async def report(exchange: ExchangeDep, auth: AuthDep,
         status_code=201)
 
 
-@router.get("", response_model=IncidentPage, summary="List incidents shared with you")
-async def list_(exchange: ExchangeDep, auth: AuthDep,
+@router.get("", response_model=IncidentPage, summary="List incidents shared with you",
+            openapi_extra=read_openapi())
+async def list_(auth: ReadAuthDep,
                 notification_id: Annotated[str | None, Query(
                     pattern=UUID_PATTERN,
                     examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
@@ -59,20 +66,19 @@ async def list_(exchange: ExchangeDep, auth: AuthDep,
                 ) -> Response:
     """Incidents you reported, shared with you by name, or shared with all; newest first."""
     items = await auth.read(lambda caller, count: service.list_incidents(
-        exchange, caller, notification_id=notification_id, limit=limit, offset=offset,
+        auth.exchange, caller, notification_id=notification_id, limit=limit, offset=offset,
         count=count))
     return served_page(items, limit=limit, offset=offset)
 
 
 @router.get("/{incident_id}", response_model=IncidentOut, responses=NOT_FOUND,
-            summary="Read one incident")
-async def read(exchange: ExchangeDep, auth: AuthDep,
-               incident_id: Annotated[str, Path(
-                   pattern=UUID_PATTERN,
-                   examples=["7d3f0a1e-2b4c-4d5e-8f90-a1b2c3d4e5f6"])]) -> Response:
+            summary="Read one incident", openapi_extra=read_openapi(READ_ID))
+async def read(request: Request) -> Response:
     """404 unless you reported it or it was shared with you."""
+    auth = await authorized(request)  # before the id: a bad key is 401 whatever the path
+    incident_id = READ_ID.of(request)
     return served(await auth.read(
-        lambda caller, count: service.get_incident(exchange, caller, incident_id, count)))
+        lambda caller, count: service.get_incident(auth.exchange, caller, incident_id, count)))
 
 
 @router.get("/{incident_id}/signed", response_model=SignedRecord, responses=NOT_FOUND,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import Response
 
 from precursorwatch.exchange import service
@@ -15,7 +15,11 @@ from precursorwatch.exchange.deps import (
     AuthDep,
     CallerDep,
     ExchangeDep,
+    PathId,
+    ReadAuthDep,
+    authorized,
     error_doc,
+    read_openapi,
     receipt_header,
     served,
     served_page,
@@ -36,6 +40,9 @@ router = APIRouter(prefix="/v1/notifications", tags=["notifications"], responses
 RecordId = Annotated[str, Path(pattern=UUID_PATTERN,
                                examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
                                description="The notification version's id (a UUID).")]
+# The same, for the reads that check it in the endpoint (see `deps.authorized`).
+READ_ID = PathId("notification_id", "2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b",
+                 "The notification version's id (a UUID).")
 
 _send_examples = {
     "controlled precursor": {"summary": "4-piperidone salt hydrate to Mexico via the US",
@@ -68,8 +75,9 @@ async def send(exchange: ExchangeDep, auth: AuthDep,
         status_code=201)
 
 
-@router.get("", response_model=NotificationPage, summary="List notifications you are party to")
-async def list_(exchange: ExchangeDep, auth: AuthDep,
+@router.get("", response_model=NotificationPage, summary="List notifications you are party to",
+            openapi_extra=read_openapi())
+async def list_(auth: ReadAuthDep,
                 direction: Annotated[service.Direction | None, Query(
                     description="outgoing: you exported; incoming: you import; transit: you are a "
                                 "transit authority.", examples=["incoming"])] = None,
@@ -83,6 +91,7 @@ async def list_(exchange: ExchangeDep, auth: AuthDep,
                 ) -> Response:
     """Newest first. Deadlines are applied on read: an unanswered notification past its
     deadline is listed as `expired`."""
+    exchange = auth.exchange
     items = await auth.read(lambda caller, count: service.list_notifications(
         exchange, caller, direction=direction, status=status, thread_id=thread_id, limit=limit,
         offset=offset, count=count))
@@ -90,11 +99,13 @@ async def list_(exchange: ExchangeDep, auth: AuthDep,
 
 
 @router.get("/{notification_id}", response_model=NotificationOut, responses=NOT_FOUND,
-            summary="Read one notification")
-async def read(exchange: ExchangeDep, auth: AuthDep, notification_id: RecordId) -> Response:
+            summary="Read one notification", openapi_extra=read_openapi(READ_ID))
+async def read(request: Request) -> Response:
     """Only for the exporting, importing and transit authorities; 404 for anyone else."""
+    auth = await authorized(request)  # before the id: a bad key is 401 whatever the path
+    notification_id = READ_ID.of(request)
     return served(await auth.read(
-        lambda caller, count: service.get_notification(exchange, caller, notification_id,
+        lambda caller, count: service.get_notification(auth.exchange, caller, notification_id,
                                                        count)))
 
 
