@@ -27,7 +27,7 @@ from precursorwatch.exchange.admin import (
 from precursorwatch.exchange.app import create_app
 from precursorwatch.exchange.db import make_engine, migrate
 from precursorwatch.exchange.errors import AdminError, Conflict, RateLimited
-from precursorwatch.exchange.limits import LocalRateLimits, SharedRateLimits
+from precursorwatch.exchange.limits import Count, LocalRateLimits, SharedRateLimits
 from precursorwatch.exchange.models import AuditEntry, Authority, Base
 from precursorwatch.exchange.schemas import NotificationIn, ResponseIn
 from precursorwatch.exchange.scope import Caller
@@ -115,6 +115,34 @@ def test_shared_window_reopens_and_a_lagging_clock_does_not_reset_it(
             behind.look_up(conn, key_hash)
         assert ahead.look_up(conn, "0" * 64) is None  # unknown keys are not counted
         assert conn.execute(text("SELECT count(*) FROM rate_window")).scalar_one() == 1
+
+
+def test_the_rate_count_alone_commits_without_waiting_for_the_disk(
+        engine: Engine, settings: ExchangeSettings, database: Any) -> None:
+    """The count's own transaction commits asynchronously (no WAL flush per request); a
+    read sent along with it shares that transaction, a write's transaction after it does
+    not, nor one the count is part of, and the connection goes back to the pool with
+    synchronous commits."""
+    if database.kind != "postgresql":
+        pytest.skip("the shared count is PostgreSQL's")
+    ex = create_app(settings, engine=engine).state.exchange
+    key = add_authority(engine, ex.vault, "CN", "NNCC").api_key
+    count = Count(ex_limits := SharedRateLimits(100, 60), hash_api_key(key))
+    setting = text("SELECT current_setting('synchronous_commit')")
+    with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+        assert count.rows(conn, setting, {}) == [("off",)]
+        assert conn.execute(setting).scalar_one() == "on"
+    with engine.begin() as conn:  # within a transaction: the count commits with it
+        assert conn.execute(setting).scalar_one() == "on"
+        assert count.rows(conn, setting, {}) == [("on",)]
+    with ex.batch(count) as batch:
+        inside = batch.query(setting, {})
+        batch.sync()
+        assert inside.first() == ("on",)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT hits FROM rate_window")).scalar_one() == 3
+        assert ex_limits.look_up(conn, hash_api_key(key)) is not None
+        assert conn.execute(setting).scalar_one() == "on"
 
 
 def test_add_authority_keeps_only_the_key_hash(engine: Engine, settings: ExchangeSettings,
