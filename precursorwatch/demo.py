@@ -1,11 +1,14 @@
 """`pwatch demo`: the exchange and its web app on this machine, with three authorities, their
-people and a few weeks of traffic, to try the web app without setting anything up.
+people and a few weeks of traffic (notifications, import permits, shipment alerts, incidents),
+to try the web app without setting anything up.
 
 The first run seeds a SQLite database (and its secret file) in `.pwatch-demo/` through the
 same service functions the API and the web app call; later runs find it and only serve it. The
 seeding writes to a side file that takes the database's name only once complete, so an
-interrupted first run leaves nothing half-seeded behind. The demo sign-ins are printed: their
-password is public, so the server listens on the loopback address unless told otherwise.
+interrupted first run leaves nothing half-seeded behind. A database seeded by an earlier
+version is given what it lacks (MX's import permits, CN's shipment alerts) and nothing twice;
+`rm -r .pwatch-demo` seeds it afresh. The demo sign-ins are printed: their password is public,
+so the server listens on the loopback address unless told otherwise.
 
 Heavy imports (the exchange, uvicorn) happen inside the functions, so the rest of the CLI
 starts fast.
@@ -18,6 +21,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -30,6 +34,8 @@ if TYPE_CHECKING:
     from precursorwatch.exchange.scope import Caller
     from precursorwatch.exchange.service import Exchange
     from precursorwatch.exchange.settings import ExchangeSettings
+    from precursorwatch.screen.model import ShipmentResult
+    from precursorwatch.screen.share import Flagged
 
 DEMO_DB = Path(".pwatch-demo") / "exchange.db"
 # Public on purpose: printed by `pwatch demo` and in the README. Demo people need not change it.
@@ -101,6 +107,7 @@ class DemoNotification:
     answer: tuple[str, str | None] | None = None
     point_of_entry: str = "Manzanillo"
     mode: str = "sea"
+    permit: str | None = None  # the key of the demo permit it cites
 
 
 NOTIFICATIONS: tuple[DemoNotification, ...] = (
@@ -123,11 +130,62 @@ NOTIFICATIONS: tuple[DemoNotification, ...] = (
                      point_of_entry="Nuevo Laredo", mode="road"),
     DemoNotification("pseudoephedrine", "MX", "CN", "pseudoephedrine sulfate", 200, "kg", 0,
                      point_of_entry="Shanghai"),
+    # Cites MX's import permit: the notification page shows the permit checked on receipt.
+    DemoNotification("permitted", "CN", "MX", "NPP", 20, "kg", 2, permit="npp"),
 )
 
 
-def notification_body(n: DemoNotification, today: dt.date) -> dict[str, Any]:
-    """The API body of the demo notification, shipping a fortnight after it was sent."""
+@dataclass(frozen=True)
+class DemoPermit:
+    """An import permit MX issues `days_ago`, valid `valid_days` from then, for goods from a
+    CN exporter; revoked (days ago, reason) when given."""
+
+    key: str
+    number: str
+    substance: str
+    quantity: float
+    unit: str
+    days_ago: int
+    valid_days: int
+    revoked: tuple[int, str] | None = None
+
+
+PERMITS: tuple[DemoPermit, ...] = (
+    DemoPermit("npp", "COFEPRIS-2026-000118", "NPP", 50, "kg", 12, 180),
+    DemoPermit("revoked", "COFEPRIS-2026-000087", "4-piperidone hydrochloride monohydrate",
+               25, "kg", 30, 180,
+               revoked=(10, "The importer's licence for fentanyl precursors was suspended "
+                            "after an inspection at its Zapopan warehouse.")),
+)
+
+
+@dataclass(frozen=True)
+class DemoAlert:
+    """A shipment of the sample manifest CN shares as an alert `days_ago`, and the answer of
+    the authority it was shared with, if any: (days ago, outcome, note)."""
+
+    shipment_id: str
+    share_with: str
+    days_ago: int
+    outcome: tuple[int, str, str] | None = None
+
+
+ALERTS: tuple[DemoAlert, ...] = (
+    DemoAlert("PW-2611-033", "MX", 5),
+    DemoAlert("PW-2611-037", "MX", 5, outcome=(3, "seized", "Opened at the Manzanillo courier "
+                                                  "hub: 20 kg of 4-piperidone declared as dog "
+                                                  "food; seized and referred to the FGR.")),
+    DemoAlert("PW-2611-040", "MX", 4, outcome=(2, "inspected_clear", "Inspected at the courier "
+                                                   "hub: NPP as declared, covered by import "
+                                                   "permit COFEPRIS-2026-000118.")),
+    DemoAlert("PW-2611-045", "US", 4),
+)
+
+
+def notification_body(n: DemoNotification, today: dt.date,
+                      permit_id: str | None = None) -> dict[str, Any]:
+    """The API body of the demo notification, shipping a fortnight after it was sent, citing
+    the permit `permit_id` when given."""
     return {
         "substance": n.substance, "quantity": n.quantity, "unit": n.unit,
         "exporter": PARTIES[n.exporter], "importer": PARTIES[n.importer],
@@ -135,15 +193,36 @@ def notification_body(n: DemoNotification, today: dt.date) -> dict[str, Any]:
         "transit_countries": list(n.transit),
         "planned_shipment_date": (today + dt.timedelta(days=14)).isoformat(),
         "point_of_entry": n.point_of_entry, "mode": n.mode,
+        **({"permit": permit_id} if permit_id else {}),
     }
+
+
+def permit_body(p: DemoPermit, today: dt.date) -> dict[str, Any]:
+    """The API body of the demo permit: MX's importer, CN's exporter, valid from today."""
+    return {
+        "permit_number": p.number, "substance": p.substance, "quantity": p.quantity,
+        "unit": p.unit, "importer": PARTIES["MX"], "exporter_country": "CN",
+        "exporter": PARTIES["CN"], "valid_from": today.isoformat(),
+        "valid_until": (today + dt.timedelta(days=p.valid_days)).isoformat(),
+    }
+
+
+def sample_manifest() -> Path:
+    return Path(str(files("precursorwatch.samples").joinpath("manifest.csv")))
+
+
+@cache
+def screened_sample() -> tuple[ShipmentResult, ...]:
+    """The bundled sample manifest screened (once per process)."""
+    from precursorwatch.screen.engine import screen_file
+
+    return tuple(screen_file(sample_manifest()).results)
 
 
 def screened_shipment() -> tuple[dict[str, str], dict[str, Any]]:
     """The riskiest line of the bundled sample manifest and its screening result (Contract 2)."""
-    from precursorwatch.screen.engine import screen_file
-
-    manifest = Path(str(files("precursorwatch.samples").joinpath("manifest.csv")))
-    result = max(screen_file(manifest), key=lambda r: (r.risk, -r.row)).to_dict()
+    manifest = sample_manifest()
+    result = max(screened_sample(), key=lambda r: (r.risk, -r.row)).to_dict()
     with manifest.open(encoding="utf-8", newline="") as f:
         line = next(row for row in csv.DictReader(f) if row["shipment_id"] == result["shipment_id"])
     return line, result
@@ -212,42 +291,42 @@ def enrol(ex: Exchange, person: DemoPerson, password: str) -> int:
     return signed.person_id
 
 
-def seed(ex: Exchange, clock: DemoClock) -> dict[str, str]:
-    """Authorities, people and traffic of the demo, written through the service; the
-    authorities' API keys by code."""
-    from precursorwatch.exchange.admin import add_authority
-    from precursorwatch.exchange.schemas import IncidentIn, NotificationIn, ResponseIn
-    from precursorwatch.exchange.scope import Caller
-    from precursorwatch.exchange.service import (
-        answer_notification,
-        public_authorities,
-        report_incident,
-        send_notification,
-    )
+Step = tuple[int, Callable[[], None]]  # days ago, and what is done then
 
-    earliest = max(n.days_ago for n in NOTIFICATIONS) + 1
-    clock.days_ago = earliest
-    keys: dict[str, str] = {}
-    callers: dict[str, Caller] = {}
-    for a in AUTHORITIES:
-        issued = add_authority(ex.engine, ex.vault, a.code, a.name, reply_days=a.reply_days,
-                               now=ex.now())
-        keys[a.code] = issued.api_key
-    for p in demo_people():
-        enrol(ex, p, DEMO_PASSWORD)
-    for authority in public_authorities(ex):
-        callers[authority.code] = Caller(authority.id, authority.code, authority.name)
+
+def run_steps(clock: DemoClock, steps: list[Step]) -> None:
+    """The steps oldest first (in their given order on one day), each on its day, so every
+    authority's audit chain reads in time order."""
+    for days_ago, step in sorted(steps, key=lambda s: -s[0]):
+        clock.days_ago = days_ago
+        step()
+    clock.days_ago = 0
+
+
+def demo_caller(ex: Exchange) -> Callable[[str, str], Caller]:
+    """`by(code, role)`: the authority `code` acting through its demo person of `role`."""
+    from precursorwatch.exchange.scope import Caller
+    from precursorwatch.exchange.service import public_authorities
+
+    callers = {a.code: Caller(a.id, a.code, a.name) for a in public_authorities(ex)}
 
     def by(code: str, role: str) -> Caller:
         base = callers[code]
         domain = next(a.domain for a in AUTHORITIES if a.code == code)
         return Caller(base.id, base.code, base.name, person=f"{role}@{domain}")
 
-    sent: dict[str, str] = {}
-    for n in sorted(NOTIFICATIONS, key=lambda n: -n.days_ago):
-        clock.days_ago = n.days_ago
-        body = NotificationIn.model_validate_json(
-            json.dumps(notification_body(n, ex.now().date())))
+    return by
+
+
+def notification_step(ex: Exchange, by: Callable[[str, str], Caller], n: DemoNotification,
+                      sent: dict[str, str], permits: dict[str, str]) -> Callable[[], None]:
+    """Send the notification (and its answer at once, when it has one)."""
+    from precursorwatch.exchange.schemas import NotificationIn, ResponseIn
+    from precursorwatch.exchange.service import answer_notification, send_notification
+
+    def step() -> None:
+        body = NotificationIn.model_validate_json(json.dumps(notification_body(
+            n, ex.now().date(), permits[n.permit] if n.permit else None)))
         written = send_notification(ex, by(n.exporter, "officer"), body)
         sent[n.key] = json.loads(written.text)["id"]
         if n.answer is not None:
@@ -255,14 +334,128 @@ def seed(ex: Exchange, clock: DemoClock) -> dict[str, str]:
             answer = ResponseIn.model_validate_json(
                 json.dumps({"decision": decision, "reason": reason}))
             answer_notification(ex, by(n.importer, "approver"), sent[n.key], answer)
-    clock.days_ago = 0
-    today = ex.now().date()
-    report_incident(ex, by("MX", "officer"), IncidentIn.model_validate_json(
-        json.dumps(seizure_incident(today, sent["objection"]))))
-    line, result = screened_shipment()
-    report_incident(ex, by("US", "officer"), IncidentIn.model_validate_json(
-        json.dumps(screened_incident(line, result, today))))
+
+    return step
+
+
+def permit_steps(ex: Exchange, by: Callable[[str, str], Caller], sent: dict[str, str]
+                 ) -> list[Step]:
+    """MX's import permits (one revoked later), and the notifications citing them."""
+    from precursorwatch.exchange.permit_store import issue_permit, revoke_permit
+    from precursorwatch.exchange.permits import PermitIn, RevokeIn
+
+    issued: dict[str, str] = {}
+    steps: list[Step] = []
+    for p in PERMITS:
+        def issue(p: DemoPermit = p) -> None:
+            body = PermitIn.model_validate_json(json.dumps(permit_body(p, ex.now().date())))
+            written = issue_permit(ex, by("MX", "approver"), body)
+            issued[p.key] = json.loads(written.text)["id"]
+
+        steps.append((p.days_ago, issue))
+        if p.revoked is not None:
+            days_ago, reason = p.revoked
+
+            def revoke(p: DemoPermit = p, reason: str = reason) -> None:
+                revoke_permit(ex, by("MX", "approver"), issued[p.key],
+                              RevokeIn.model_validate_json(json.dumps({"reason": reason})))
+
+            steps.append((days_ago, revoke))
+    steps += [(n.days_ago, notification_step(ex, by, n, sent, issued))
+              for n in NOTIFICATIONS if n.permit is not None]
+    return steps
+
+
+def alert_steps(ex: Exchange, by: Callable[[str, str], Caller]) -> list[Step]:
+    """CN shares high-risk shipments of the sample manifest it screened; MX answers some."""
+    from precursorwatch.exchange.alerts import AlertIn, OutcomeIn, record_outcome, send_alert
+    from precursorwatch.screen.share import default_reason, flagged_shipments
+
+    flagged = {f.shipment["shipment_id"]: f for f in
+               flagged_shipments(sample_manifest(), {}, screened_sample(), "high")}
+    shared: dict[str, str] = {}
+    steps: list[Step] = []
+    for a in ALERTS:
+        f = flagged[a.shipment_id]
+
+        def share(a: DemoAlert = a, f: Flagged = f) -> None:
+            data = AlertIn.model_validate_json(json.dumps({
+                "shipment": f.shipment, "screening": f.screening,
+                "reason": f"{default_reason(f.screening)} Manifest manifest.csv, row "
+                          f"{f.screening['row']}.",
+                "share_with": [a.share_with], "reference": f"{f.reference}:{a.share_with}"}))
+            shared[a.shipment_id] = json.loads(send_alert(ex, by("CN", "officer"), data).text
+                                               )["id"]
+
+        steps.append((a.days_ago, share))
+        if a.outcome is not None:
+            days_ago, outcome, note = a.outcome
+
+            def answer(a: DemoAlert = a, outcome: str = outcome, note: str = note) -> None:
+                record_outcome(ex, by(a.share_with, "officer"), shared[a.shipment_id],
+                               OutcomeIn.model_validate_json(
+                                   json.dumps({"outcome": outcome, "note": note})))
+
+            steps.append((days_ago, answer))
+    return steps
+
+
+def seed(ex: Exchange, clock: DemoClock) -> dict[str, str]:
+    """Authorities, people and traffic of the demo, written through the service; the
+    authorities' API keys by code."""
+    from precursorwatch.exchange.admin import add_authority
+    from precursorwatch.exchange.schemas import IncidentIn
+    from precursorwatch.exchange.service import report_incident
+
+    earliest = max(*(n.days_ago for n in NOTIFICATIONS), *(p.days_ago for p in PERMITS),
+                   *(a.days_ago for a in ALERTS)) + 1
+    clock.days_ago = earliest
+    keys: dict[str, str] = {}
+    for a in AUTHORITIES:
+        issued = add_authority(ex.engine, ex.vault, a.code, a.name, reply_days=a.reply_days,
+                               now=ex.now())
+        keys[a.code] = issued.api_key
+    for p in demo_people():
+        enrol(ex, p, DEMO_PASSWORD)
+    by = demo_caller(ex)
+
+    sent: dict[str, str] = {}
+    steps: list[Step] = [(n.days_ago, notification_step(ex, by, n, sent, {}))
+                         for n in NOTIFICATIONS if n.permit is None]
+    steps += permit_steps(ex, by, sent)
+    steps += alert_steps(ex, by)
+
+    def incidents() -> None:
+        today = ex.now().date()
+        report_incident(ex, by("MX", "officer"), IncidentIn.model_validate_json(
+            json.dumps(seizure_incident(today, sent["objection"]))))
+        line, result = screened_shipment()
+        report_incident(ex, by("US", "officer"), IncidentIn.model_validate_json(
+            json.dumps(screened_incident(line, result, today))))
+
+    steps.append((0, incidents))
+    run_steps(clock, steps)
     return keys
+
+
+def seed_missing(ex: Exchange, clock: DemoClock) -> list[str]:
+    """What a demo database seeded by an earlier version lacks, added: MX's permits (and the
+    notification citing one) when MX has issued none, CN's alerts when CN has sent none. What
+    was added, in words."""
+    from precursorwatch.exchange.alerts import list_alerts
+    from precursorwatch.exchange.permit_store import list_permits
+
+    by = demo_caller(ex)
+    added: list[str] = []
+    steps: list[Step] = []
+    if not list_permits(ex, by("MX", "approver"), role="issued", limit=1):
+        steps += permit_steps(ex, by, {})
+        added.append("import permits")
+    if not list_alerts(ex, by("CN", "officer"), direction="outgoing", limit=1):
+        steps += alert_steps(ex, by)
+        added.append("shipment alerts")
+    run_steps(clock, steps)
+    return added
 
 
 # -- the command ------------------------------------------------------------------------------
@@ -300,6 +493,12 @@ def open_demo(db: Path, say: Callable[[str], None] = print) -> FastAPI:
         partial.replace(db)
     else:
         say(f"Using the demo database {db}")
+        # Its clock is the real one once seeding is done (days_ago back at 0).
+        clock = DemoClock()
+        current = create_app(demo_settings(db, secret_file), clock=clock)
+        if (added := seed_missing(current.state.exchange, clock)):
+            say(f"Added to the demo database: {' and '.join(added)}")
+        return current
     return create_app(demo_settings(db, secret_file), checker=checker)
 
 
