@@ -244,9 +244,7 @@ class Checker:
         verdict, matches, notes = self.decide(res.structure, as_of=on, jurisdictions=wanted,
                                               depth=depth, salt_words=res.salt_words,
                                               name=res.name)
-        # Every value is of its field's type already (the matches are validated Match models):
-        # validating them again would cost more than the rest of this function.
-        return Verdict.model_construct(
+        return Verdict(
             input=res.input, resolved_by=res.resolved_by, name=res.name or None,
             smiles=res.structure.smiles, inchikey=res.structure.inchikey, cas=res.cas,
             language=res.language, verdict=verdict, matches=list(matches),
