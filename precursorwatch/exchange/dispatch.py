@@ -1,11 +1,12 @@
 """The dispatcher: finds events in the committed records and delivers them (webhooks, e-mail).
 
 It never touches the write path. Each run
-1. scans: for every live subscription and every event kind it asks for, one INSERT ... SELECT
-   adds a `delivery` row for each record that produces the event for the subscription's
-   authority and has none yet. There is no time cursor: a record committed late with an
-   earlier timestamp is found by the next scan all the same, and the unique key
-   (subscription, event, record) keeps each event to one row however many dispatchers scan;
+1. scans: for every live subscription and every event kind it asks for, adds a `delivery` row
+   for each record that produces the event for the subscription's authority and has none
+   yet. The scan reads back an hour before its last one (`SETTLE`), and once a day the whole
+   history since the subscription began (`SWEEP`): a record committed late with an earlier
+   timestamp is found all the same, never skipped. The unique key (subscription, event,
+   record) keeps each event to one row however many dispatchers scan;
 2. claims due rows (pending, next try reached, not claimed by another dispatcher), in one
    UPDATE (PostgreSQL: of rows locked with SKIP LOCKED), so two dispatchers never send the
    same delivery;
@@ -39,7 +40,6 @@ from sqlalchemy import (
     bindparam,
     exists,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -112,45 +112,71 @@ CANDIDATES: dict[str, Select[Any]] = {
 }
 
 
-def _scan_statement(dialect: str, event: str) -> Any:
-    found = CANDIDATES[event].subquery()
-    record_id = found.c[0]
-    subscription_id = bindparam("subscription_id", type_=Integer())
-    rows = select(subscription_id, literal(event, String()), record_id, NOW,
-                  literal("pending", String()), literal(0, Integer()), NOW).where(
-        ~exists().where(and_(Delivery.subscription_id == subscription_id,
-                             Delivery.event == event, Delivery.record_id == record_id)))
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return upsert(Delivery).from_select(
-        ["subscription_id", "event", "record_id", "created_at", "state", "attempts",
-         "next_attempt_at"], rows).on_conflict_do_nothing(
-        index_elements=["subscription_id", "event", "record_id"]).returning(Delivery.id)
-
+_EXISTING = (select(Delivery.record_id)
+             .where(Delivery.subscription_id == bindparam("subscription_id", type_=Integer()),
+                    Delivery.event == bindparam("event", type_=String()),
+                    Delivery.record_id.in_(bindparam("ids", expanding=True, type_=String()))))
+_ALL_EXISTING = select(Delivery.record_id).where(
+    Delivery.subscription_id == bindparam("subscription_id", type_=Integer()),
+    Delivery.event == bindparam("event", type_=String()))
+_CHUNK = 500  # the most ids looked up one by one (SQLite caps a statement's parameters)
 
 _LIVE_SUBSCRIPTIONS = (select(Subscription.id, Subscription.authority_id, Subscription.events,
-                              Subscription.created_at, Authority.code)
+                              Subscription.created_at, Subscription.scanned_at,
+                              Subscription.swept_at, Authority.code)
                        .join(Authority, Authority.id == Subscription.authority_id)
                        .where(Subscription.disabled_at.is_(None)))
-
-
 _LIVE_IDS = select(Subscription.id).where(Subscription.disabled_at.is_(None))
+
+# A pass looks at records since its subscription's last scan less SETTLE: a record whose
+# commit came later than that after its timestamp is found by the next SWEEP, which looks at
+# every record since the subscription began. So no event is skipped, and a pass reads only
+# its last hour's records (a sweep of 50,000 events' records takes about a second).
+SETTLE = dt.timedelta(hours=1)
+SWEEP = dt.timedelta(days=1)
 
 
 def scan(engine: Engine, now: dt.datetime) -> int:
-    """Add a pending delivery for every event not yet found; the number added."""
+    """Add a pending delivery for every event not yet found; the number added.
+
+    Records are read in Python and compared with the deliveries already made, rather than in
+    one INSERT ... WHERE NOT EXISTS, whose plan PostgreSQL picks from table statistics that
+    lag behind a fast-growing `delivery` (a nested loop over every delivery per record). A
+    race between two dispatchers is settled by the unique key (ON CONFLICT DO NOTHING)."""
     added = 0
-    with engine.begin() as connection:
+    upsert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    with engine.connect() as connection:
         subscriptions = connection.execute(_LIVE_SUBSCRIPTIONS).all()
-        for sub_id, authority_id, events, since, code in subscriptions:
-            params = {"subscription_id": sub_id, "caller_id": authority_id,
-                      "caller_country": authority_country(code), "since": since, "now": now,
-                      "soon": now + deliveries.DEADLINE_NOTICE,
-                      "since_deadline": since + deliveries.DEADLINE_NOTICE}
+    for sub_id, authority_id, events, created_at, scanned_at, swept_at, code in subscriptions:
+        sweep = swept_at is None or now - swept_at >= SWEEP
+        since = created_at if sweep or scanned_at is None else max(created_at,
+                                                                   scanned_at - SETTLE)
+        params = {"caller_id": authority_id, "caller_country": authority_country(code),
+                  "since": since, "now": now, "soon": now + deliveries.DEADLINE_NOTICE,
+                  "since_deadline": created_at + deliveries.DEADLINE_NOTICE}
+        with engine.begin() as connection:
             for event in events.split():
-                if event in CANDIDATES:
-                    result = connection.execute(
-                        _scan_statement(engine.dialect.name, event), params)
-                    added += len(result.all())
+                if event not in CANDIDATES:
+                    continue
+                ids = list(dict.fromkeys(
+                    r[0] for r in connection.execute(CANDIDATES[event], params)))
+                if not ids:
+                    continue
+                keys = {"subscription_id": sub_id, "event": event}
+                # Few ids (a pass): look them up; many (a sweep): read the event's all.
+                known = ({r[0] for r in connection.execute(_EXISTING, {**keys, "ids": ids})}
+                         if len(ids) <= _CHUNK else
+                         {r[0] for r in connection.execute(_ALL_EXISTING, keys)})
+                missing = [{**keys, "record_id": i, "created_at": now, "state": "pending",
+                            "attempts": 0, "next_attempt_at": now}
+                           for i in ids if i not in known]
+                if missing:
+                    added += len(connection.execute(
+                        upsert(Delivery).on_conflict_do_nothing(
+                            index_elements=["subscription_id", "event", "record_id"])
+                        .returning(Delivery.id), missing).all())
+            connection.execute(update(Subscription).where(Subscription.id == sub_id).values(
+                scanned_at=now, **({"swept_at": now} if sweep else {})))
     return added
 
 

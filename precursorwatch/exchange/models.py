@@ -356,6 +356,9 @@ class Subscription(Base):
     secret_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The dispatcher's last scan for it, and last full sweep of its history (`dispatch.scan`).
+    scanned_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    swept_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Delivery(Base):

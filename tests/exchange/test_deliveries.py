@@ -237,6 +237,25 @@ def test_a_record_committed_late_with_an_earlier_time_is_still_told(
     assert [r.json["record_id"] for r in hooks.at("/MX")] == [first["id"], late["id"]]
 
 
+def test_a_record_committed_later_than_the_settle_window_is_found_by_the_sweep(
+        app: FastAPI, client: TestClient, authorities: Authorities, hooks: Hooks,
+        clock: Clock) -> None:
+    from precursorwatch.exchange.dispatch import SETTLE, SWEEP
+
+    _webhook(app, hooks, "MX")
+    clock.advance(hours=3)
+    dispatcher = _dispatcher(app)
+    dispatcher.run_once()  # the first pass sweeps the subscription's whole history
+    clock.advance(seconds=-(SETTLE.total_seconds() + 60))
+    stale = _send(client, authorities)  # stamped before the window the next pass reads
+    clock.advance(seconds=SETTLE.total_seconds() + 120)
+    dispatcher.run_once()
+    assert hooks.at("/MX") == []
+    clock.advance(seconds=SWEEP.total_seconds())
+    dispatcher.run_once()
+    assert [r.json["record_id"] for r in hooks.at("/MX")] == [stale["id"]]
+
+
 # -- retries -----------------------------------------------------------------------------------
 def _only_delivery(app: FastAPI) -> Delivery:
     with app.state.exchange.sessions() as session:

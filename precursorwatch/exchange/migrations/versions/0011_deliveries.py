@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("secret_enc", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("scanned_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("swept_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_subscription_authority_id", "subscription", ["authority_id"])
     op.create_table(
