@@ -8,15 +8,19 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, expect
 from typer.testing import CliRunner
 
+from precursorwatch import demo
 from precursorwatch.cli import app as cli
 from precursorwatch.demo import DEMO_PASSWORD, KEYS_SUFFIX, demo_people, open_demo
+from precursorwatch.exchange.alerts import list_alerts, rule_stats
 from precursorwatch.exchange.errors import NotFound
 from precursorwatch.exchange.people import list_people
+from precursorwatch.exchange.permit_store import list_permits
 from precursorwatch.exchange.scope import Caller
 from precursorwatch.exchange.service import (
     Exchange,
@@ -71,6 +75,68 @@ def test_demo_seeds_each_kind_of_record_once(demo_db: Path) -> None:
     with pytest.raises(NotFound):
         get_notification(ex, _caller(ex, "CN"), mx_us["id"])
     ex.engine.dispose()
+
+
+def _permits_and_alerts(ex: Exchange) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    permits = [json.loads(p) for p in list_permits(ex, _caller(ex, "MX"), role="issued")]
+    alerts = [json.loads(a) for a in list_alerts(ex, _caller(ex, "CN"), direction="outgoing")]
+    return permits, alerts
+
+
+def test_demo_seeds_permits_and_alerts_with_outcomes(demo_db: Path) -> None:
+    app = open_demo(demo_db, say=lambda _line: None)
+    ex: Exchange = app.state.exchange
+    permits, alerts = _permits_and_alerts(ex)
+    by_number = {p["permit"]["permit_number"]: p for p in permits}
+    assert set(by_number) == {"COFEPRIS-2026-000118", "COFEPRIS-2026-000087"}
+    valid, revoked = by_number["COFEPRIS-2026-000118"], by_number["COFEPRIS-2026-000087"]
+    assert valid["permit"]["checked"]["name"] == "N-phenethyl-4-piperidone"
+    assert (valid["permit"]["exporter_country"], valid["revoked"]) == ("CN", False)
+    assert revoked["revoked"] and revoked["revocation"]["reason"]
+    # CN, the exporter's authority, reads both; its notification to MX cites the valid one.
+    assert len(list_permits(ex, _caller(ex, "CN"))) == 2
+    cited = [json.loads(n) for n in list_notifications(ex, _caller(ex, "MX"))
+             if json.loads(n).get("permit") == valid["id"]]
+    assert len(cited) == 1 and cited[0]["exporting_authority"] == "CN"
+    assert cited[0]["permit_check"]["ok"] is True
+    # Four high-risk shipments of the sample manifest: three shared with MX, one with US.
+    assert sorted(a["shared_with"][0] for a in alerts) == ["MX", "MX", "MX", "US"]
+    assert all(a["screening"]["level"] == "high" for a in alerts)
+    assert {a["shipment"]["shipment_id"]: a["outcome"] for a in alerts} == {
+        "PW-2611-033": "pending", "PW-2611-037": "seized", "PW-2611-040": "inspected_clear",
+        "PW-2611-045": "pending"}
+    seized = next(a for a in alerts if a["outcome"] == "seized")
+    assert "seized" in seized["outcomes"][0]["note"]
+    assert len(list_alerts(ex, _caller(ex, "US"), direction="incoming")) == 1
+    rules = {r["rule"]: r for r in rule_stats(ex, _caller(ex, "MX"))["rules"]}
+    assert rules["CONTROLLED_CHEMICAL"]["alerts"] == 3
+    assert rules["CONTROLLED_CHEMICAL"]["precision"] == 0.5
+    assert rules["HS_MISMATCH"]["precision"] == 1.0
+    ex.engine.dispose()
+
+
+def test_an_older_demo_database_gains_permits_and_alerts_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "exchange.db"
+    # A database as the demo seeded it before it had permits and alerts.
+    with monkeypatch.context() as m:
+        m.setattr(demo, "permit_steps", lambda *_args: [])
+        m.setattr(demo, "alert_steps", lambda *_args: [])
+        open_demo(db, say=lambda _line: None).state.exchange.engine.dispose()
+    said: list[str] = []
+    app = open_demo(db, say=said.append)
+    ex: Exchange = app.state.exchange
+    assert said[-1] == "Added to the demo database: import permits and shipment alerts"
+    permits, alerts = _permits_and_alerts(ex)
+    assert (len(permits), len(alerts)) == (2, 4)
+    notifications = len(list_notifications(ex, _caller(ex, "MX")))
+    ex.engine.dispose()
+    said.clear()
+    again = open_demo(db, say=said.append).state.exchange
+    assert said == [f"Using the demo database {db}"]
+    assert tuple(map(len, _permits_and_alerts(again))) == (2, 4)
+    assert len(list_notifications(again, _caller(again, "MX"))) == notifications
+    again.engine.dispose()
 
 
 def test_demo_run_again_reuses_the_database(demo_db: Path) -> None:
