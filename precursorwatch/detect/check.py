@@ -198,7 +198,7 @@ class Checker:
         structure waits for its name."""
         key = (structure, salt_words, on, wanted, depth)
         mol = parent_mol(structure)
-        if route_core_in(mol):
+        if _route_core(structure, mol):
             return
         if len(self._unnamed) > 10_000:  # what a failed batch left behind
             self._unnamed.clear()
@@ -261,7 +261,7 @@ class Checker:
         # designer.ROUTE_CORE_SMARTS, pinned by the tests on the lists): without it (most
         # structures) those rules are not tried and no route is looked for. `name` is used
         # only then.
-        core = core if core is not None else route_core_in(mol)
+        core = core if core is not None else _route_core(structure, mol)
         # Most structures are no listed substance and no part of one is: the identity and
         # later-listing searches have nothing to find.
         listed = any(p.inchikey in self.index.by_inchikey
@@ -302,6 +302,12 @@ class Checker:
         if watch:
             return "watch", watch, tuple(notes)
         return "clear", (), tuple(notes)
+
+
+def _route_core(structure: Structure, mol: Chem.Mol) -> bool:
+    """`route_core_in` for the parent: a SMILES with no nitrogen at all ("N" or "n", which
+    every element symbol with the letter only adds to) has no ring nitrogen, so no core."""
+    return ("N" in structure.smiles or "n" in structure.smiles) and route_core_in(mol)
 
 
 def _describe(exc: BaseException) -> str:
