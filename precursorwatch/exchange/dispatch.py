@@ -119,7 +119,8 @@ _EXISTING = (select(Delivery.record_id)
 _ALL_EXISTING = select(Delivery.record_id).where(
     Delivery.subscription_id == bindparam("subscription_id", type_=Integer()),
     Delivery.event == bindparam("event", type_=String()))
-_CHUNK = 500  # the most ids looked up one by one (SQLite caps a statement's parameters)
+_CHUNK = 500  # ids looked up in one statement (SQLite caps a statement's parameters)
+_LOOKED_UP = 10_000  # beyond this many records, the event's deliveries are read whole
 
 _LIVE_SUBSCRIPTIONS = (select(Subscription.id, Subscription.authority_id, Subscription.events,
                               Subscription.created_at, Subscription.scanned_at,
@@ -164,8 +165,10 @@ def scan(engine: Engine, now: dt.datetime) -> int:
                     continue
                 keys = {"subscription_id": sub_id, "event": event}
                 # Few ids (a pass): look them up; many (a sweep): read the event's all.
-                known = ({r[0] for r in connection.execute(_EXISTING, {**keys, "ids": ids})}
-                         if len(ids) <= _CHUNK else
+                known = ({r[0] for i in range(0, len(ids), _CHUNK)
+                          for r in connection.execute(_EXISTING, {
+                              **keys, "ids": ids[i:i + _CHUNK]})}
+                         if len(ids) <= _LOOKED_UP else
                          {r[0] for r in connection.execute(_ALL_EXISTING, keys)})
                 missing = [{**keys, "record_id": i, "created_at": now, "state": "pending",
                             "attempts": 0, "next_attempt_at": now}
