@@ -338,6 +338,8 @@ def deliver_command(
                 if once:
                     return
                 time.sleep(settings.deliver_interval)
+        except KeyboardInterrupt:  # Ctrl-C between passes ends it quietly
+            return
         finally:
             dispatcher.close()
 

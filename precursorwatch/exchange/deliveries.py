@@ -150,11 +150,8 @@ class RetryPolicy:
 
 
 def link(public_url: str, record_type: str, record_id: str) -> str:
-    """The record's page in the web app (permits and alerts: their API address)."""
-    base = public_url.rstrip("/")
-    pages = {"notification": "/notifications/", "incident": "/incidents/",
-             "permit": "/v1/permits/", "alert": "/v1/alerts/"}
-    return f"{base}{pages[record_type]}{record_id}"
+    """The record's page in the web app."""
+    return f"{public_url.rstrip('/')}/{record_type}s/{record_id}"
 
 
 def payload(*, event: str, delivery_id: int, authority: str, record_id: str, served: str,

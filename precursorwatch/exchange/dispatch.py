@@ -211,6 +211,7 @@ class Due:
     authority_id: int
     code: str
     name: str
+    claim: str  # the claiming dispatcher's token
 
 
 @dataclass
@@ -295,7 +296,7 @@ class Dispatcher:
             rows = connection.execute(
                 select(Delivery.id, Delivery.event, Delivery.record_id, Delivery.attempts,
                        Subscription.channel, Subscription.target, Subscription.secret_enc,
-                       Authority.id, Authority.code, Authority.name)
+                       Authority.id, Authority.code, Authority.name, Delivery.claimed_by)
                 .join(Subscription, Subscription.id == Delivery.subscription_id)
                 .join(Authority, Authority.id == Subscription.authority_id)
                 .where(Delivery.claimed_by == token)
@@ -331,8 +332,10 @@ class Dispatcher:
             connection.execute(insert(DeliveryAttempt).values(
                 delivery_id=due.id, number=failures, at=at, duration_ms=duration,
                 status_code=outcome.status_code, error=outcome.error))
+            # Only while the claim is still this dispatcher's (a claim outlived by a send
+            # passes to another dispatcher, whose outcome then counts).
             connection.execute(update(Delivery).where(Delivery.id == due.id,
-                                                      Delivery.claimed_by.isnot(None))
+                                                      Delivery.claimed_by == due.claim)
                                .values(**values))
 
     def _send(self, due: Due) -> Outcome:

@@ -508,6 +508,7 @@ def test_a_revoked_permit_is_told_to_the_exporter_country(
     payload = _verified(told, subs["CN"].secret)
     assert payload["event"] == "permit.revoked" and payload["record_id"] == permit_id
     assert payload["record"]["revocation"]["reason"] == "licence suspended"
+    assert payload["link"] == f"https://pwatch.example/permits/{permit_id}"
     assert hooks.at("/MX") == [] and hooks.at("/US") == []
 
 
@@ -532,7 +533,7 @@ def test_alerts_and_their_outcomes_are_told(app: FastAPI, client: TestClient,
     [received] = hooks.at("/MX")
     assert received.json["event"] == "alert.received"
     assert received.json["record_id"] == alert_id
-    assert received.json["link"] == f"https://pwatch.example/v1/alerts/{alert_id}"
+    assert received.json["link"] == f"https://pwatch.example/alerts/{alert_id}"
     found = client.post(f"/v1/alerts/{alert_id}/outcome",
                         json={"outcome": "seized", "note": "25 kg held at Manzanillo"},
                         headers=authorities.headers("MX"))
