@@ -613,3 +613,35 @@ def test_an_authority_manages_its_own_subscriptions_through_the_api(
     _send(client, authorities)
     _dispatcher(app).run_once()
     assert len(hooks.at("/MX")) == 1
+
+
+# -- the pure parts ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("given", "kinds"), [
+    ([], tuple(deliveries.EVENTS)),
+    (["notification.deadline, notification.received"],
+     ("notification.received", "notification.deadline")),
+    (["PERMIT.REVOKED", "permit.revoked"], ("permit.revoked",)),
+])
+def test_event_lists_are_read_in_a_fixed_order(given: list[str], kinds: tuple[str, ...]
+                                               ) -> None:
+    assert deliveries.parse_events(given) == kinds
+
+
+@pytest.mark.parametrize(("failures", "shortest", "longest"), [
+    (1, 30, 60), (2, 60, 120), (3, 120, 240), (7, 1800, 3600), (12, 1800, 3600)])
+def test_back_off_doubles_with_jitter_up_to_an_hour(failures: int, shortest: float,
+                                                    longest: float) -> None:
+    policy = deliveries.RetryPolicy()
+    waits = [policy.delay(failures, draw).total_seconds() for draw in (0.0, 0.5, 0.999)]
+    assert waits[0] == longest and waits[1] == (shortest + longest) / 2
+    assert shortest < waits[2] < waits[1] < waits[0]
+
+
+def test_a_signature_covers_the_time_and_the_exact_body() -> None:
+    header = deliveries.signature("k", 1_800_000_000, b"{}")
+    assert header.startswith("t=1800000000,v1=") and len(header.split("v1=")[1]) == 64
+    assert deliveries.verify_signature("k", header, b"{}", now=1_800_000_000)
+    assert not deliveries.verify_signature("k", header, b"{ }", now=1_800_000_000)
+    replayed = header.replace("t=1800000000", "t=1800000999")
+    assert not deliveries.verify_signature("k", replayed, b"{}", now=1_800_000_999)
+    assert not deliveries.verify_signature("k", "v1=abc", b"{}", now=1_800_000_000)
