@@ -15,6 +15,7 @@ ratio holds up on a host whose load swings from one second to the next.
     .venv/bin/python benchmarks/exchange_bench.py [--db URL] [--scale 1.0] [--concurrency 16]
         [--workers 1]
     .venv/bin/python benchmarks/exchange_bench.py --serve-baseline PORT  (used by the above)
+    .venv/bin/python benchmarks/exchange_bench.py --in-process  (single reads' CPU, no HTTP)
 
 Goal on a 2-core machine: 500 requests/s on reads and 150 on signed writes, p99 under 100 ms.
 The database is a fresh schema in the given PostgreSQL database, dropped afterwards.
@@ -360,6 +361,74 @@ async def measured(port: int, ceiling_port: int, keys: dict[str, str], scale: fl
         return await scenario(port, keys, scale, concurrency, ceiling, server_pid, backends)
 
 
+async def asgi_get(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """One GET straight through an ASGI app, as uvicorn would call it; must answer 200."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "headers": [(b"host", b"bench"), *headers],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {}}
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    if sent[0]["status"] != 200:
+        raise SystemExit(f"{path}: {sent[0]['status']} {sent[1:]}")
+
+
+def in_process(url: str, schema: str, workdir: Path, requests: int, concurrency: int) -> None:
+    """A single read's CPU per request, driven straight through the ASGI apps in this process
+    (the exchange's and the baseline's, 8 at once, thread pool and database included, no HTTP
+    nor client): the framework's and the service's own cost, steadier than the load test's on
+    a busy host. Each app's slice is run three times, alternating."""
+    import uvloop
+    from fastapi.testclient import TestClient
+
+    from precursorwatch.exchange.app import create_app
+
+    os.environ.update(PWATCH_EXCHANGE_DB=url, PWATCH_EXCHANGE_DB_SCHEMA=schema)
+    settings = ExchangeSettings(db_url=url, db_schema=schema,
+                                secret_file=workdir / "exchange.secret", rate_limit=10**9)
+    engine = open_database(settings)
+    vault = KeyVault.open(None, settings.secret_file)
+    keys = {code: add_authority(engine, vault, code, code).api_key for code in ("CN", "MX")}
+    engine.dispose()
+    app = create_app(settings)
+    with TestClient(app) as client:
+        sent = client.post("/v1/notifications", headers={"Authorization": f"Bearer {keys['CN']}"},
+                           json={**body("MX", [], random.Random(1)), "substance": "acetone"})
+    auth = [(b"authorization", f"Bearer {keys['MX']}".encode())]
+    cases = [("exchange: GET /v1/notifications/{id}", app,
+              f"/v1/notifications/{sent.json()['id']}", auth),
+             ("baseline: GET /items/{id}", baseline_app(), "/items/5", [])]
+
+    async def slice_of(app: Any, path: str, headers: list[tuple[bytes, bytes]], n: int) -> None:
+        queue = iter(range(n))
+
+        async def worker() -> None:
+            for _ in queue:
+                await asgi_get(app, path, headers)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+    async def run() -> None:
+        for _, target, path, headers in cases:  # warm-up
+            await slice_of(target, path, headers, 300)
+        for _ in range(3):
+            for name, target, path, headers in cases:
+                cpu, wall = time.process_time(), time.perf_counter()
+                await slice_of(target, path, headers, requests)
+                print(f"{name:<40} CPU {(time.process_time() - cpu) / requests * 1000:.3f} "
+                      f"ms/request, {requests / (time.perf_counter() - wall):.0f} requests/s")
+
+    uvloop.run(run())
+    print(f"load average {os.getloadavg()[0]:.1f}")
+
+
 def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + 60
     while True:
@@ -449,6 +518,8 @@ def main() -> None:
                         help="measure the exchange only")
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="also write each route's figures to FILE")
+    parser.add_argument("--in-process", action="store_true",
+                        help="CPU per single read through the ASGI apps in this process")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
@@ -464,6 +535,13 @@ def main() -> None:
         conn.execute(f"INSERT INTO {schema}.bench_item (body) "
                      f"SELECT %s FROM generate_series(1, {BASELINE_ROWS})", (seed,))
     workdir = Path(tempfile.mkdtemp(prefix="pwx-bench-"))
+    if args.in_process:
+        try:
+            in_process(args.db, schema, workdir, int(2000 * args.scale), args.concurrency)
+        finally:
+            with psycopg.connect(plain, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        return
     env = {**os.environ, "PWATCH_EXCHANGE_DB_SCHEMA": schema, "PGAPPNAME": EXCHANGE_APP,
            "PWATCH_EXCHANGE_SECRET_FILE": str(workdir / "exchange.secret"),
            "PWATCH_EXCHANGE_RATE_LIMIT": "1000000"}
