@@ -376,8 +376,11 @@ class Dispatcher:
         message = deliveries.email(event=due.event, sender=smtp.sender, to=due.target,
                                    record_id=record_id, served=served, page=page)
         try:
-            with smtplib.SMTP(smtp.host, smtp.port, timeout=self.timeout) as server:
-                if smtp.starttls:
+            # Port 465 speaks TLS from the first byte; others upgrade with STARTTLS.
+            implicit = smtp.port == 465
+            connect = smtplib.SMTP_SSL if implicit else smtplib.SMTP
+            with connect(smtp.host, smtp.port, timeout=self.timeout) as server:
+                if smtp.starttls and not implicit:
                     server.starttls()
                 if smtp.user:
                     server.login(smtp.user, smtp.password or "")
