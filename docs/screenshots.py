@@ -5,7 +5,9 @@
 Seeds a fresh demo database in a temporary folder (as `pwatch demo` does), serves it on a free
 loopback port and drives the machine's Chromium with Playwright: the inbox, a notification, the
 new-notification form with a substance checked, a screened manifest and the dashboard in
-English (as the US approver and officer), and the inbox in Chinese (as the CN approver).
+English (as the US approver and officer), MX's import permit with its QR code in English (as
+the MX approver, switched to English), the shipment alerts MX received with the red-flag
+rules' figures in Spanish (as the MX officer), and the inbox in Chinese (as the CN approver).
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from importlib.resources import files
 from pathlib import Path
 
 import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from precursorwatch.demo import DEMO_PASSWORD, open_demo
 from precursorwatch.exchange.http import server_options
 
-VIEWPORT = {"width": 1280, "height": 860}
+VIEWPORT = ViewportSize(width=1280, height=860)
 
 
 @contextmanager
@@ -51,8 +53,9 @@ def demo_server() -> Iterator[str]:
             app.state.exchange.engine.dispose()
 
 
-def signed_in(browser: Browser, url: str, email: str) -> Page:
-    context = browser.new_context(viewport=VIEWPORT, locale="en-US", device_scale_factor=1)
+def signed_in(browser: Browser, url: str, email: str, locale: str = "en-US") -> Page:
+    """A window of a browser in `locale` (its date fields follow it), signed in as `email`."""
+    context = browser.new_context(viewport=VIEWPORT, locale=locale, device_scale_factor=1)
     context.set_default_timeout(20_000)
     page = context.new_page()
     page.goto(f"{url}/login")
@@ -63,11 +66,25 @@ def signed_in(browser: Browser, url: str, email: str) -> Page:
     return page
 
 
-def shoot(page: Page, out: Path, name: str) -> None:
-    """The top of the page as a person first sees it."""
+def shoot(page: Page, out: Path, name: str, *, at: str | None = None,
+          until: str | None = None, margin: int = 12) -> None:
+    """The top of the page as a person first sees it, or scrolled down to the element of
+    test id `at`; with `until` (a CSS selector), a window just tall enough to end `margin`
+    pixels below that element, so the picture does not stop halfway through a table row or
+    a box."""
     page.locator("main h1").first.wait_for()
+    page.set_viewport_size(VIEWPORT)
     page.evaluate("document.activeElement && document.activeElement.blur()")
-    page.evaluate("window.scrollTo(0, 0)")
+    top = 0.0
+    if at is not None:
+        top = page.get_by_test_id(at).evaluate(
+            "e => e.getBoundingClientRect().top + window.scrollY - 12")
+    if until is not None:
+        bottom = page.locator(until).last.evaluate(
+            "e => e.getBoundingClientRect().bottom + window.scrollY")
+        page.set_viewport_size(ViewportSize(width=VIEWPORT["width"],
+                                            height=round(bottom - top + margin)))
+    page.evaluate(f"window.scrollTo(0, {top})")
     path = out / f"{name}.png"
     page.screenshot(path=str(path))
     print(f"wrote {path}")
@@ -100,6 +117,27 @@ def take(browser: Browser, url: str, out: Path) -> None:
         officer.locator("#screen-form button[type=submit]").click()
     officer.get_by_test_id("screen-summary").wait_for()
     shoot(officer, out, "screen")
+
+    # MX's permit for NPP from a CN exporter, read in English: the MX approver switches.
+    permits = signed_in(browser, url, "approver@mx.example")
+    permits.locator("#language").select_option("en")
+    with permits.expect_navigation():
+        permits.locator("#language-form button[type=submit]").click()
+    permits.goto(f"{url}/permits")
+    row = permits.locator("[data-testid=permit-row]", has_text="COFEPRIS-2026-000118")
+    with permits.expect_navigation():
+        row.get_by_role("link").first.click()
+    permits.get_by_test_id("qr").locator("svg").wait_for()
+    # Below the substance's evidence: the compact form and QR code to hand over, signed.
+    shoot(permits, out, "permit", at="compact-form",
+          until="section[aria-labelledby=h-signature]")
+
+    # The alerts CN shared with MX, MX's answers and the rules' figures, in Spanish.
+    alerts = signed_in(browser, url, "officer@mx.example", locale="es-MX")
+    alerts.goto(f"{url}/alerts")
+    alerts.get_by_test_id("rule-row").first.wait_for()
+    shoot(alerts, out, "alerts", until="[data-testid=rule-country][data-rule=EXPRESS_OR_POST]",
+          margin=1)
 
     chinese = signed_in(browser, url, "approver@cn.example")  # CN people read Chinese
     chinese.goto(f"{url}/inbox")
