@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +25,8 @@ SUBSTANCES = Path(__file__).resolve().parent / "data" / "substances" / "core.yam
 
 def derive(names: list[str]) -> list[str]:
     """Standardised SMILES for each name ("" where OPSIN cannot parse it), in one OPSIN call."""
-    raw = py2opsin(names)
+    with tempfile.TemporaryDirectory() as tmp:  # py2opsin's default input file is in the cwd
+        raw = py2opsin(names, tmp_fpath=str(Path(tmp) / "names.txt"))
     out: list[str] = []
     for smi in raw if isinstance(raw, list) else [raw]:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from py2opsin import py2opsin
@@ -63,10 +64,12 @@ def test_no_two_substances_share_a_structure() -> None:
         keys[key] = sub.id
 
 
-def test_smiles_agree_with_opsin_parse_of_the_systematic_name() -> None:
+def test_smiles_agree_with_opsin_parse_of_the_systematic_name(tmp_path: Path) -> None:
     named = [s for s in SUBSTANCES if s.systematic_name]
     assert len(named) >= 72
-    parsed = py2opsin([s.systematic_name for s in named])  # one OPSIN call for the batch
+    # One OPSIN call for the batch; py2opsin's input file is its own per test, or two test
+    # processes in one directory overwrite and delete each other's.
+    parsed = py2opsin([s.systematic_name for s in named], tmp_fpath=str(tmp_path / "in.txt"))
     assert isinstance(parsed, list)
     wrong = []
     for sub, smi in zip(named, parsed, strict=True):
@@ -76,8 +79,9 @@ def test_smiles_agree_with_opsin_parse_of_the_systematic_name() -> None:
     assert not wrong
 
 
-def test_npp_inchikey_equals_opsin_parse_of_its_systematic_name() -> None:
-    (smi,) = py2opsin(["1-(2-phenylethyl)piperidin-4-one"]) or [""]
+def test_npp_inchikey_equals_opsin_parse_of_its_systematic_name(tmp_path: Path) -> None:
+    (smi,) = py2opsin(["1-(2-phenylethyl)piperidin-4-one"],
+                      tmp_fpath=str(tmp_path / "in.txt")) or [""]
     assert from_smiles(CONTROLS.substance("npp").smiles).inchikey == from_smiles(smi).inchikey
 
 
