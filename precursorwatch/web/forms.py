@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.requests import Request
 
 from precursorwatch.exchange.errors import ExchangeError
 from precursorwatch.web.i18n import N_
@@ -161,3 +162,13 @@ def party(form: Mapping[str, Any], prefix: str) -> dict[str, Any] | None:
 def codes(value: str | None) -> list[str]:
     """A list of codes typed with commas or spaces: `US, ca` -> `["US", "CA"]`."""
     return [c.upper() for c in re.split(r"[\s,;]+", value or "") if c]
+
+
+async def read_form(request: Request, *lists: str) -> dict[str, Any]:
+    """A posted form as a plain dict (the first value of each field, the CSRF token left out),
+    with every value of each field named in `lists` (checkboxes, multiple selects)."""
+    raw = await request.form()
+    form: dict[str, Any] = {k: raw.get(k) for k in raw if k != "csrf_token"}
+    for name in lists:
+        form[name] = [str(v) for v in raw.getlist(name)]
+    return form

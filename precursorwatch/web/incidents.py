@@ -18,6 +18,7 @@ from precursorwatch.web.forms import (
     FormErrors,
     codes,
     number,
+    read_form,
     service_errors,
     text,
     validation_errors,
@@ -95,9 +96,7 @@ def incident_body(form: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
 @router.post("/incidents/new", dependencies=[CsrfChecked])
 async def report(request: Request, user: UserDep) -> Response:
     require_role(user, "officer", "approver")
-    raw = await request.form()
-    form: dict[str, Any] = {k: raw.get(k) for k in raw}
-    form["shared_with"] = [str(v) for v in raw.getlist("shared_with")]
+    form = await read_form(request, "shared_with")
     return await run_in_threadpool(_report, request, user, form)
 
 

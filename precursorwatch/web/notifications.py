@@ -23,6 +23,7 @@ from precursorwatch.web.forms import (
     codes,
     number,
     party,
+    read_form,
     service_errors,
     text,
     validation_errors,
@@ -126,9 +127,7 @@ def notification_body(form: dict[str, Any], errors: FormErrors) -> dict[str, Any
 @router.post("/notifications/new", dependencies=[CsrfChecked])
 async def send(request: Request, user: UserDep) -> Response:
     require_role(user, "officer", "approver")
-    raw = await request.form()
-    form: dict[str, Any] = {k: raw.get(k) for k in raw}
-    form["transit_authorities"] = [str(v) for v in raw.getlist("transit_authorities")]
+    form = await read_form(request, "transit_authorities")
     return await run_in_threadpool(_send, request, user, form)
 
 

@@ -31,6 +31,7 @@ from precursorwatch.web.forms import (
     FieldError,
     FormErrors,
     number,
+    read_form,
     text,
     validation_errors,
 )
@@ -208,8 +209,7 @@ def permit_body(form: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
 @router.post("/permits/new", dependencies=[CsrfChecked])
 async def issue(request: Request, user: UserDep) -> Response:
     require_role(user, "officer", "approver")
-    raw = await request.form()
-    form: dict[str, Any] = {k: raw.get(k) for k in raw if k != "csrf_token"}
+    form = await read_form(request)
     return await run_in_threadpool(_issue, request, user, form)
 
 
