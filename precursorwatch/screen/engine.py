@@ -629,7 +629,8 @@ def _count_lines(path: Path) -> int | None:
 ProgressHook = Callable[[int], None]
 
 
-def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
+def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook,
+               since: CpuMark | None = None
                ) -> tuple[list[ShipmentResult], list[FileKey], Screener]:
     screener = screener_for(_worker_options(options))
     results: list[ShipmentResult] = []
@@ -642,7 +643,7 @@ def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
             keys.extend(out.keys)
             advance(len(chunk))
 
-    helper = _SecondHalf.start(manifest, options, screener)
+    helper = _SecondHalf.start(manifest, options, screener, since)
     if helper is None:
         screen(manifest.rows)
         return results, keys, screener
@@ -662,12 +663,78 @@ def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
 SPLIT_MIN_BYTES = 32 << 20
 
 
-def _idle_core() -> bool:
-    """Whether a core is free for a second process: on a machine already busier than its
-    cores, a second process only adds the cost of sending its results back (the scheduler
-    shares the machine between sessions, not between their processes)."""
+@dataclass(frozen=True, slots=True)
+class CpuMark:
+    """The machine's busy CPU time and this process's own at one moment (Linux: /proc/stat);
+    two marks tell how much CPU everything else used between them."""
+
+    wall: float  # time.monotonic()
+    busy: float  # seconds of CPU time the machine's cores spent busy since boot
+    own: float  # this process's CPU seconds
+
+    @classmethod
+    def now(cls) -> CpuMark | None:
+        """None where the machine's CPU times cannot be read."""
+        try:
+            with open("/proc/stat", "rb") as fh:
+                fields = fh.readline().split()
+            # user nice system idle iowait irq softirq steal (in clock ticks)
+            user, nice, system, _, _, irq, softirq, steal = map(int, fields[1:9])
+            hz = os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError):
+            return None
+        if fields[0] != b"cpu" or hz <= 0:
+            return None
+        busy = (user + nice + system + irq + softirq + steal) / hz
+        return cls(time.monotonic(), busy, time.process_time())
+
+    def others_since(self, earlier: CpuMark) -> float:
+        """Cores that everything but this process kept busy on average since `earlier`."""
+        seconds = self.wall - earlier.wall
+        if seconds <= 0:
+            return 0.0
+        return max(0.0, (self.busy - earlier.busy) - (self.own - earlier.own)) / seconds
+
+
+# The shortest look at the machine `_idle_core` takes (seconds; it waits for the rest).
+_LOOK_SECONDS = 0.2
+# What else may keep the cores busy, in cores, with this process and a second one running.
+_OTHERS_ALLOWED = 0.5
+
+
+def core_free(cores: int, load: float, others: float | None) -> bool:
+    """The rule for a second process: two cores or more; the rest of the machine keeps no
+    more than all cores but two busy, give or take half a core (`others`: cores busy with
+    everything but this process, measured over the last moments), and the load average of the
+    last minute is no higher than the cores.
+
+    The load average alone cannot tell: it counts this process itself, which on a quiet 2-core
+    machine is the whole load (1.1 at the end of a run's first second). Where `others` cannot
+    be measured, a core counts as free when the load average leaves one whole core besides
+    this process's own.
+    """
+    if cores < 2:
+        return False
+    if others is None:
+        return load + 1 <= cores
+    return load <= cores and others + 2 <= cores + _OTHERS_ALLOWED
+
+
+def _idle_core(since: CpuMark | None = None) -> bool:
+    """Whether a core is free for a second process now (`core_free`), judging the rest of the
+    machine since `since` (the start of the run; at least 0.2 s). On a machine already busy,
+    a second process only adds the cost of sending its results back (the scheduler shares
+    the machine between sessions, not between their processes)."""
     cores = os.cpu_count() or 1
-    return cores >= 2 and os.getloadavg()[0] + 1 <= cores
+    if cores < 2:
+        return False
+    mark = CpuMark.now()
+    if since is not None and mark is not None \
+            and (wait := _LOOK_SECONDS - (mark.wall - since.wall)) > 0:
+        time.sleep(wait)
+        mark = CpuMark.now() or mark
+    others = mark.others_since(since) if since is not None and mark is not None else None
+    return core_free(cores, os.getloadavg()[0], others)
 
 
 @dataclass(slots=True)
@@ -683,15 +750,18 @@ class _SecondHalf:
     at: SplitPoint
 
     @classmethod
-    def start(cls, manifest: Manifest, options: ScreenOptions, screener: Screener
-              ) -> _SecondHalf | None:
-        if (not options.split or not hasattr(os, "fork") or not _idle_core()
+    def start(cls, manifest: Manifest, options: ScreenOptions, screener: Screener,
+              since: CpuMark | None = None) -> _SecondHalf | None:
+        """The helper, started, or None where one process screens it all. `since`: the
+        start of the run, from when the rest of the machine's use is judged."""
+        if (not options.split or not hasattr(os, "fork")
                 or manifest.format != "csv" or manifest.path.stat().st_size < SPLIT_MIN_BYTES
                 # A Checker may run OPSIN, whose pipes a forked copy must not share: each
                 # process builds its own when it needs one. (The copy uses nothing else that
                 # another thread of this process may hold, such as a progress bar.)
                 or screener._checker is not None
-                or _screening_checker.cache_info().currsize):
+                or _screening_checker.cache_info().currsize
+                or not _idle_core(since)):
             return None
         at = split_point(manifest)
         if at is None:
@@ -793,11 +863,12 @@ def screen_file(path: str | Path, *, options: ScreenOptions | None = None) -> Sc
     if options.engine not in ENGINES:
         raise ValueError(f"unknown engine {options.engine!r}; use local or dask")
     started = time.perf_counter()
+    since = CpuMark.now()  # what the rest of the machine does from now on: see `_idle_core`
     p = Path(path)
     manifest = open_manifest(p, dict(options.column_map))
     # Counted (a pass over the file) only for the progress bar.
     return _screen_manifest(manifest, options, started,
-                            _count_lines(p) if options.progress else None)
+                            _count_lines(p) if options.progress else None, since)
 
 
 def screen_records(records: Sequence[Mapping[str, Any]], *,
@@ -815,7 +886,7 @@ def screen_records(records: Sequence[Mapping[str, Any]], *,
 
 
 def _screen_manifest(manifest: Manifest, options: ScreenOptions, started: float,
-                     total: int | None) -> ScreenRun:
+                     total: int | None, since: CpuMark | None = None) -> ScreenRun:
     p = manifest.path
     # Built here on every engine: it validates the rules and watchlists before any work.
     screener = screener_for(_worker_options(options))
@@ -842,7 +913,7 @@ def _screen_manifest(manifest: Manifest, options: ScreenOptions, started: float,
             if options.engine == "dask":
                 results, keys = _run_dask(manifest, options, advance)
             else:
-                results, keys, _ = _run_local(manifest, options, advance)
+                results, keys, _ = _run_local(manifest, options, advance, since)
                 screener.save_known()
             finish(results, keys, screener.cfg)
     finally:

@@ -169,3 +169,42 @@ def test_rows_read_from_a_split_point_are_those_of_the_whole_file(
         return
     first = list(itertools.islice(manifest.rows, at.rows_before))
     assert first + list(csv_rows_from(manifest, at)) == whole
+
+
+# Lines whose quotes are all paired, blank lines of every kind of white space, lines that start
+# with white space, non-ASCII text, and lines that open or close a quoted value.
+_PIECES = st.sampled_from([
+    "a,b,c\n", '"x, y",2,3\n', "\n", "  \n", "\r\n", "\x0c\n", "é,à,ü\n", '"""",1\n',
+    "a\x1c\n", "\u3000\n", '"a""b",c\r\n', " x\n", "\xa0\n", "\u2029\n", "\x85\n", "\t\r\n",
+    "\u2003b\n", '"\n', 'q,"w\n', 'e",r\n',
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(_PIECES, max_size=40),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "latin-1"]),
+       block=st.sampled_from([1, 5, 64, 1 << 22]))
+def test_split_point_counts_the_records_before_it_as_the_record_reader_does(
+        lines: list[str], encoding: str, block: int) -> None:
+    """The records before a split point are counted on the bytes, a block at a time, when no
+    line holds an odd number of quotes; the count is that of reading them as records."""
+    from precursorwatch.screen.readers import _FirstLines, _head_lines, count_csv_records
+
+    raw = ("h1,h2,h3\n" + "".join(lines)).encode(encoding, errors="replace")
+    got = _head_lines(io.BytesIO(raw), len(raw), encoding, block)
+    assert got is not None
+    count, records = got
+    assert count == raw.count(b"\n") + 1
+    text = io.StringIO(raw.decode(encoding, errors="replace"), newline="")
+    exact = count_csv_records(_FirstLines(text, count - 1), ",")
+    assert records == exact or records is None
+    if not any(ln.count('"') % 2 for ln in lines):
+        assert records == exact
+
+
+def test_split_point_leaves_a_file_with_bare_carriage_returns_whole() -> None:
+    from precursorwatch.screen.readers import _head_lines
+
+    raw = b"h1,h2\na,b\r\nc,d\re,f\n"
+    assert _head_lines(io.BytesIO(raw), len(raw), "utf-8", 4) is None
+    assert _head_lines(io.BytesIO(raw[:11]), 11, "utf-8", 4) == (3, 2)

@@ -340,7 +340,7 @@ def test_a_large_manifest_shared_with_a_second_process_gives_the_same_results(
         return helper
 
     monkeypatch.setattr(engine, "SPLIT_MIN_BYTES", 1)
-    monkeypatch.setattr(engine, "_idle_core", lambda: True)  # whatever else runs here
+    monkeypatch.setattr(engine, "_idle_core", lambda *_: True)  # whatever else runs here
     monkeypatch.setattr(engine._SecondHalf, "start", start)
     if engine._screening_checker.cache_info().currsize:
         engine._screening_checker.cache_clear()  # as in a fresh `pwatch screen` process
@@ -350,3 +350,47 @@ def test_a_large_manifest_shared_with_a_second_process_gives_the_same_results(
     assert [r.to_dict() for r in two] == [r.to_dict() for r in one]
     assert len(one.results) > 3000
     assert any(f.code == "BAD_ROW" for r in one for f in r.flags)
+
+
+@pytest.mark.parametrize(("cores", "load", "others", "free"), [
+    (2, 1.1, 0.05, True),  # a quiet 2-core machine: the run itself is the load
+    (2, 1.9, 0.4, True),
+    (2, 1.4, 1.0, False),  # another process keeps a core busy
+    (2, 2.5, 0.1, False),  # busy all the last minute, idle for a moment
+    (2, 12.0, 2.0, False),
+    (1, 0.0, 0.0, False),
+    (8, 5.5, 5.0, True),
+    (8, 7.0, 6.6, False),
+    (2, 0.5, None, True),  # no CPU times to read: the load average alone
+    (2, 1.1, None, False),
+])
+def test_a_second_process_starts_only_when_a_core_is_free(
+        cores: int, load: float, others: float | None, free: bool) -> None:
+    from precursorwatch.screen.engine import core_free
+
+    assert core_free(cores, load, others) is free
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads Linux's /proc/stat")
+def test_the_cpu_used_by_other_processes_is_measured_without_this_ones() -> None:
+    import subprocess
+    import sys
+    import time
+
+    from precursorwatch.screen.engine import CpuMark
+
+    start = CpuMark.now()
+    assert start is not None
+    busy = subprocess.Popen([sys.executable, "-c",
+                             "import time\nt = time.time()\nwhile time.time() - t < 0.8: pass"])
+    busy.wait()
+    mark = CpuMark.now()
+    assert mark is not None and mark.wall > start.wall
+    assert mark.others_since(start) >= 0.3  # the child, busy all the while (and the rest)
+    t = time.monotonic()
+    while time.monotonic() - t < 0.3:
+        pass
+    # The machine's busy time counts this process's own, which `others_since` leaves out.
+    after = CpuMark.now()
+    assert after is not None and after.own - mark.own > 0.1
+    assert after.busy - mark.busy >= (after.own - mark.own) - 0.05
