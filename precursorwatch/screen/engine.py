@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from itertools import chain, islice
-from operator import attrgetter
+from itertools import chain, islice, repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from precursorwatch.chem.cas import CasError, parse_cas
 from precursorwatch.screen.config import (
@@ -32,6 +32,7 @@ from precursorwatch.screen.config import (
 from precursorwatch.screen.known import KnownChemicals, description_entry, findings_version
 from precursorwatch.screen.mentions import Mention, find_mentions
 from precursorwatch.screen.model import (
+    CANONICAL_COLUMNS,
     Flag,
     PartyHit,
     Problem,
@@ -41,7 +42,9 @@ from precursorwatch.screen.model import (
 )
 from precursorwatch.screen.names import normalise_name
 from precursorwatch.screen.readers import (
+    Cells,
     Manifest,
+    RowStream,
     SplitPoint,
     csv_rows_from,
     manifest_from_records,
@@ -59,7 +62,7 @@ from precursorwatch.screen.rules import (
     risk_score,
     shipment_flags,
 )
-from precursorwatch.screen.validate import parse_row
+from precursorwatch.screen.validate import parse_many
 from precursorwatch.screen.watchlist import (
     PartyMatcher,
     WatchlistHit,
@@ -74,6 +77,9 @@ if TYPE_CHECKING:
     from precursorwatch.detect.verdict import Verdict
 
 ENGINES = ("local", "dask")
+# A row as `Screener.screen_rows` takes it: canonical column -> text, its cells, or why it could
+# not be read.
+RowInput = RawRow | Cells | Problem | list[Problem]
 _ORDINARY_CACHE = 200_000
 ROLES = (("shipper", "shipper_name", "shipper_country", "shipper_address"),
          ("consignee", "consignee_name", "consignee_country", "consignee_address"),
@@ -428,37 +434,43 @@ class Screener:
             combined = self._combined[combined_key] = (parts, tuple(chain(*parts)))
         return combined[1]
 
-    def screen_rows(self, rows: Sequence[tuple[int, RawRow | Problem | list[Problem]]]
-                    ) -> ChunkOutcome:
-        """Screen a chunk of rows: shipment rules only; file rules come in `finish`."""
+    def screen_rows(self, rows: Sequence[tuple[int, RowInput]]) -> ChunkOutcome:
+        """Screen a chunk of rows (each a dict of canonical column -> text, its cells as
+        `RowStream.cells` gives them, or the problems that kept it from being read): shipment
+        rules only; file rules come in `finish`."""
         with self._lock:
             return self._screen_rows(rows)
 
-    def _screen_rows(self, rows: Sequence[tuple[int, RawRow | Problem | list[Problem]]]
-                     ) -> ChunkOutcome:
-        parsed: list[tuple[int, Shipment | list[Problem], str]] = []
-        descriptions_seen: list[str] = []
-        declared_seen: list[str] = []
-        party_keys: list[tuple[str, str]] = []
-        for row_no, raw in rows:
-            if isinstance(raw, Problem):
-                parsed.append((row_no, [raw], ""))
-                continue
-            if isinstance(raw, list):
-                parsed.append((row_no, raw, ""))
-                continue
-            s = parse_row(row_no, raw)
-            parsed.append((row_no, s, raw.get("shipment_id", "")))
-            if isinstance(s, Shipment):
-                descriptions_seen.append(s.description)
-                if s.cas:
-                    declared_seen.append(s.cas)
-                if s.shipper_name:
-                    party_keys.append((s.shipper_name, s.shipper_country))
-                if s.consignee_name:
-                    party_keys.append((s.consignee_name, s.consignee_country))
-                if s.notify_party:
-                    party_keys.append((s.notify_party, ""))
+    def _screen_rows(self, rows: Sequence[tuple[int, RowInput]]) -> ChunkOutcome:
+        parsed: list[Any]
+        cell_rows: Sequence[tuple[int, Cells]]
+        at: Sequence[int]
+        if set(map(type, map(itemgetter(1), rows))) <= {tuple}:  # the usual chunk: cells only
+            cell_rows = cast(Sequence[tuple[int, Cells]], rows)
+            parsed = [None] * len(rows)
+            at = range(len(rows))
+        else:
+            parsed, cell_rows, at = [], [], []
+            for i, (row_no, raw) in enumerate(rows):
+                if isinstance(raw, Problem):
+                    parsed.append((row_no, [raw], ""))
+                elif isinstance(raw, list):
+                    parsed.append((row_no, raw, ""))
+                else:
+                    parsed.append(None)
+                    at.append(i)
+                    cell_rows.append((row_no, raw if isinstance(raw, tuple) else tuple(
+                        [raw.get(c, "") for c in CANONICAL_COLUMNS])))
+        for i, (row_no, cells), item in zip(at, cell_rows, parse_many(cell_rows), strict=True):
+            parsed[i] = (row_no, item, cells[0])
+        good = [s for _, s, _ in parsed if type(s) is Shipment]
+        descriptions_seen = list(map(attrgetter("description"), good))
+        declared_seen = [c for c in map(attrgetter("cas"), good) if c]
+        # Each party once a chunk (`_learn_parties` leaves out empty names and repeats).
+        party_keys = list(chain(
+            map(attrgetter("shipper_name", "shipper_country"), good),
+            map(attrgetter("consignee_name", "consignee_country"), good),
+            zip(map(attrgetter("notify_party"), good), repeat(""), strict=False)))
         self._learn_descriptions(descriptions_seen, declared_seen)
         self._learn_parties(party_keys)
         cfg = self.cfg
@@ -643,14 +655,16 @@ def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
             keys.extend(out.keys)
             advance(len(chunk))
 
+    # A CSV manifest's rows as cells: no dict a row.
+    rows = manifest.rows.cells() if isinstance(manifest.rows, RowStream) else manifest.rows
     helper = _SecondHalf.start(manifest, options, screener, since)
     if helper is None:
-        screen(manifest.rows)
+        screen(rows)
         return results, keys, screener
-    screen(islice(manifest.rows, helper.at.rows_before))
+    screen(islice(rows, helper.at.rows_before))
     packed = helper.collect()
     if packed is None:  # the helper failed: this process reads on where it stopped
-        screen(manifest.rows)
+        screen(rows)
     else:
         for chunk_outcome in packed:
             out = ChunkOutcome.unpack(chunk_outcome)
@@ -772,7 +786,7 @@ class _SecondHalf:
             code = 1
             try:
                 os.close(read_end)
-                rows = csv_rows_from(manifest, at)
+                rows = csv_rows_from(manifest, at, as_cells=True)
                 packed = []
                 while chunk := list(islice(rows, options.chunk_size)):
                     packed.append(screener.screen_rows(chunk).pack())

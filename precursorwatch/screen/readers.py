@@ -19,15 +19,18 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
 
 from precursorwatch.screen.columns import match_headers
-from precursorwatch.screen.model import Problem, RawRow
+from precursorwatch.screen.model import CANONICAL_COLUMNS, Problem, RawRow
 
 RowItem = tuple[int, RawRow | Problem]
+# A row as its cells: stripped texts in CANONICAL_COLUMNS order, "" for a column not in the file.
+Cells = tuple[str, ...]
+CellsItem = tuple[int, Cells | Problem]
 _SNIFF_BYTES = 1 << 16
 # A quoted value may run over a few lines (an address); an open quote still open after this many
 # lines is a broken quote, not a value.
@@ -406,8 +409,10 @@ class _FirstLines:
         return lines
 
 
-def csv_rows_from(manifest: Manifest, at: SplitPoint) -> Iterator[RowItem]:
-    """The rows of a CSV manifest from a split point on, numbered as in the whole file."""
+def csv_rows_from(manifest: Manifest, at: SplitPoint, *, as_cells: bool = False
+                  ) -> Iterator[Any]:
+    """The rows of a CSV manifest from a split point on, numbered as in the whole file (as
+    cells with `as_cells`, see `RowStream`)."""
     encoding = "utf-8" if manifest.encoding == "utf-8-sig" else manifest.encoding
     raw = manifest.path.open("rb")
     raw.seek(at.offset)
@@ -415,7 +420,7 @@ def csv_rows_from(manifest: Manifest, at: SplitPoint) -> Iterator[RowItem]:
     with fh:
         yield from _canonical_csv_rows(
             csv_record_blocks(fh, manifest.delimiter, first_line=at.line), manifest.headers,
-            manifest.mapping, rows_before=at.rows_before)
+            manifest.mapping, rows_before=at.rows_before, as_cells=as_cells)
 
 
 def _line_problem(row_no: int, rec: CsvRecord) -> Problem:
@@ -473,9 +478,12 @@ def _canonical_rows(
 
 
 def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: list[str],
-                        mapping: Mapping[str, str], rows_before: int = 0) -> Iterator[RowItem]:
+                        mapping: Mapping[str, str], rows_before: int = 0, *,
+                        as_cells: bool = False) -> Iterator[RowItem] | Iterator[CellsItem]:
     """Each record of the blocks as a numbered row (row 1 is the first record after the header):
-    canonical column -> stripped text, or the Problem of a line that could not be read."""
+    canonical column -> stripped text, or the Problem of a line that could not be read.
+    `as_cells`: each row as the tuple of its stripped texts in CANONICAL_COLUMNS order ("" for
+    a column the file lacks), a third of the cost of a dict."""
     index = {h: i for i, h in enumerate(headers)}
     canon = tuple(mapping)
     positions = [index[h] for h in mapping.values()]
@@ -486,15 +494,28 @@ def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: 
     strip = str.strip
     # Every column mapped, in the header's order (the usual export): no picking needed.
     in_order = positions == list(range(width))
+    # For cells: each canonical column's position in a record, `width` (an empty text added
+    # at the end of the record) for a column the file lacks.
+    cell_positions = [index[mapping[c]] if c in mapping else width for c in CANONICAL_COLUMNS]
+    cells_in_order = cell_positions == list(range(width))
+    pick_cells = itemgetter(*cell_positions)
     row_no = rows_before
     for block in blocks:
         # The usual block: every record read, none ragged or short; made in one comprehension.
         if _only_lists(block):
             full = cast(list[list[str]], block)
             if all(map(width.__eq__, map(len, full))):
-                made = ([dict(zip(canon, map(strip, cells), strict=True)) for cells in full]
-                        if in_order else
-                        [dict(zip(canon, map(strip, pick(cells)), strict=True)) for cells in full])
+                made: list[Any]
+                if not as_cells:
+                    made = ([dict(zip(canon, map(strip, cells), strict=True)) for cells in full]
+                            if in_order else
+                            [dict(zip(canon, map(strip, pick(cells)), strict=True))
+                             for cells in full])
+                elif cells_in_order:
+                    made = [tuple(map(strip, cells)) for cells in full]
+                else:
+                    deque(map(list.append, full, repeat("")), maxlen=0)
+                    made = [tuple(map(strip, pick_cells(cells))) for cells in full]
                 yield from zip(range(row_no + 1, row_no + len(full) + 1), made, strict=True)
                 row_no += len(full)
                 continue
@@ -507,6 +528,9 @@ def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: 
             if n > width and any(c.strip() for c in cells[width:]):
                 yield row_no, Problem(row_no, "(line)", "", f"{n} fields, the header has "
                                       f"{width}: a delimiter or quote inside a value?")
+            elif as_cells:
+                yield row_no, tuple(cells[i].strip() if i < min(n, width) else ""
+                                    for i in cell_positions)
             elif n >= needed:
                 yield row_no, dict(zip(canon, map(strip, pick(cells)), strict=True))
             else:
@@ -519,16 +543,46 @@ def _only_lists(block: list[list[str] | CsvRecord]) -> bool:
 
 
 def _csv_rows(fh: IO[str], delimiter: str, path: Path, overrides: Mapping[str, str]
-              ) -> tuple[list[str], dict[str, str], Iterator[RowItem]]:
-    """Headers, their mapping and the numbered rows of a CSV stream; ManifestError for a
-    header that cannot be read or lacks a required column."""
+              ) -> tuple[list[str], dict[str, str], Callable[[bool], Iterator[Any]]]:
+    """Headers, their mapping and the numbered rows of a CSV stream (as dicts, or as cells
+    when called with True); ManifestError for a header that cannot be read or lacks a required
+    column."""
     blocks = csv_record_blocks(fh, delimiter)
     first = next(blocks, [])
     headers = _header(first[0] if first else None, path)
     mapping, problems = match_headers(headers, overrides)
     if problems:
         raise ManifestError(path, problems)
-    return headers, mapping, _canonical_csv_rows(chain([first[1:]], blocks), headers, mapping)
+
+    def rows(as_cells: bool) -> Iterator[Any]:
+        return _canonical_csv_rows(chain([first[1:]], blocks), headers, mapping,
+                                   as_cells=as_cells)
+
+    return headers, mapping, rows
+
+
+class RowStream(Iterator[RowItem]):
+    """A manifest's numbered rows: canonical column -> text as it is iterated, or, asked
+    before any row is read, each row's cells (`cells()`: a tuple in CANONICAL_COLUMNS order,
+    what screening reads, without a dict a row)."""
+
+    def __init__(self, start: Callable[[bool], Iterator[Any]]) -> None:
+        self._start = start
+        self._rows: Iterator[Any] | None = None
+
+    def __iter__(self) -> Iterator[RowItem]:
+        if self._rows is None:
+            self._rows = self._start(False)
+        return self._rows
+
+    def __next__(self) -> RowItem:
+        return next(iter(self))
+
+    def cells(self) -> Iterator[CellsItem]:
+        if self._rows is not None:
+            raise ValueError("the rows are being read as dicts")
+        self._rows = rows = self._start(True)
+        return rows
 
 
 def _open_csv(path: Path, overrides: Mapping[str, str]) -> Manifest:
@@ -544,11 +598,11 @@ def _open_csv(path: Path, overrides: Mapping[str, str]) -> Manifest:
         fh_text.close()
         raise
 
-    def closing_rows() -> Iterator[RowItem]:
+    def closing_rows(as_cells: bool) -> Iterator[Any]:
         with fh_text:
-            yield from rows
+            yield from rows(as_cells)
 
-    return Manifest(path, "csv", headers, mapping, closing_rows(), encoding=encoding,
+    return Manifest(path, "csv", headers, mapping, RowStream(closing_rows), encoding=encoding,
                     delimiter=delimiter)
 
 
@@ -710,4 +764,4 @@ def read_text_rows(text: str, column_map: Mapping[str, str] | None = None) -> li
     delimiter = detect_delimiter(text[:_SNIFF_BYTES])
     _, _, rows = _csv_rows(io.StringIO(text, newline=""), delimiter, Path("<text>"),
                            column_map or {})
-    return list(rows)
+    return list(rows(False))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from contextlib import suppress
 from functools import lru_cache
+from operator import itemgetter
 from sys import intern
+from typing import Any
 
 from precursorwatch.screen.countries import country_code
-from precursorwatch.screen.model import MODES, Problem, RawRow, Shipment
+from precursorwatch.screen.model import CANONICAL_COLUMNS, MODES, Problem, RawRow, Shipment
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%Y%m%d", "%d-%b-%Y", "%d %b %Y")
 _NUMBER = re.compile(r"^\s*([-+]?\d[\d,]*(?:\.\d+)?|[-+]?\.\d+)\s*([A-Za-z/]*)\s*$")
@@ -206,3 +209,77 @@ def parse_row(row: int, raw: RawRow) -> Shipment | list[Problem]:
         _transit(get("transit_countries", "")), value, currency,
         get("payment_method", "").strip(),
     )
+
+
+class _Bad:
+    """A cell that does not validate (`parse_row` says why)."""
+
+
+_BAD = _Bad()
+
+
+@lru_cache(maxsize=100_000)
+def _date_cell(text: str) -> dt.date | _Bad | None:
+    if not text:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        return _BAD
+
+
+@lru_cache(maxsize=10_000)
+def _hs_cell(text: str) -> str | _Bad:
+    return (_hs_digits(text) or _BAD) if text else ""
+
+
+@lru_cache(maxsize=10_000)
+def _mode_cell(text: str) -> str | _Bad:
+    if not text:
+        return ""
+    try:
+        return normalise_mode(text)
+    except ValueError:
+        return _BAD
+
+
+def _positions(values: Sequence[object], bad: object) -> set[int]:
+    """Where `bad` is in `values` (looked for only when it is there at all)."""
+    return {i for i, v in enumerate(values) if v is bad or v == bad} if bad in values else set()
+
+
+def parse_many(rows: Sequence[tuple[int, tuple[str, ...]]]) -> list[Shipment | list[Problem]]:
+    """`parse_row` for many rows at once, each given as its cells (texts in CANONICAL_COLUMNS
+    order): the same Shipments and problems, worked out a column at a time (each distinct
+    value once, no dict a row); a row with any problem is read again by `parse_row`."""
+    if not rows:
+        return []
+    numbers = list(map(itemgetter(0), rows))
+    (ids, dates, descriptions, hs_codes, cas, quantities, units, shipper_names,
+     shipper_addresses, shipper_countries, consignee_names, consignee_addresses,
+     consignee_countries, notify_parties, modes, origin_ports, destination_ports, transits,
+     values, currencies, payments) = zip(*map(itemgetter(1), rows), strict=True)
+    description: list[Any] = list(map(_description, descriptions))
+    date: list[Any] = list(map(_date_cell, dates))
+    hs: list[Any] = list(map(_hs_cell, hs_codes))
+    quantity = list(map(_quantity, quantities, units))
+    mode: list[Any] = list(map(_mode_cell, modes))
+    value = list(map(_value, values, currencies))
+    bad = (_positions(ids, "") | _positions(description, "") | _positions(date, _BAD)
+           | _positions(hs, _BAD) | _positions(mode, _BAD))
+    quantity_problems = list(map(itemgetter(3), quantity))
+    value_problems = list(map(itemgetter(2), value))
+    if any(quantity_problems) or any(value_problems):
+        bad.update(i for i, (q, v) in enumerate(zip(quantity_problems, value_problems,
+                                                    strict=True)) if q or v)
+    q, unit, kg, _ = zip(*quantity, strict=True)
+    v, currency, _ = zip(*value, strict=True)
+    out: list[Shipment | list[Problem]] = list(map(
+        Shipment, numbers, ids, description, date, hs, map(str.strip, cas), q, unit, kg,
+        map(intern, shipper_names), shipper_addresses, map(country_code, shipper_countries),
+        map(intern, consignee_names), consignee_addresses,
+        map(country_code, consignee_countries), notify_parties, mode, origin_ports,
+        destination_ports, map(_transit, transits), v, currency, map(str.strip, payments)))
+    for i in bad:
+        out[i] = parse_row(numbers[i], dict(zip(CANONICAL_COLUMNS, rows[i][1], strict=True)))
+    return out

@@ -149,3 +149,88 @@ def test_row_parsing_normalises_values() -> None:
     assert (s.hs_code, s.mode, s.consignee_country) == ("29333700", "courier", "MX")
     assert s.transit_countries == ("GT", "US")
     assert (s.declared_value, s.currency) == (480.0, "USD")
+
+
+_VALUES = {  # per column: usual, odd and invalid texts
+    "shipment_id": ["S1", "", "A-7"],
+    "date": ["2026-11-02", "", "02.11.2026", "2026-13-45", "soon", "2026-11-02T10:00"],
+    "description": ["Citric acid 25kg", "", "  NPP   98% ", "4-piperidone HCl"],
+    "hs_code": ["2933.39", "", "29-33", "abc", "12"],
+    "cas": ["", " 40064-34-4 ", "bad"],
+    "quantity": ["25", "", "1,000.5", "-3", "many", "25kg", "2t"],
+    "unit": ["kg", "", "L", "Lbs", "g/each"],
+    "shipper_name": ["Hubei Chem Co", ""],
+    "shipper_country": ["CN", "", "China", "Atlantis"],
+    "consignee_name": ["Juan Pérez", ""],
+    "consignee_country": ["MX", "mexico", ""],
+    "notify_party": ["", "Notify Ltd"],
+    "mode": ["sea", "", "DHL Express", "teleport"],
+    "transit_countries": ["", "GT;KR", "Guatemala > Korea"],
+    "declared_value": ["1200", "", "12.5", "$40", "-5", "lots", "1,200.00 EUR"],
+    "currency": ["USD", "", " usd "],
+    "payment_method": ["T/T", " Bitcoin ", ""],
+}
+
+
+def test_rows_parsed_a_column_at_a_time_are_those_parsed_one_by_one() -> None:
+    """`parse_many` (what screening uses) gives each row what `parse_row` gives: the same
+    Shipment or the same problems, for usual, odd and invalid values in every column."""
+    import random
+
+    from precursorwatch.screen.model import CANONICAL_COLUMNS
+    from precursorwatch.screen.validate import parse_many
+
+    rnd = random.Random(11)
+    rows = []
+    for n in range(1, 3001):
+        raw = {c: rnd.choice(_VALUES.get(c, ["", "x"])) for c in CANONICAL_COLUMNS}
+        rows.append((n, tuple(raw[c] for c in CANONICAL_COLUMNS)))
+    got = parse_many(rows)
+    assert got == [parse_row(n, dict(zip(CANONICAL_COLUMNS, cells, strict=True)))
+                   for n, cells in rows]
+    assert sum(isinstance(g, list) for g in got) > 1000
+    assert sum(not isinstance(g, list) for g in got) > 50
+    assert parse_many([]) == []
+
+
+@pytest.mark.parametrize("header", [
+    ",".join(["shipment_id", "date", "description", "hs_code", "cas", "quantity", "unit",
+              "shipper_name", "shipper_address", "shipper_country", "consignee_name",
+              "consignee_address", "consignee_country", "notify_party", "mode", "origin_port",
+              "destination_port", "transit_countries", "declared_value", "currency",
+              "payment_method"]),  # every column, in the canonical order
+    "Goods,Ref,Extra,Qty,Shipper",  # a few, in another order, with one not screened
+    "shipment_id,description",
+])
+def test_rows_read_as_cells_hold_what_the_rows_as_dicts_hold(tmp_path: Path,
+                                                             header: str) -> None:
+    from precursorwatch.screen.model import CANONICAL_COLUMNS
+    from precursorwatch.screen.readers import RowStream
+
+    width = header.count(",") + 1
+    lines = [header]
+    for i in range(300):
+        cells = [f" v{i}-{j} " for j in range(width)]
+        if i % 50 == 7:
+            cells = cells[:1]  # short
+        elif i % 50 == 9:
+            cells = [*cells, "spill"]  # ragged
+        elif i % 50 == 11:
+            cells[0] = '"open'
+        lines.append(",".join(cells))
+    path = tmp_path / "m.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    as_dicts = list(open_manifest(path).rows)
+    stream = open_manifest(path).rows
+    assert isinstance(stream, RowStream)
+    as_cells = list(stream.cells())
+    assert [n for n, _ in as_cells] == [n for n, _ in as_dicts]
+    for (_, got), (_, raw) in zip(as_cells, as_dicts, strict=True):
+        if isinstance(raw, Problem):
+            assert got == raw
+        else:
+            assert got == tuple(raw.get(c, "") for c in CANONICAL_COLUMNS)
+    reading = open_manifest(path).rows
+    next(reading)
+    with pytest.raises(ValueError, match="as dicts"):
+        reading.cells()  # type: ignore[attr-defined]
