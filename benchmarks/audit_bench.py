@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import select
 
-from precursorwatch.exchange import service
+from precursorwatch.exchange import notifications, service
 from precursorwatch.exchange.admin import add_authority, open_database
 from precursorwatch.exchange.app import create_app
 from precursorwatch.exchange.models import Authority
@@ -64,7 +64,7 @@ def main() -> None:
         data = NotificationIn.model_validate(BODY, strict=False)
         started = time.perf_counter()
         for _ in range(args.links):
-            service.send_notification(ex, caller, data)
+            notifications.send_notification(ex, caller, data)
         wrote = time.perf_counter() - started
         started = time.perf_counter()
         report = service.verify_own_chain(ex, caller)

@@ -37,15 +37,11 @@ from fastapi.testclient import TestClient
 from precursorwatch.demo import DemoPerson, enrol
 from precursorwatch.exchange.admin import add_authority
 from precursorwatch.exchange.app import create_app
+from precursorwatch.exchange.notifications import answer_notification, send_notification
 from precursorwatch.exchange.people import sign_in
 from precursorwatch.exchange.schemas import NotificationIn, ResponseIn
 from precursorwatch.exchange.scope import Caller
-from precursorwatch.exchange.service import (
-    Exchange,
-    answer_notification,
-    public_authorities,
-    send_notification,
-)
+from precursorwatch.exchange.service import Exchange, public_authorities
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.web.auth import SESSION_COOKIE
 

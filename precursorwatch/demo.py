@@ -321,8 +321,8 @@ def demo_caller(ex: Exchange) -> Callable[[str, str], Caller]:
 def notification_step(ex: Exchange, by: Callable[[str, str], Caller], n: DemoNotification,
                       sent: dict[str, str], permits: dict[str, str]) -> Callable[[], None]:
     """Send the notification (and its answer at once, when it has one)."""
+    from precursorwatch.exchange.notifications import answer_notification, send_notification
     from precursorwatch.exchange.schemas import NotificationIn, ResponseIn
-    from precursorwatch.exchange.service import answer_notification, send_notification
 
     def step() -> None:
         body = NotificationIn.model_validate_json(json.dumps(notification_body(
@@ -404,8 +404,8 @@ def seed(ex: Exchange, clock: DemoClock) -> dict[str, str]:
     """Authorities, people and traffic of the demo, written through the service; the
     authorities' API keys by code."""
     from precursorwatch.exchange.admin import add_authority
+    from precursorwatch.exchange.incidents import report_incident
     from precursorwatch.exchange.schemas import IncidentIn
-    from precursorwatch.exchange.service import report_incident
 
     earliest = max(*(n.days_ago for n in NOTIFICATIONS), *(p.days_ago for p in PERMITS),
                    *(a.days_ago for a in ALERTS)) + 1

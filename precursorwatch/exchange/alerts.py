@@ -63,7 +63,8 @@ from precursorwatch.exchange.scope import (
     RECORD_ID,
     Caller,
 )
-from precursorwatch.exchange.service import Exchange, Written
+from precursorwatch.exchange.service import Exchange
+from precursorwatch.exchange.signed import Written, write
 from precursorwatch.exchange.signing import JCS
 
 # -- what is sent ------------------------------------------------------------------------------
@@ -418,18 +419,15 @@ def send_alert(ex: Exchange, caller: Caller, data: AlertIn) -> Sent:
                     notification_id=data.notification_id, incident_id=data.incident_id,
                     created_at=now, body=body, signature="", canon=JCS)
         doc = alert_document(row, sender=me.code, shared_with=shared)
-        row.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
-        row.rendered = render_alert(row, sender=me.code, shared_with=shared)
-        session.add(row)
-        session.flush()
-        session.add_all(AlertShare(alert_id=row.id, authority_id=a) for a in shared.values())
-        link = audit.append(session, chain, actor=caller.person, action="alert.send",
-                            record_type="alert", record_id=row.id, record_hash=record_hash,
-                            at=now)
-        session.flush()
         codes = {**ex.codes(), **{a: c for c, a in shared.items()}}
-        return Sent(_served(row.rendered, [Answer(a) for a in shared.values()], codes),
-                    audit.receipt(link))
+        written = write(
+            ex.vault, session, chain, row, doc, actor=caller.person, action="alert.send",
+            record_type="alert", at=now,
+            render=lambda r: render_alert(r, sender=me.code, shared_with=shared),
+            serve=lambda r: _served(r.rendered, [Answer(a) for a in shared.values()], codes))
+        session.add_all(AlertShare(alert_id=row.id, authority_id=a) for a in shared.values())
+        session.flush()
+        return Sent(written.text, written.receipt)
 
 
 def record_outcome(ex: Exchange, caller: Caller, alert_id: str, data: OutcomeIn) -> Written:
@@ -458,17 +456,20 @@ def record_outcome(ex: Exchange, caller: Caller, alert_id: str, data: OutcomeIn)
                                incident_id=data.incident_id, created_at=now, signature="",
                                canon=JCS)
         doc = outcome_document(outcome, authority=me.code)
-        outcome.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
-        session.add(outcome)
-        session.flush()  # the unique (alert, authority) key refuses a second answer here too
-        link = audit.append(session, chain, actor=caller.person,
-                            action=f"alert.{data.outcome}", record_type="alert_outcome",
-                            record_id=outcome.id, record_hash=record_hash, at=now)
+
+        def served(o: AlertOutcome) -> str:
+            now_answers = [Answer(a.authority_id, o.outcome, o.note, o.incident_id, now,
+                                  o.signature) if a.authority_id == me.id else a
+                           for a in answers]
+            return _served(row[1], now_answers, ex.codes())
+
+        # The row is flushed first: the unique (alert, authority) key refuses a second
+        # answer there too.
+        written = write(ex.vault, session, chain, outcome, doc, actor=caller.person,
+                        action=f"alert.{data.outcome}", record_type="alert_outcome", at=now,
+                        serve=served)
         session.flush()
-        now_answers = [Answer(a.authority_id, data.outcome, data.note, data.incident_id, now,
-                              outcome.signature) if a.authority_id == me.id else a
-                       for a in answers]
-        return Written(_served(row[1], now_answers, ex.codes()), audit.receipt(link))
+        return written
 
 
 # -- statistics of the red-flag rules ----------------------------------------------------------

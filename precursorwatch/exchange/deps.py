@@ -17,7 +17,8 @@ from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
 from precursorwatch.exchange.limits import Count, RateLimits
 from precursorwatch.exchange.schemas import ErrorBody
 from precursorwatch.exchange.scope import Caller, KnownKeys, identify, key_hash
-from precursorwatch.exchange.service import Exchange, Written
+from precursorwatch.exchange.service import Exchange
+from precursorwatch.exchange.signed import Written
 
 T = TypeVar("T")
 

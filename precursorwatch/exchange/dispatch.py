@@ -419,13 +419,13 @@ def served_record(ex: Exchange, caller: Caller, event: str, record_id: str
                   ) -> tuple[str, str]:
     """The record an event is about, as `caller` reads it through the API, and its id
     (an alert outcome's event is about its alert). NotFound if the caller may not read it."""
-    from precursorwatch.exchange import permit_store, service
+    from precursorwatch.exchange import incidents, notifications, permit_store
 
     record_type = deliveries.EVENTS[event].record_type
     if record_type == "notification":
-        return service.get_notification(ex, caller, record_id), record_id
+        return notifications.get_notification(ex, caller, record_id), record_id
     if record_type == "incident":
-        return service.get_incident(ex, caller, record_id), record_id
+        return incidents.get_incident(ex, caller, record_id), record_id
     if record_type == "permit":
         return permit_store.get_permit(ex, caller, record_id), record_id
     alert_id = record_id

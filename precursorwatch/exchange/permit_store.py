@@ -28,7 +28,8 @@ from precursorwatch.exchange.models import Authority, Permit, PermitRevocation
 from precursorwatch.exchange.records import iso, to_json, when
 from precursorwatch.exchange.schemas import NotificationIn
 from precursorwatch.exchange.scope import CALLER, RECORD_ID, Caller
-from precursorwatch.exchange.service import Exchange, Written
+from precursorwatch.exchange.service import Exchange
+from precursorwatch.exchange.signed import Written, write
 from precursorwatch.exchange.signing import JCS, content_hash
 
 CALLER_COUNTRY = bindparam("caller_country", type_=String())
@@ -130,15 +131,11 @@ def issue_permit(ex: Exchange, caller: Caller, data: permits.PermitIn) -> Writte
                      verdict=verdict, key_id=permits.key_id(me.public_key), signature="",
                      canon=JCS)
         doc = permit_document(row, issuer=me.code)
-        row.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
-        compact = permits.encode_compact(doc, base64.b64decode(row.signature))
-        row.rendered = render_permit(row, doc, compact)
-        session.add(row)
-        session.flush()
-        link = audit.append(session, chain, actor=caller.person, action="permit.issue",
-                            record_type="permit", record_id=row.id, record_hash=record_hash,
-                            at=now)
-        return Written(_served(row.rendered, None), audit.receipt(link))
+        return write(ex.vault, session, chain, row, doc, actor=caller.person,
+                     action="permit.issue", record_type="permit", at=now,
+                     render=lambda r: render_permit(r, doc, permits.encode_compact(
+                         doc, base64.b64decode(r.signature))),
+                     serve=lambda r: _served(r.rendered, None))
 
 
 _SERVED = (select(Permit.rendered, PermitRevocation.reason, PermitRevocation.created_at,
@@ -206,15 +203,12 @@ def revoke_permit(ex: Exchange, caller: Caller, permit_id: str, data: permits.Re
                                       authority_id=me.id, reason=data.reason, created_at=now,
                                       signature="", canon=JCS)
         doc = revocation_document(revocation, authority=me.code)
-        revocation.signature, record_hash = ex.vault.sign_and_hash(me.private_key_enc, doc, JCS)
-        session.add(revocation)
-        link = audit.append(session, chain, actor=caller.person, action="permit.revoke",
-                            record_type="permit_revocation", record_id=revocation.id,
-                            record_hash=record_hash, at=now)
+        written = write(ex.vault, session, chain, revocation, doc, actor=caller.person,
+                        action="permit.revoke", record_type="permit_revocation", at=now,
+                        serve=lambda r: _served(row.rendered, _revocation_out(
+                            r.reason, now, me.id, r.signature, {me.id: me.code})))
         session.flush()
-        return Written(_served(row.rendered, _revocation_out(
-            data.reason, now, me.id, revocation.signature, {me.id: me.code})),
-            audit.receipt(link))
+        return written
 
 
 # -- verification ------------------------------------------------------------------------------

@@ -1,8 +1,12 @@
-"""The exchange's operations over typed inputs: notify, answer, correct, share incidents, list.
+"""The exchange as one running service holds it (`Exchange`: database, signing keys, checker,
+clock) and what every kind of record shares: checking substances, screening and matching
+parties, the authorities a write names, the caller's own audit chain.
 
-Routers only translate HTTP to these calls. Every read goes through a `Scope`; every write
-signs the record with the acting authority's key and appends to its audit chain in the same
-transaction, so a record never exists without its signature and audit link.
+Each kind of record has a module of its own (`notifications`, `incidents`, `alerts`,
+`permit_store`); routers only translate HTTP to their calls. Every read goes through a `Scope`;
+every write signs the record with the acting authority's key and appends to its audit chain in
+the same transaction (`signed.write`), so a record never exists without its signature and audit
+link.
 """
 
 from __future__ import annotations
@@ -12,76 +16,25 @@ import datetime as dt
 import logging
 import select as select_io
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cache, lru_cache
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar
+from functools import lru_cache
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Engine,
-    Insert,
-    Integer,
-    Select,
-    String,
-    and_,
-    bindparam,
-    case,
-    exists,
-    insert,
-    select,
-)
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import Session, aliased, sessionmaker, undefer
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
-from sqlalchemy.sql.elements import BindParameter
 
 from precursorwatch.detect.verdict import Verdict
 from precursorwatch.exchange import audit
-from precursorwatch.exchange.db import Batch, DirectBatch, PipelineBatch, Rows, session_factory
-from precursorwatch.exchange.errors import Conflict, Forbidden, Invalid
+from precursorwatch.exchange.db import Batch, DirectBatch, PipelineBatch, session_factory
+from precursorwatch.exchange.errors import Conflict, Invalid
 from precursorwatch.exchange.limits import Count
-from precursorwatch.exchange.models import (
-    Authority,
-    Base,
-    Incident,
-    IncidentNotification,
-    IncidentShare,
-    Notification,
-    NotificationResponse,
-    NotificationTransit,
-)
-from precursorwatch.exchange.records import (
-    incident_document,
-    notification_document,
-    render_incident,
-    render_notification,
-    response_document,
-    when,
-    with_status,
-)
-from precursorwatch.exchange.schemas import (
-    CheckIn,
-    IncidentIn,
-    MatchIn,
-    NotificationIn,
-    Party,
-    ResponseIn,
-    Status,
-    date_problems,
-    shown,
-)
-from precursorwatch.exchange.scope import (
-    CALLER,
-    NOTIFICATION_VISIBLE,
-    RECORD_ID,
-    Caller,
-    Scope,
-)
+from precursorwatch.exchange.models import Authority
+from precursorwatch.exchange.schemas import CheckIn, MatchIn, Party, shown
+from precursorwatch.exchange.scope import Caller
 from precursorwatch.exchange.settings import ExchangeSettings
-from precursorwatch.exchange.signing import JCS, KeyVault
+from precursorwatch.exchange.signing import KeyVault
 from precursorwatch.screen.countries import country_code
 from precursorwatch.screen.names import NormName, name_similarity, normalise_name
 from precursorwatch.screen.watchlist import (
@@ -96,7 +49,6 @@ from precursorwatch.screen.watchlist import (
 log = logging.getLogger("precursorwatch.exchange")
 
 Clock = Callable[[], dt.datetime]
-Direction = Literal["incoming", "outgoing", "transit"]
 T = TypeVar("T")
 
 
@@ -107,15 +59,6 @@ class SubstanceChecker(Protocol):
 
     def check_batch(self, identifiers: Sequence[str], *, as_of: dt.date | None = None,
                     jurisdictions: Sequence[str] | None = None) -> list[Verdict]: ...
-
-
-@dataclass(frozen=True)
-class Written:
-    """A signed record as served (JSON text) and the receipt of its audit link, which its
-    author keeps to check the chain against later (`audit.Receipt`)."""
-
-    text: str
-    receipt: audit.Receipt
 
 
 def system_clock() -> dt.datetime:
@@ -174,6 +117,15 @@ class Exchange:
             return self.read(lambda connection: [
                 tuple(r) for r in connection.execute(statement, params)])
         return self.read(lambda connection: count.rows(connection, statement, params))
+
+    def one(self, statement: Executable, params: dict[str, Any], count: Count | None,
+            missing: Callable[[], Exception]) -> tuple[Any, ...]:
+        """The first row of a scoped read of one record (`rows`), or `missing()` raised when
+        there is none: the record does not exist or the caller may not see it (404 alike)."""
+        found = self.rows(statement, params, count)
+        if not found:
+            raise missing()
+        return found[0]
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Session]:
@@ -422,492 +374,28 @@ class CodeCache(dict[int, str]):
 
 
 class Named(NamedTuple):
-    """What a write needs of an authority it names."""
+    """What a write needs of an authority it names (`NAMED`, read with the write's locks)."""
 
     id: int
     code: str
     reply_days: int
 
 
-_NAMED = select(Authority.id, Authority.code, Authority.reply_days)
+NAMED = select(Authority.id, Authority.code, Authority.reply_days)
 
 
-def _named(rows: Sequence[tuple[Any, ...]]) -> dict[str, Named]:
+def named(rows: Sequence[tuple[Any, ...]]) -> dict[str, Named]:
+    """The rows of `NAMED` by authority code."""
     return {row[1]: Named(*row) for row in rows}
 
 
-def _authority_by_code(found: Mapping[str, Named], code: str, field: str) -> Named:
+def authority_by_code(found: Mapping[str, Named], code: str, field: str) -> Named:
+    """The authority of `code`, or 422 naming `field`."""
     if code not in found:
         raise Invalid(f"{field}: {code!r} is not a registered authority "
                       "(see GET /v1/authorities)")
     return found[code]
 
-
-@dataclass(frozen=True)
-class _Inserting:
-    """An INSERT of every column given, bound by column name, sent as a core statement: no
-    unit of work, and on PostgreSQL queued with the rest of the write (`db.Batch`)."""
-
-    statement: Insert
-    columns: tuple[str, ...]
-
-    def of(self, row: Base) -> dict[str, Any]:
-        return {c: getattr(row, c) for c in self.columns}
-
-
-def _inserting(model: type[Base]) -> _Inserting:
-    columns = tuple(c.key for c in model.__table__.columns)
-    return _Inserting(insert(model).values({c: bindparam(c) for c in columns}).inline(),
-                      columns)
-
-
-_NEW_NOTIFICATION = _inserting(Notification)
-_NEW_TRANSIT = _inserting(NotificationTransit)
-_NEW_RESPONSE = _inserting(NotificationResponse)
-_NEW_INCIDENT = _inserting(Incident)
-_NEW_SHARE = _inserting(IncidentShare)
-_NEW_INCIDENT_LINK = _inserting(IncidentNotification)
-
-
-_successor = aliased(Notification)
-
-
-NOW: BindParameter[Any] = bindparam("now")
-
-
-def status_expression() -> ColumnElement[str]:
-    """A notification's status, derived when read: the answer if any, `superseded` once
-    corrected, `expired` once the deadline (bound as `now`) has passed unanswered, else
-    `sent`."""
-    return case(
-        (NotificationResponse.decision.is_not(None), NotificationResponse.decision),
-        (_successor.id.is_not(None), "superseded"),
-        (Notification.reply_deadline <= NOW, "expired"),
-        else_="sent",
-    )
-
-
-def _with_status(base: Select[Notification]
-                 ) -> Select[Notification, NotificationResponse | None, str | None, str]:
-    return (base.add_columns(NotificationResponse, _successor.id, status_expression())
-            .outerjoin(NotificationResponse,
-                       NotificationResponse.notification_id == Notification.id)
-            .outerjoin(_successor, _successor.supersedes_id == Notification.id))
-
-
-_ANSWER = (NotificationResponse.decision, NotificationResponse.reason,
-           NotificationResponse.authority_id, NotificationResponse.created_at,
-           NotificationResponse.signature)
-
-
-def _served_columns(base: Select[Notification]) -> Select[*tuple[Any, ...]]:
-    """The stored rendering, the derived status, the successor and the answer: all a read
-    serves, without loading the record's content."""
-    served: Select[*tuple[Any, ...]] = (
-        base.with_only_columns(Notification.rendered, status_expression(), _successor.id,
-                               *_ANSWER)
-        .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
-        .outerjoin(_successor, _successor.supersedes_id == Notification.id))
-    return served
-
-
-# Built once: bound to the caller, record, clock and page by parameters.
-_ONE = _with_status(Scope.notifications_statement()).where(Notification.id == RECORD_ID)
-_ONE_SERVED = _served_columns(Scope.notifications_statement()).where(
-    Notification.id == RECORD_ID)
-
-
-@cache
-def _list_statement(direction: Direction | None, by_status: bool, by_thread: bool,
-                    by_deadline: bool = False) -> Select[*tuple[Any, ...]]:
-    query = _served_columns(Scope.notifications_statement())
-    if direction == "outgoing":
-        query = query.where(Notification.exporter_id == CALLER)
-    elif direction == "incoming":
-        query = query.where(Notification.importer_id == CALLER)
-    elif direction == "transit":
-        query = query.where(exists().where(and_(
-            NotificationTransit.notification_id == Notification.id,
-            NotificationTransit.authority_id == CALLER)))
-    if by_status:
-        query = query.where(status_expression() == bindparam("status"))
-    if by_thread:
-        query = query.where(Notification.thread_id == bindparam("thread_id", type_=String()))
-    order = ((Notification.reply_deadline, Notification.id) if by_deadline
-             else (Notification.created_at.desc(), Notification.id))
-    return (query.order_by(*order)
-            .limit(bindparam("limit", type_=Integer())).offset(bindparam("offset",
-                                                                          type_=Integer())))
-
-
-# Reads serve the JSON rendered when the record was written (validated then): the shapes are
-# `NotificationOut` / `IncidentOut` (documented in OpenAPI, and checked in the tests). Services
-# return JSON text; the routers send it as is.
-def _answer_out(decision: str | None, reason: str | None, authority_id: int | None,
-                at: dt.datetime | None, signature: str | None, codes: dict[int, str]
-                ) -> dict[str, Any] | None:
-    if decision is None or authority_id is None or at is None:
-        return None
-    return {"decision": decision, "reason": reason, "by": codes[authority_id], "at": when(at),
-            "signature": signature}
-
-
-def _served(row: Sequence[Any], codes: dict[int, str]) -> str:
-    rendered, status, successor, decision, reason, by, at, signature = row
-    return with_status(rendered, status=status, superseded_by=successor,
-                       response=_answer_out(decision, reason, by, at, signature, codes))
-
-
-# -- notifications ----------------------------------------------------------------------------
-def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
-                      corrects: str | None = None, count: Count | None = None) -> Written:
-    """Store, check and sign a notification (or a corrected version of `corrects`); the stored
-    record as served, with its audit receipt. `count`: the request, still to be counted
-    against its key, goes with the write's first statements (see `Exchange.batch`)."""
-    if corrects is not None:
-        with ex.sessions() as session:  # a fast 404 before the slower substance check
-            Scope(caller).notification(session, corrects)
-    problems = date_problems(ex.now().date(), planned_shipment_date=data.planned_shipment_date,
-                             planned_arrival_date=data.planned_arrival_date)
-    if problems:
-        raise Invalid("; ".join(problems))
-    verdict = ex.check_substance(data.substance)
-    hits = screen_parties(ex, [("exporter", data.exporter), ("importer", data.importer),
-                               *([("consignee", data.consignee)] if data.consignee else [])])
-    if verdict["verdict"] == "unresolved":
-        # A notification must name its substance (Art. 12(10)(a)(ii)): say why this one could
-        # not be identified, so the sender can give a CAS number, name or SMILES instead.
-        raise Invalid(f"substance: {data.substance!r} could not be identified "
-                      f"({verdict.get('reason') or 'no match'}); give its CAS number, name, "
-                      "SMILES or InChI", code="unidentified_substance")
-    body = data.model_dump(mode="json")
-    if data.permit is not None:  # the cited import permit, checked and signed with the record
-        from precursorwatch.exchange.permit_store import check_cited_permit
-
-        body["permit_check"] = check_cited_permit(ex, caller, data, verdict)
-    with ex.batch(count) as batch:
-        # One round trip: the authorities it may name, the caller's chain (locked, then its
-        # newest link) and the version it corrects (locked, then its state).
-        named = batch.query(_NAMED, {})
-        locked = audit.lock_head(batch, caller.id)
-        previous = None if corrects is None else _lock_state(batch, Scope(caller), corrects)
-        batch.sync()
-        head = locked()
-        now = ex.now()  # after the locks, so times follow the order of the chain
-        thread_id, version = None, 1
-        if previous is not None and corrects is not None:
-            state = _state(previous.first(), corrects, now)
-            if state.exporter_id != caller.id:
-                raise Forbidden("only the exporting authority can correct a notification")
-            if state.status != "sent":
-                raise Conflict(f"notification {corrects} is {state.status}; only a notification "
-                               "awaiting an answer can be corrected",
-                               code=f"notification_{state.status}")
-            thread_id, version = state.thread_id, state.version + 1
-        found = _named(named.all())
-        importer = _authority_by_code(found, data.importing_authority, "importing_authority")
-        if importer.id == caller.id:
-            raise Invalid("importing_authority: an authority cannot notify itself")
-        transit = [_authority_by_code(found, code, f"transit_authorities[{i}]")
-                   for i, code in enumerate(data.transit_authorities)]
-        if any(t.id == caller.id for t in transit):
-            raise Invalid("transit_authorities: the exporting authority cannot be in transit")
-        new_id = str(uuid.uuid4())
-        row = Notification(
-            id=new_id, thread_id=thread_id or new_id, version=version, supersedes_id=corrects,
-            exporter_id=caller.id, importer_id=importer.id, created_at=now,
-            reply_deadline=now + dt.timedelta(days=importer.reply_days),
-            verdict_name=verdict["verdict"], body=body, verdict=verdict, party_hits=hits,
-            signature="", canon=JCS,
-        )
-        codes = [t.code for t in transit]
-        doc = notification_document(row, exporter=head.code, importer=importer.code,
-                                    transit=codes)
-        row.signature, record_hash = ex.vault.sign_and_hash(head.private_key_enc, doc, JCS)
-        row.rendered = render_notification(row, exporter=head.code, importer=importer.code,
-                                           transit=codes)
-        # The notification first: the rows queued after it refer to it.
-        batch.execute(_NEW_NOTIFICATION.statement, [_NEW_NOTIFICATION.of(row)])
-        batch.execute(_NEW_TRANSIT.statement, [{"notification_id": new_id, "authority_id": t.id}
-                                               for t in transit])
-        link = audit.add_link(batch, head, actor=caller.person,
-                              action="notification.correct" if corrects else "notification.send",
-                              record_type="notification", record_id=new_id,
-                              record_hash=record_hash, at=now)
-        return Written(with_status(row.rendered, status="sent", superseded_by=None,
-                                   response=None), audit.receipt(link))
-
-
-_LOCK_ONE = (select(Notification.id).where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE)
-             .with_for_update(key_share=True, of=Notification))
-# What a write checks of a notification; its status is derived from these as
-# `status_expression` derives it, at the time the write takes after its locks.
-_STATE = (select(Notification.exporter_id, Notification.importer_id, Notification.thread_id,
-                 Notification.version, Notification.reply_deadline, Notification.rendered,
-                 NotificationResponse.decision, _successor.id)
-          .select_from(Notification)
-          .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
-          .outerjoin(_successor, _successor.supersedes_id == Notification.id)
-          .where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE))
-
-
-def _lock_notification(session: Session, scope: Scope, notification_id: str) -> None:
-    """Hold the notification's row until the transaction ends (PostgreSQL: FOR NO KEY UPDATE,
-    which inserts referring to it do not wait for), so an answer and a correction of the same
-    version queue up and the second one reads the status the first one left. Taken after the
-    caller's chain lock and before the status is read. SQLite's writers queue anyway (BEGIN
-    IMMEDIATE in `Exchange.writing`)."""
-    session.execute(_LOCK_ONE, {**scope.params, "record_id": notification_id})
-
-
-def _lock_state(batch: Batch, scope: Scope, notification_id: str) -> Rows:
-    """Queue the lock of `_lock_notification` (after the caller's chain lock) and then the
-    read of the notification's state (`_state`), which so sees what the writer it waited for
-    left."""
-    params = {**scope.params, "record_id": notification_id}
-    batch.query(_LOCK_ONE, params)
-    return batch.query(_STATE, params)
-
-
-@dataclass(frozen=True)
-class _State:
-    exporter_id: int
-    importer_id: int
-    thread_id: str
-    version: int
-    reply_deadline: dt.datetime
-    rendered: str
-    status: str
-
-
-def _state(row: Sequence[Any] | None, notification_id: str, now: dt.datetime) -> _State:
-    """A row of `_STATE` with the notification's status at `now`; 404 for no row."""
-    if row is None:
-        raise Scope.no_notification(notification_id)
-    exporter_id, importer_id, thread_id, version, deadline, rendered, decision, successor = row
-    status = (decision if decision is not None else "superseded" if successor is not None
-              else "expired" if deadline <= now else "sent")
-    return _State(exporter_id, importer_id, thread_id, version, deadline, rendered, status)
-
-
-def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime, *,
-         rendered: bool = False) -> tuple[Notification, NotificationResponse | None, str]:
-    query = _ONE.options(undefer(Notification.rendered)) if rendered else _ONE
-    row = session.execute(query, {**scope.params, "now": now,
-                                  "record_id": notification_id}).first()
-    if row is None:
-        raise Scope.no_notification(notification_id)
-    n, response, _successor_id, status = row
-    return n, response, status
-
-
-def get_notification(ex: Exchange, caller: Caller, notification_id: str,
-                     count: Count | None = None) -> str:
-    """The notification as JSON text (`NotificationOut`)."""
-    params = {**Scope(caller).params, "now": ex.now(), "record_id": notification_id}
-    rows = ex.rows(_ONE_SERVED, params, count)
-    if not rows:
-        raise Scope.no_notification(notification_id)
-    return _served(rows[0], ex.codes())
-
-
-def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
-                       status: Status | None = None, thread_id: str | None = None,
-                       limit: int = 100, offset: int = 0, count: Count | None = None,
-                       by_deadline: bool = False) -> list[str]:
-    """A page of notifications, newest first (`by_deadline`: soonest reply deadline first,
-    as an inbox of what to answer is read), each as JSON text; `thread_id` keeps the
-    versions of one notified shipment."""
-    params = {**Scope(caller).params, "now": ex.now(), "status": status, "thread_id": thread_id,
-              "limit": limit, "offset": offset}
-    query = _list_statement(direction, status is not None, thread_id is not None, by_deadline)
-    rows = ex.rows(query, params, count)
-    codes = ex.codes()
-    return [_served(row, codes) for row in rows]
-
-
-# What a summary of many notifications counts, without their evidence or signatures.
-_FACTS = (Scope.notifications_statement().with_only_columns(
-    Notification.id, Notification.created_at, status_expression(), Notification.exporter_id,
-    Notification.importer_id, Notification.body["substance"].as_string(),
-    Notification.verdict["name"].as_string(),
-    Notification.body["exporter"]["country"].as_string(),
-    Notification.body["importer"]["country"].as_string(), NotificationResponse.reason)
-    .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
-    .outerjoin(_successor, _successor.supersedes_id == Notification.id)
-    .order_by(Notification.created_at, Notification.id))
-FACTS = ("id", "created_at", "status", "exporting_authority", "importing_authority",
-         "substance", "name", "exporter_country", "importer_country", "reason")
-
-
-def notification_facts(ex: Exchange, caller: Caller) -> list[dict[str, Any]]:
-    """Every notification the caller is party to, oldest first, as the few facts a summary
-    counts (`FACTS`: the status derived now, the substance as given and as identified, the
-    parties' countries, an answer's reason), in one statement that reads no evidence."""
-    codes = ex.codes()
-    rows = ex.rows(_FACTS, {**Scope(caller).params, "now": ex.now()})
-    return [{**dict(zip(FACTS, row, strict=True)), "created_at": when(row[1]),
-             "exporting_authority": codes[row[3]], "importing_authority": codes[row[4]]}
-            for row in rows]
-
-
-def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data: ResponseIn,
-                        count: Count | None = None) -> Written:
-    """The importing authority's decision; only while the notification awaits an answer."""
-    with ex.batch(count) as batch:
-        locked = audit.lock_head(batch, caller.id)
-        state = _lock_state(batch, Scope(caller), notification_id)
-        batch.sync()
-        head = locked()
-        now = ex.now()
-        n = _state(state.first(), notification_id, now)
-        if n.importer_id != caller.id:
-            raise Forbidden("only the importing authority can answer this notification",
-                            code="not_importing_authority")
-        if n.status != "sent":
-            message = {
-                "expired": f"the reply deadline passed on {n.reply_deadline.isoformat()}",
-                "superseded": "a corrected version replaced it; answer the newest version",
-            }.get(n.status, f"it was already answered ({n.status})")
-            raise Conflict(f"notification {notification_id} cannot be answered: {message}",
-                           code=f"notification_{n.status}")
-        response = NotificationResponse(id=str(uuid.uuid4()), notification_id=notification_id,
-                                        authority_id=caller.id, decision=data.decision,
-                                        reason=data.reason, created_at=now, signature="",
-                                        canon=JCS)
-        doc = response_document(response, authority=head.code)
-        response.signature, record_hash = ex.vault.sign_and_hash(head.private_key_enc, doc, JCS)
-        batch.execute(_NEW_RESPONSE.statement, [_NEW_RESPONSE.of(response)])
-        link = audit.add_link(batch, head, actor=caller.person,
-                              action=f"notification.{data.decision}",
-                              record_type="response", record_id=response.id,
-                              record_hash=record_hash, at=now)
-        return Written(with_status(n.rendered, status=data.decision, superseded_by=None,
-                                   response=_answer_out(data.decision, response.reason,
-                                                        caller.id, now, response.signature,
-                                                        {caller.id: head.code})),
-                       audit.receipt(link))
-
-
-# -- incidents --------------------------------------------------------------------------------
-_VISIBLE = select(Notification.id).where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE)
-
-
-def report_incident(ex: Exchange, caller: Caller, data: IncidentIn,
-                    count: Count | None = None) -> Written:
-    problems = date_problems(ex.now().date(), incident_date=data.incident_date)
-    if problems:
-        raise Invalid("; ".join(problems))
-    verdict = ex.check_substance(data.substance)
-    hits = screen_parties(ex, [(p.role, p) for p in data.parties])
-    body = data.model_dump(mode="json")
-    scope = Scope(caller)
-    with ex.batch(count) as batch:
-        named = batch.query(_NAMED, {}) if data.shared_with != "all" else None
-        locked = audit.lock_head(batch, caller.id)
-        visible = [batch.query(_VISIBLE, {**scope.params, "record_id": nid})
-                   for nid in data.notification_ids]
-        batch.sync()
-        head = locked()
-        now = ex.now()
-        shared: list[Named] = []
-        if named is not None and data.shared_with != "all":
-            found = _named(named.all())
-            shared = [_authority_by_code(found, code, f"shared_with[{i}]")
-                      for i, code in enumerate(dict.fromkeys(data.shared_with))]
-        for i, (nid, seen) in enumerate(zip(data.notification_ids, visible, strict=True)):
-            if seen.first() is None:
-                raise Invalid(f"notification_ids[{i}]: no notification {nid!r} for this "
-                              "authority")
-        others = [a for a in shared if a.id != caller.id]
-        row = Incident(id=str(uuid.uuid4()), reporter_id=caller.id,
-                       shared_with_all=data.shared_with == "all", created_at=now,
-                       verdict_name=verdict["verdict"], body=body, verdict=verdict,
-                       party_hits=hits, signature="", canon=JCS)
-        doc = incident_document(row, reporter=head.code, shared_with=[a.code for a in others])
-        row.signature, record_hash = ex.vault.sign_and_hash(head.private_key_enc, doc, JCS)
-        row.rendered = render_incident(row, reporter=head.code)
-        batch.execute(_NEW_INCIDENT.statement, [_NEW_INCIDENT.of(row)])
-        batch.execute(_NEW_SHARE.statement, [{"incident_id": row.id, "authority_id": a.id}
-                                             for a in others])
-        batch.execute(_NEW_INCIDENT_LINK.statement, [
-            {"incident_id": row.id, "notification_id": nid}
-            for nid in dict.fromkeys(data.notification_ids)])
-        link = audit.add_link(batch, head, actor=caller.person, action="incident.report",
-                              record_type="incident", record_id=row.id,
-                              record_hash=record_hash, at=now)
-        return Written(row.rendered, audit.receipt(link))
-
-
-_INCIDENTS_SERVED = Scope.incidents_statement().with_only_columns(Incident.rendered)
-_ONE_INCIDENT_SERVED = _INCIDENTS_SERVED.where(Incident.id == RECORD_ID)
-
-
-@cache
-def _incident_page(by_notification: bool) -> Select[str]:
-    query = _INCIDENTS_SERVED
-    if by_notification:
-        query = query.where(exists().where(and_(
-            IncidentNotification.incident_id == Incident.id,
-            IncidentNotification.notification_id == bindparam("notification_id",
-                                                              type_=String()))))
-    return (query.order_by(Incident.created_at.desc(), Incident.id)
-            .limit(bindparam("limit", type_=Integer()))
-            .offset(bindparam("offset", type_=Integer())))
-
-
-def list_incidents(ex: Exchange, caller: Caller, *, notification_id: str | None = None,
-                   limit: int = 100, offset: int = 0, count: Count | None = None
-                   ) -> list[str]:
-    """A page of incidents, newest first, each as JSON text; `notification_id` keeps those
-    linked to that notification."""
-    params = {**Scope(caller).params, "notification_id": notification_id, "limit": limit,
-              "offset": offset}
-    query = _incident_page(notification_id is not None)
-    return [row[0] for row in ex.rows(query, params, count)]
-
-
-def get_incident(ex: Exchange, caller: Caller, incident_id: str,
-                 count: Count | None = None) -> str:
-    params = {**Scope(caller).params, "record_id": incident_id}
-    rows = ex.rows(_ONE_INCIDENT_SERVED, params, count)
-    if not rows:
-        raise Scope.no_incident(incident_id)
-    found: str = rows[0][0]
-    return found
-
-
-# -- signed forms ------------------------------------------------------------------------------
-def _signed(record_type: str, found: audit.StoredRecord, signer: str) -> dict[str, Any]:
-    return {"type": record_type, "id": found.document["id"], "document": found.document,
-            "canonicalization": found.canon, "signature": found.signature, "signed_by": signer}
-
-
-def signed_notification(ex: Exchange, caller: Caller, notification_id: str) -> dict[str, Any]:
-    """The notification as its exporter signed it, and the importer's signed answer if any:
-    each the document, its canonical form and the signature, for verifying off this server."""
-    with ex.sessions() as session:
-        n, response, _ = _one(session, Scope(caller), notification_id, ex.now())
-        codes = audit.authority_codes(session)
-        keys: list[audit.RecordKey] = [("notification", n.id)]
-        if response is not None:
-            keys.append(("response", response.id))
-        found = audit.stored_records(session, keys, codes)
-        out = _signed("notification", found["notification", n.id], codes[n.exporter_id])
-        out["response"] = None if response is None else _signed(
-            "response", found["response", response.id], codes[response.authority_id])
-        return out
-
-
-def signed_incident(ex: Exchange, caller: Caller, incident_id: str) -> dict[str, Any]:
-    """The incident as its reporter signed it (see `signed_notification`)."""
-    get_incident(ex, caller, incident_id)  # 404 unless the caller may read it
-    with ex.sessions() as session:
-        codes = audit.authority_codes(session)
-        found = audit.stored_record(session, "incident", incident_id, codes)
-        if found is None:
-            raise Scope.no_incident(incident_id)
-        return _signed("incident", found, found.document["reporter"])
 
 
 def verify_own_chain(ex: Exchange, caller: Caller, receipts: Sequence[audit.Receipt] = ()

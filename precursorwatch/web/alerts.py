@@ -17,8 +17,9 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from precursorwatch.exchange import alerts, service
+from precursorwatch.exchange import alerts
 from precursorwatch.exchange.errors import Conflict, Invalid
+from precursorwatch.exchange.incidents import list_incidents
 from precursorwatch.web.auth import require_role
 from precursorwatch.web.deps import CsrfChecked, ExchangeDep, UserDep, exchange_of, record
 from precursorwatch.web.forms import BAD_TEXT, FormErrors, validation_errors
@@ -102,7 +103,7 @@ def _detail(request: Request, user: Any, alert_id: str, *, errors: FormErrors | 
     a = record(alerts.get_alert(ex, user.caller, alert_id))
     may_answer = (user.role in ("officer", "approver")
                   and user.caller.code in a.get("pending", []))
-    incidents = ([record(t) for t in service.list_incidents(ex, user.caller,
+    incidents = ([record(t) for t in list_incidents(ex, user.caller,
                                                             limit=INCIDENT_CHOICES)]
                  if may_answer else [])
     language = language_for(request, user)

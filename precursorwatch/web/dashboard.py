@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from precursorwatch.exchange import service
+from precursorwatch.exchange.notifications import notification_facts
 from precursorwatch.web.charts import hbars, stacked_months
 from precursorwatch.web.deps import ExchangeDep, UserDep
 from precursorwatch.web.i18n import N_, formatters, gettext
@@ -50,7 +50,7 @@ class Counts:
 def count(notifications: Sequence[dict[str, Any]], authority: str) -> Counts:
     """Counts per month (of sending), substance (as identified, else as given), partner
     country (the importer's for notifications sent, the exporter's otherwise) and status,
-    from `service.notification_facts`."""
+    from `notification_facts`."""
     out = Counts()
     for n in notifications:
         if n.get("status") == "superseded":
@@ -77,7 +77,7 @@ def count(notifications: Sequence[dict[str, Any]], authority: str) -> Counts:
 @router.get("/dashboard")
 def dashboard(request: Request, user: UserDep, ex: ExchangeDep) -> Response:
     lang = language_for(request, user)
-    counts = count(service.notification_facts(ex, user.caller), user.caller.code)
+    counts = count(notification_facts(ex, user.caller), user.caller.code)
     months = sorted(counts.by_month)[-MONTHS:]
     month_label = formatters(lang)["month"]
     status_labels = {s: gettext(lang, label) for s, label in STATUS_LABELS.items()}

@@ -1,9 +1,9 @@
 """The inbox: notifications to answer (by reply deadline), sent ones with their status, and
 those the authority watches in transit; filters, search and pages.
 
-Reads are pages of `service.list_notifications` (a statement each, never one per row). The
-filters the service does not take (substance, country, dates, text) are applied here to the
-records it served.
+Reads are pages of `exchange.notifications.list_notifications` (a statement each, never one
+per row). The filters the service does not take (substance, country, dates, text) are applied
+here to the records it served.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from precursorwatch.exchange import service
+from precursorwatch.exchange.notifications import Direction, list_notifications
 from precursorwatch.exchange.scope import Caller
-from precursorwatch.exchange.service import Direction, Exchange
+from precursorwatch.exchange.service import Exchange
 from precursorwatch.web.deps import ExchangeDep, UserDep, record
 from precursorwatch.web.i18n import N_
 from precursorwatch.web.render import page
@@ -129,7 +129,7 @@ def _pages(ex: Exchange, caller: Caller, direction: Direction, status: str | Non
     """A section's notifications as served, read `FETCH` at a time as they are consumed."""
     offset = 0
     while True:
-        batch = service.list_notifications(ex, caller, direction=direction,
+        batch = list_notifications(ex, caller, direction=direction,
                                            status=status,  # type: ignore[arg-type]
                                            by_deadline=by_deadline, limit=FETCH,
                                            offset=offset)
@@ -142,7 +142,7 @@ def _pages(ex: Exchange, caller: Caller, direction: Direction, status: str | Non
 def _overdue(ex: Exchange, caller: Caller, now: dt.datetime) -> list[str]:
     """Incoming notifications left unanswered past their deadline in the last 30 days (the
     newest page of them), soonest deadline first, as served."""
-    recent = service.list_notifications(ex, caller, direction="incoming", status="expired",
+    recent = list_notifications(ex, caller, direction="incoming", status="expired",
                                         limit=PAGE_SIZE)
     dated = sorted(((deadline(record(t)), t) for t in recent), key=lambda d: d[0])
     return [t for when, t in dated if now - when <= RECENTLY_OVERDUE]
@@ -180,7 +180,7 @@ def section(ex: Exchange, caller: Caller, key: Direction, q: InboxQuery, number:
         return Section(key, rows, number, more)
     # The recently overdue head the first page; then what awaits an answer, by deadline.
     head = [record(t) for t in _overdue(ex, caller, now)] if awaiting and number == 1 else []
-    batch = service.list_notifications(ex, caller, direction=key,
+    batch = list_notifications(ex, caller, direction=key,
                                        status="sent" if awaiting else q.status,  # type: ignore[arg-type]
                                        limit=PAGE_SIZE + 1, offset=start,
                                        by_deadline=awaiting or q.status == "sent")

@@ -9,8 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from precursorwatch.exchange import service
 from precursorwatch.exchange.errors import Invalid
+from precursorwatch.exchange.incidents import get_incident, list_incidents, report_incident
 from precursorwatch.exchange.schemas import IncidentIn
 from precursorwatch.web.auth import require_role
 from precursorwatch.web.deps import CsrfChecked, ExchangeDep, UserDep, exchange_of, record
@@ -39,7 +39,7 @@ PARTY_ROWS = 3  # party rows on the form
 def incidents(request: Request, user: UserDep, ex: ExchangeDep,
               page_number: int = Query(1, alias="page")) -> Response:
     number_ = max(1, min(page_number, 100_000))
-    batch = service.list_incidents(ex, user.caller, limit=PAGE_SIZE + 1,
+    batch = list_incidents(ex, user.caller, limit=PAGE_SIZE + 1,
                                    offset=(number_ - 1) * PAGE_SIZE)
     rows = [record(t) for t in batch]
     return page(request, "incidents.html", {
@@ -110,7 +110,7 @@ def _report(request: Request, user: Any, form: dict[str, Any]) -> Response:
     except ValidationError as exc:
         return _form(request, user, form, validation_errors(exc), 422)
     try:
-        written = service.report_incident(exchange_of(request), user.caller, data)
+        written = report_incident(exchange_of(request), user.caller, data)
     except Invalid as exc:
         return _form(request, user, form, service_errors(exc), 422)
     made = record(written.text)
@@ -121,7 +121,7 @@ def _report(request: Request, user: Any, form: dict[str, Any]) -> Response:
 @router.get("/incidents/{incident_id}")
 def detail(request: Request, user: UserDep, ex: ExchangeDep,
            incident_id: str = Path(pattern=UUID)) -> Response:
-    i = record(service.get_incident(ex, user.caller, incident_id))
+    i = record(get_incident(ex, user.caller, incident_id))
     return page(request, "incident.html", {
         "section": "incidents", "i": i, "svg": structure_of(i["verdict"]),
     }, user=user)

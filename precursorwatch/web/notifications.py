@@ -14,7 +14,14 @@ from starlette.concurrency import run_in_threadpool
 
 from precursorwatch.exchange import permit_store, service
 from precursorwatch.exchange.errors import Conflict, Invalid, NotFound
+from precursorwatch.exchange.incidents import list_incidents
 from precursorwatch.exchange.models import Authority
+from precursorwatch.exchange.notifications import (
+    answer_notification,
+    get_notification,
+    list_notifications,
+    send_notification,
+)
 from precursorwatch.exchange.schemas import NotificationIn, ResponseIn, Unit
 from precursorwatch.web.auth import require_role
 from precursorwatch.web.deps import CsrfChecked, ExchangeDep, UserDep, exchange_of, record
@@ -67,10 +74,10 @@ def _detail(request: Request, user: Any, notification_id: str, *,
             answer_errors: FormErrors | None = None, answer: dict[str, str] | None = None,
             status_code: int = 200) -> Response:
     ex = exchange_of(request)
-    n = record(service.get_notification(ex, user.caller, notification_id))
-    thread = [record(t) for t in service.list_notifications(
+    n = record(get_notification(ex, user.caller, notification_id))
+    thread = [record(t) for t in list_notifications(
         ex, user.caller, thread_id=n["thread_id"], limit=100)]
-    linked = [record(t) for t in service.list_incidents(
+    linked = [record(t) for t in list_incidents(
         ex, user.caller, notification_id=notification_id, limit=100)]
     can_answer = (user.role == "approver" and n["status"] == "sent"
                   and n["importing_authority"] == user.caller.code)
@@ -142,7 +149,7 @@ def _send(request: Request, user: Any, form: dict[str, Any]) -> Response:
         return _form(request, user, form, validation_errors(exc), 422)
     ex = exchange_of(request)
     try:
-        written = service.send_notification(ex, user.caller, data)
+        written = send_notification(ex, user.caller, data)
     except Invalid as exc:
         verdict = None
         if getattr(exc, "code", "") == "unidentified_substance":
@@ -179,7 +186,7 @@ def _answer(request: Request, user: Any, notification_id: str, values: dict[str,
         return _detail(request, user, notification_id, answer_errors=errors, answer=values,
                        status_code=422)
     try:
-        written = service.answer_notification(exchange_of(request), user.caller,
+        written = answer_notification(exchange_of(request), user.caller,
                                               notification_id, data)
     except Conflict as exc:
         return _detail(request, user, notification_id, status_code=409,

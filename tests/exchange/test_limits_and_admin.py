@@ -16,7 +16,7 @@ from exchange_helpers import Clock, incident, notification
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, select, text
 
-from precursorwatch.exchange import service
+from precursorwatch.exchange import notifications, service
 from precursorwatch.exchange.admin import (
     add_authority,
     open_database,
@@ -216,7 +216,7 @@ def test_concurrent_writes_by_one_authority_keep_one_chain(app: Any, authorities
     data = NotificationIn.model_validate(notification(), strict=False)
 
     def send(_: int) -> str:
-        return str(json.loads(service.send_notification(ex, caller, data).text)["id"])
+        return str(json.loads(notifications.send_notification(ex, caller, data).text)["id"])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(send, range(24)))
@@ -235,13 +235,13 @@ def test_concurrent_answers_leave_exactly_one(app: Any, authorities: Any) -> Non
     with ex.sessions() as session:
         found = {a.code: a for a in session.scalars(select(Authority))}
     cn, mx = (Caller(found[c].id, c, found[c].name) for c in ("CN", "MX"))
-    sent = json.loads(service.send_notification(
+    sent = json.loads(notifications.send_notification(
         ex, cn, NotificationIn.model_validate(notification(), strict=False)).text)
 
     def answer(i: int) -> str:
         decision = ("no_objection", "objection")[i % 2]
         try:
-            service.answer_notification(ex, mx, sent["id"], ResponseIn(
+            notifications.answer_notification(ex, mx, sent["id"], ResponseIn(
                 decision=decision, reason="no licence"))
         except Conflict as exc:
             return exc.code
@@ -252,7 +252,7 @@ def test_concurrent_answers_leave_exactly_one(app: Any, authorities: Any) -> Non
     winners = [o for o in outcomes if o in ("no_objection", "objection")]
     assert len(winners) == 1, outcomes
     assert all(o == f"notification_{winners[0]}" for o in outcomes if o not in winners)
-    assert json.loads(service.get_notification(ex, mx, sent["id"]))["status"] == winners[0]
+    assert json.loads(notifications.get_notification(ex, mx, sent["id"]))["status"] == winners[0]
     assert service.verify_own_chain(ex, mx).entries == 1
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from precursorwatch.cli import app as cli_app
-from precursorwatch.exchange import permit_store, permits, service
+from precursorwatch.exchange import notifications, permit_store, permits
 from precursorwatch.exchange.models import AuditEntry, Authority
 from precursorwatch.exchange.schemas import NotificationIn, ResponseIn
 from precursorwatch.exchange.scope import Caller
@@ -74,12 +74,12 @@ def seed(ex: Any) -> dict[str, str]:
                             planned_shipment_date=shipped,
                             importer={"name": importer, "address": "Av. Ejemplo 1, Guadalajara",
                                       "country": "MX"})
-        written = service.send_notification(ex, cn, NotificationIn.model_validate(
+        written = notifications.send_notification(ex, cn, NotificationIn.model_validate(
             body, strict=False))
         ids[name] = json.loads(written.text)["id"]
         answer = {"decision": decision, **({"reason": "end use not credible"}
                                            if decision == "objection" else {})}
-        service.answer_notification(ex, mx, ids[name], ResponseIn.model_validate(
+        notifications.answer_notification(ex, mx, ids[name], ResponseIn.model_validate(
             answer, strict=False))
     permit_ids = {}
     for number, substance, quantity, until in [

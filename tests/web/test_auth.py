@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 
-from precursorwatch.exchange import audit, people, service
+from precursorwatch.exchange import audit, notifications, people
 from precursorwatch.exchange.errors import Forbidden, NotFound
 from precursorwatch.exchange.models import AuditEntry, Authority
 from precursorwatch.exchange.service import Exchange
@@ -332,13 +332,13 @@ def test_a_person_of_mx_cannot_read_a_notification_between_cn_and_us(
     mx = session_of(web)
     assert mx.caller.code == "MX" and mx.caller.person == "officer@mx.example"
     with pytest.raises(NotFound):
-        service.get_notification(exchange(web), mx.caller, notification_id)
+        notifications.get_notification(exchange(web), mx.caller, notification_id)
     assert web.get(f"/notifications/{notification_id}").status_code == 404
 
     with TestClient(web.app, follow_redirects=False) as us_browser:
         signed_in(us_browser, "US", "officer@us.example")
         us = session_of(us_browser)
-        assert service.get_notification(exchange(web), us.caller, notification_id)
+        assert notifications.get_notification(exchange(web), us.caller, notification_id)
         assert us_browser.get(f"/notifications/{notification_id}").status_code == 200
 
 

@@ -17,15 +17,13 @@ from browser_helpers import WebServer, sign_in
 from playwright.sync_api import Browser, Page, expect
 
 from precursorwatch.exchange.alerts import ALERT_EXAMPLE, AlertIn, send_alert
+from precursorwatch.exchange.incidents import report_incident
+from precursorwatch.exchange.notifications import send_notification
 from precursorwatch.exchange.permit_store import issue_permit
 from precursorwatch.exchange.permits import PERMIT_EXAMPLE, PermitIn
 from precursorwatch.exchange.schemas import IncidentIn, NotificationIn
 from precursorwatch.exchange.scope import Caller
-from precursorwatch.exchange.service import (
-    public_authorities,
-    report_incident,
-    send_notification,
-)
+from precursorwatch.exchange.service import public_authorities
 
 SERIOUS = {"serious", "critical"}
 PAGES = ["/inbox", "/notifications/{notification}", "/notifications/new", "/incidents",

@@ -19,16 +19,12 @@ from precursorwatch.cli import app as cli
 from precursorwatch.demo import DEMO_PASSWORD, KEYS_SUFFIX, demo_people, open_demo
 from precursorwatch.exchange.alerts import list_alerts, rule_stats
 from precursorwatch.exchange.errors import NotFound
+from precursorwatch.exchange.incidents import list_incidents
+from precursorwatch.exchange.notifications import get_notification, list_notifications
 from precursorwatch.exchange.people import list_people
 from precursorwatch.exchange.permit_store import list_permits
 from precursorwatch.exchange.scope import Caller
-from precursorwatch.exchange.service import (
-    Exchange,
-    get_notification,
-    list_incidents,
-    list_notifications,
-    public_authorities,
-)
+from precursorwatch.exchange.service import Exchange, public_authorities
 from precursorwatch.web.i18n import gettext
 
 pytestmark = pytest.mark.slow

@@ -12,9 +12,10 @@ import pytest
 from browser_helpers import WebServer, sign_in
 from playwright.sync_api import BrowserContext, Page, expect
 
+from precursorwatch.exchange.notifications import send_notification
 from precursorwatch.exchange.schemas import NotificationIn
 from precursorwatch.exchange.scope import Caller
-from precursorwatch.exchange.service import public_authorities, send_notification
+from precursorwatch.exchange.service import public_authorities
 from precursorwatch.web.i18n import gettext
 
 NOTIFICATION_PAGE = re.compile(r"/notifications/([0-9a-f-]{36})(\?.*)?$")

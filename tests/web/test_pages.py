@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from precursorwatch.exchange import alerts, people, service
+from precursorwatch.exchange import alerts, incidents, notifications, people, service
 from precursorwatch.exchange.schemas import IncidentIn, NotificationIn, ResponseIn
 from precursorwatch.exchange.scope import Caller
 from precursorwatch.exchange.service import Exchange
@@ -90,14 +90,14 @@ def sign_in(client: TestClient, code: str, email: str, role: str) -> str:
 
 def notified(client: TestClient, **changes: Any) -> str:
     """A notification CN sends to MX (US in transit); its id."""
-    written = service.send_notification(exchange(client), caller(client, "CN"),
+    written = notifications.send_notification(exchange(client), caller(client, "CN"),
                                         NotificationIn.model_validate(notification(**changes)))
     found: str = json.loads(written.text)["id"]
     return found
 
 
 def reported(client: TestClient, code: str = "CN", **changes: Any) -> str:
-    written = service.report_incident(exchange(client), caller(client, code),
+    written = incidents.report_incident(exchange(client), caller(client, code),
                                       IncidentIn.model_validate(incident(**changes)))
     found: str = json.loads(written.text)["id"]
     return found
@@ -207,7 +207,7 @@ def test_an_observer_sees_no_forms_and_cannot_post(web: TestClient) -> None:
     sent = web.post("/notifications/new", data={"csrf_token": token, "substance": "x"})
     assert sent.status_code == 403
     assert "Your role does not allow this" in sent.text
-    assert json.loads(service.get_notification(exchange(web), caller(web, "MX"), n)
+    assert json.loads(notifications.get_notification(exchange(web), caller(web, "MX"), n)
                       )["status"] == "sent"
 
 
@@ -442,16 +442,18 @@ def test_a_manifest_larger_than_an_api_request_is_screened(web: TestClient,
 
 def test_the_dashboard_counts_the_facts_the_records_say(web: TestClient) -> None:
     n = notified(web, substance="1-boc-4-AP")
-    service.answer_notification(exchange(web), caller(web, "MX"), n, ResponseIn.model_validate(
-        {"decision": "objection", "reason": "No licence on file."}))
-    facts = service.notification_facts(exchange(web), caller(web, "MX"))
-    whole = json.loads(service.get_notification(exchange(web), caller(web, "MX"), n))
+    notifications.answer_notification(exchange(web), caller(web, "MX"), n,
+                                      ResponseIn.model_validate({
+                                          "decision": "objection",
+                                          "reason": "No licence on file."}))
+    facts = notifications.notification_facts(exchange(web), caller(web, "MX"))
+    whole = json.loads(notifications.get_notification(exchange(web), caller(web, "MX"), n))
     assert facts == [{"id": n, "created_at": whole["created_at"], "status": "objection",
                       "exporting_authority": "CN", "importing_authority": "MX",
                       "substance": "1-boc-4-AP", "name": whole["verdict"]["name"],
                       "exporter_country": "CN", "importer_country": "MX",
                       "reason": "No licence on file."}]
-    assert service.notification_facts(exchange(web), caller(web, "CA")) == []
+    assert notifications.notification_facts(exchange(web), caller(web, "CA")) == []
     sign_in(web, "MX", "observer@mx.example", "observer")
     html = web.get("/dashboard?lang=zh").text
     assert "No licence on file." in html and "每月通知数（按物质）" in html
@@ -483,7 +485,7 @@ def test_a_cited_permit_is_shown_with_its_check(web: TestClient) -> None:
     assert 'data-testid="permit"' in html and "Permiso de importación" in html
     assert "PWP1.not-a-permit" in html
     nid = sent.headers["location"].split("/")[2].split("?")[0]
-    stored = json.loads(service.get_notification(exchange(web), caller(web, "CN"), nid))
+    stored = json.loads(notifications.get_notification(exchange(web), caller(web, "CN"), nid))
     if stored.get("permit_check") is not None:  # where the exchange checks cited permits
         check = html.split('data-testid="permit-check"')[1].split("</div>")[0]
         assert 'data-ok="false"' in check and "El permiso citado no ampara" in check

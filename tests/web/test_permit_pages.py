@@ -26,7 +26,7 @@ from test_pages import (  # the same databases, app, authorities and sign-in as 
     web,
 )
 
-from precursorwatch.exchange import permit_store, service
+from precursorwatch.exchange import notifications, permit_store
 from precursorwatch.exchange.permits import PERMIT_EXAMPLE, PermitIn
 from precursorwatch.exchange.schemas import NotificationIn
 
@@ -212,7 +212,7 @@ def test_a_third_authority_gets_the_404_page_for_a_permit(web: TestClient) -> No
 def test_a_notification_links_the_permit_it_cites_for_those_who_may_read_it(
         web: TestClient) -> None:
     p = issued(web, substance="4-piperidone")
-    written = service.send_notification(exchange(web), caller(web, "CN"), NotificationIn
+    written = notifications.send_notification(exchange(web), caller(web, "CN"), NotificationIn
                                         .model_validate(notification(substance="4-piperidone",
                                                                      permit=p)))
     n = json.loads(written.text)["id"]

@@ -34,7 +34,7 @@ from precursorwatch.exchange.deps import (
     written,
 )
 from precursorwatch.exchange.schemas import IsoDate
-from precursorwatch.exchange.service import Written
+from precursorwatch.exchange.signed import Written
 
 router = APIRouter(responses=COMMON_ERRORS)
 

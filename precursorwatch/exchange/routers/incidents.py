@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import Response
 
-from precursorwatch.exchange import service
+from precursorwatch.exchange import incidents
 from precursorwatch.exchange.deps import (
     COMMON_ERRORS,
     NOT_FOUND,
@@ -50,7 +50,7 @@ async def report(exchange: ExchangeDep, auth: AuthDep,
     `unresolved` and its reason: seized material is not always known); `notification_ids`
     link notifications you are party to. Signed with the caller's key."""
     return written(await auth.read(
-        lambda caller, count: service.report_incident(exchange, caller, data, count=count)),
+        lambda caller, count: incidents.report_incident(exchange, caller, data, count=count)),
         status_code=201)
 
 
@@ -65,7 +65,7 @@ async def list_(auth: ReadAuthDep,
                 offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
                 ) -> Response:
     """Incidents you reported, shared with you by name, or shared with all; newest first."""
-    items = await auth.read(lambda caller, count: service.list_incidents(
+    items = await auth.read(lambda caller, count: incidents.list_incidents(
         auth.exchange, caller, notification_id=notification_id, limit=limit, offset=offset,
         count=count))
     return served_page(items, limit=limit, offset=offset)
@@ -78,7 +78,7 @@ async def read(request: Request) -> Response:
     auth = await authorized(request)  # before the id: a bad key is 401 whatever the path
     incident_id = READ_ID.of(request)
     return served(await auth.read(
-        lambda caller, count: service.get_incident(auth.exchange, caller, incident_id, count)))
+        lambda caller, count: incidents.get_incident(auth.exchange, caller, incident_id, count)))
 
 
 @router.get("/{incident_id}/signed", response_model=SignedRecord, responses=NOT_FOUND,
@@ -90,4 +90,4 @@ def signed(exchange: ExchangeDep, caller: CallerDep,
     """The document the reporting authority signed, its canonical form and the Ed25519
     signature (see GET /v1/notifications/{notification_id}/signed). 404 unless you may read
     the incident."""
-    return SignedRecord.model_validate(service.signed_incident(exchange, caller, incident_id))
+    return SignedRecord.model_validate(incidents.signed_incident(exchange, caller, incident_id))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import Response
 
-from precursorwatch.exchange import service
+from precursorwatch.exchange import notifications
 from precursorwatch.exchange.deps import (
     COMMON_ERRORS,
     NOT_FOUND,
@@ -71,14 +71,14 @@ async def send(exchange: ExchangeDep, auth: AuthDep,
     A substance that cannot be identified is refused (422 `unidentified_substance`, with the
     reason). The reply deadline is set by the importing authority's reply period."""
     return written(await auth.read(
-        lambda caller, count: service.send_notification(exchange, caller, data, count=count)),
+        lambda caller, count: notifications.send_notification(exchange, caller, data, count=count)),
         status_code=201)
 
 
 @router.get("", response_model=NotificationPage, summary="List notifications you are party to",
             openapi_extra=read_openapi())
 async def list_(auth: ReadAuthDep,
-                direction: Annotated[service.Direction | None, Query(
+                direction: Annotated[notifications.Direction | None, Query(
                     description="outgoing: you exported; incoming: you import; transit: you are a "
                                 "transit authority.", examples=["incoming"])] = None,
                 status: Annotated[Status | None, Query(examples=["sent"])] = None,
@@ -92,7 +92,7 @@ async def list_(auth: ReadAuthDep,
     """Newest first. Deadlines are applied on read: an unanswered notification past its
     deadline is listed as `expired`."""
     exchange = auth.exchange
-    items = await auth.read(lambda caller, count: service.list_notifications(
+    items = await auth.read(lambda caller, count: notifications.list_notifications(
         exchange, caller, direction=direction, status=status, thread_id=thread_id, limit=limit,
         offset=offset, count=count))
     return served_page(items, limit=limit, offset=offset)
@@ -105,7 +105,7 @@ async def read(request: Request) -> Response:
     auth = await authorized(request)  # before the id: a bad key is 401 whatever the path
     notification_id = READ_ID.of(request)
     return served(await auth.read(
-        lambda caller, count: service.get_notification(auth.exchange, caller, notification_id,
+        lambda caller, count: notifications.get_notification(auth.exchange, caller, notification_id,
                                                        count)))
 
 
@@ -119,7 +119,7 @@ def signed(exchange: ExchangeDep, caller: CallerDep, notification_id: RecordId
     key (GET /v1/authorities) and any Ed25519 library, independently of this server. Same
     access as reading the notification."""
     return SignedRecord.model_validate(
-        service.signed_notification(exchange, caller, notification_id))
+        notifications.signed_notification(exchange, caller, notification_id))
 
 
 @router.post("/{notification_id}/response", response_model=NotificationOut,
@@ -136,7 +136,7 @@ async def respond(exchange: ExchangeDep, auth: AuthDep, notification_id: RecordI
                   ) -> Response:
     """`no_objection` or `objection` (with a reason), signed with the caller's key. Only while
     the notification is `sent`: not after its deadline, an answer, or a correction."""
-    return written(await auth.read(lambda caller, count: service.answer_notification(
+    return written(await auth.read(lambda caller, count: notifications.answer_notification(
         exchange, caller, notification_id, data, count=count)))
 
 
@@ -150,5 +150,5 @@ async def correct(exchange: ExchangeDep, auth: AuthDep, notification_id: RecordI
                   ) -> Response:
     """Send the full corrected notification. It becomes a new version (same `thread_id`,
     `version` + 1, a new deadline); the old version is kept unchanged as `superseded`."""
-    return written(await auth.read(lambda caller, count: service.send_notification(
+    return written(await auth.read(lambda caller, count: notifications.send_notification(
         exchange, caller, data, corrects=notification_id, count=count)), status_code=201)

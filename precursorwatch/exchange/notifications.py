@@ -1,0 +1,372 @@
+"""Pre-export notifications: send, correct, answer, read, list, summarise, signed form.
+
+The exporting authority signs each version of a notified shipment; a correction is a new
+version that supersedes the one before; the importing authority answers a version once, while
+it awaits an answer. A notification's status is derived when read: its answer if any,
+`superseded` once corrected, `expired` once its reply deadline passed unanswered, else `sent`.
+Readers are its exporting, importing and transit authorities (`scope.NOTIFICATION_VISIBLE`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, case, exists, select
+from sqlalchemy.orm import Session, aliased, undefer
+from sqlalchemy.sql.elements import BindParameter
+
+from precursorwatch.exchange import audit
+from precursorwatch.exchange.db import Batch, Rows
+from precursorwatch.exchange.errors import Conflict, Forbidden, Invalid
+from precursorwatch.exchange.limits import Count
+from precursorwatch.exchange.models import Notification, NotificationResponse, NotificationTransit
+from precursorwatch.exchange.records import (
+    notification_document,
+    render_notification,
+    response_document,
+    when,
+    with_status,
+)
+from precursorwatch.exchange.schemas import NotificationIn, ResponseIn, Status, date_problems
+from precursorwatch.exchange.scope import CALLER, NOTIFICATION_VISIBLE, RECORD_ID, Caller, Scope
+from precursorwatch.exchange.service import (
+    NAMED,
+    Exchange,
+    authority_by_code,
+    named,
+    screen_parties,
+)
+from precursorwatch.exchange.signed import Written, inserting, signed_form, write
+from precursorwatch.exchange.signing import JCS
+
+Direction = Literal["incoming", "outgoing", "transit"]
+_successor = aliased(Notification)
+
+
+NOW: BindParameter[Any] = bindparam("now")
+
+
+def status_expression() -> ColumnElement[str]:
+    """A notification's status, derived when read: the answer if any, `superseded` once
+    corrected, `expired` once the deadline (bound as `now`) has passed unanswered, else
+    `sent`."""
+    return case(
+        (NotificationResponse.decision.is_not(None), NotificationResponse.decision),
+        (_successor.id.is_not(None), "superseded"),
+        (Notification.reply_deadline <= NOW, "expired"),
+        else_="sent",
+    )
+
+
+def _with_status(base: Select[Notification]
+                 ) -> Select[Notification, NotificationResponse | None, str | None, str]:
+    return (base.add_columns(NotificationResponse, _successor.id, status_expression())
+            .outerjoin(NotificationResponse,
+                       NotificationResponse.notification_id == Notification.id)
+            .outerjoin(_successor, _successor.supersedes_id == Notification.id))
+
+
+_ANSWER = (NotificationResponse.decision, NotificationResponse.reason,
+           NotificationResponse.authority_id, NotificationResponse.created_at,
+           NotificationResponse.signature)
+
+
+def _served_columns(base: Select[Notification]) -> Select[*tuple[Any, ...]]:
+    """The stored rendering, the derived status, the successor and the answer: all a read
+    serves, without loading the record's content."""
+    served: Select[*tuple[Any, ...]] = (
+        base.with_only_columns(Notification.rendered, status_expression(), _successor.id,
+                               *_ANSWER)
+        .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
+        .outerjoin(_successor, _successor.supersedes_id == Notification.id))
+    return served
+
+
+# Built once: bound to the caller, record, clock and page by parameters.
+_ONE = _with_status(Scope.notifications_statement()).where(Notification.id == RECORD_ID)
+_ONE_SERVED = _served_columns(Scope.notifications_statement()).where(
+    Notification.id == RECORD_ID)
+
+
+@cache
+def _list_statement(direction: Direction | None, by_status: bool, by_thread: bool,
+                    by_deadline: bool = False) -> Select[*tuple[Any, ...]]:
+    query = _served_columns(Scope.notifications_statement())
+    if direction == "outgoing":
+        query = query.where(Notification.exporter_id == CALLER)
+    elif direction == "incoming":
+        query = query.where(Notification.importer_id == CALLER)
+    elif direction == "transit":
+        query = query.where(exists().where(and_(
+            NotificationTransit.notification_id == Notification.id,
+            NotificationTransit.authority_id == CALLER)))
+    if by_status:
+        query = query.where(status_expression() == bindparam("status"))
+    if by_thread:
+        query = query.where(Notification.thread_id == bindparam("thread_id", type_=String()))
+    order = ((Notification.reply_deadline, Notification.id) if by_deadline
+             else (Notification.created_at.desc(), Notification.id))
+    return (query.order_by(*order)
+            .limit(bindparam("limit", type_=Integer())).offset(bindparam("offset",
+                                                                          type_=Integer())))
+
+
+# Reads serve the JSON rendered when the record was written (validated then): the shapes are
+# `NotificationOut` / `IncidentOut` (documented in OpenAPI, and checked in the tests). Services
+# return JSON text; the routers send it as is.
+def _answer_out(decision: str | None, reason: str | None, authority_id: int | None,
+                at: dt.datetime | None, signature: str | None, codes: dict[int, str]
+                ) -> dict[str, Any] | None:
+    if decision is None or authority_id is None or at is None:
+        return None
+    return {"decision": decision, "reason": reason, "by": codes[authority_id], "at": when(at),
+            "signature": signature}
+
+
+def _served(row: Sequence[Any], codes: dict[int, str]) -> str:
+    rendered, status, successor, decision, reason, by, at, signature = row
+    return with_status(rendered, status=status, superseded_by=successor,
+                       response=_answer_out(decision, reason, by, at, signature, codes))
+
+
+# -- writes -----------------------------------------------------------------------------------
+_NEW_TRANSIT = inserting(NotificationTransit)
+
+
+def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
+                      corrects: str | None = None, count: Count | None = None) -> Written:
+    """Store, check and sign a notification (or a corrected version of `corrects`); the stored
+    record as served, with its audit receipt. `count`: the request, still to be counted
+    against its key, goes with the write's first statements (see `Exchange.batch`)."""
+    if corrects is not None:
+        with ex.sessions() as session:  # a fast 404 before the slower substance check
+            Scope(caller).notification(session, corrects)
+    problems = date_problems(ex.now().date(), planned_shipment_date=data.planned_shipment_date,
+                             planned_arrival_date=data.planned_arrival_date)
+    if problems:
+        raise Invalid("; ".join(problems))
+    verdict = ex.check_substance(data.substance)
+    hits = screen_parties(ex, [("exporter", data.exporter), ("importer", data.importer),
+                               *([("consignee", data.consignee)] if data.consignee else [])])
+    if verdict["verdict"] == "unresolved":
+        # A notification must name its substance (Art. 12(10)(a)(ii)): say why this one could
+        # not be identified, so the sender can give a CAS number, name or SMILES instead.
+        raise Invalid(f"substance: {data.substance!r} could not be identified "
+                      f"({verdict.get('reason') or 'no match'}); give its CAS number, name, "
+                      "SMILES or InChI", code="unidentified_substance")
+    body = data.model_dump(mode="json")
+    if data.permit is not None:  # the cited import permit, checked and signed with the record
+        from precursorwatch.exchange.permit_store import check_cited_permit
+
+        body["permit_check"] = check_cited_permit(ex, caller, data, verdict)
+    with ex.batch(count) as batch:
+        # One round trip: the authorities it may name, the caller's chain (locked, then its
+        # newest link) and the version it corrects (locked, then its state).
+        authorities = batch.query(NAMED, {})
+        locked = audit.lock_head(batch, caller.id)
+        previous = None if corrects is None else _lock_state(batch, Scope(caller), corrects)
+        batch.sync()
+        head = locked()
+        now = ex.now()  # after the locks, so times follow the order of the chain
+        thread_id, version = None, 1
+        if previous is not None and corrects is not None:
+            state = _state(previous.first(), corrects, now)
+            if state.exporter_id != caller.id:
+                raise Forbidden("only the exporting authority can correct a notification")
+            if state.status != "sent":
+                raise Conflict(f"notification {corrects} is {state.status}; only a notification "
+                               "awaiting an answer can be corrected",
+                               code=f"notification_{state.status}")
+            thread_id, version = state.thread_id, state.version + 1
+        found = named(authorities.all())
+        importer = authority_by_code(found, data.importing_authority, "importing_authority")
+        if importer.id == caller.id:
+            raise Invalid("importing_authority: an authority cannot notify itself")
+        transit = [authority_by_code(found, code, f"transit_authorities[{i}]")
+                   for i, code in enumerate(data.transit_authorities)]
+        if any(t.id == caller.id for t in transit):
+            raise Invalid("transit_authorities: the exporting authority cannot be in transit")
+        new_id = str(uuid.uuid4())
+        row = Notification(
+            id=new_id, thread_id=thread_id or new_id, version=version, supersedes_id=corrects,
+            exporter_id=caller.id, importer_id=importer.id, created_at=now,
+            reply_deadline=now + dt.timedelta(days=importer.reply_days),
+            verdict_name=verdict["verdict"], body=body, verdict=verdict, party_hits=hits,
+            signature="", canon=JCS,
+        )
+        codes = [t.code for t in transit]
+        doc = notification_document(row, exporter=head.code, importer=importer.code,
+                                    transit=codes)
+        written = write(
+            ex.vault, batch, head, row, doc, actor=caller.person,
+            action="notification.correct" if corrects else "notification.send",
+            record_type="notification", at=now,
+            render=lambda r: render_notification(r, exporter=head.code, importer=importer.code,
+                                                 transit=codes),
+            serve=lambda r: with_status(r.rendered, status="sent", superseded_by=None,
+                                        response=None))
+        # Queued after the notification, which they refer to.
+        _NEW_TRANSIT.queue(batch, [{"notification_id": new_id, "authority_id": t.id}
+                                   for t in transit])
+        return written
+
+
+_LOCK_ONE = (select(Notification.id).where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE)
+             .with_for_update(key_share=True, of=Notification))
+# What a write checks of a notification; its status is derived from these as
+# `status_expression` derives it, at the time the write takes after its locks.
+_STATE = (select(Notification.exporter_id, Notification.importer_id, Notification.thread_id,
+                 Notification.version, Notification.reply_deadline, Notification.rendered,
+                 NotificationResponse.decision, _successor.id)
+          .select_from(Notification)
+          .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
+          .outerjoin(_successor, _successor.supersedes_id == Notification.id)
+          .where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE))
+
+
+def _lock_state(batch: Batch, scope: Scope, notification_id: str) -> Rows:
+    """Queue the lock of the notification's row (after the caller's chain lock) and then
+    the read of its state (`_state`), which so sees what the writer it waited for left. The
+    lock (PostgreSQL: FOR NO KEY UPDATE, which inserts referring to the row do not wait for)
+    makes an answer and a correction of the same version queue up, the second reading the
+    status the first one left; SQLite's writers queue anyway (BEGIN IMMEDIATE)."""
+    params = {**scope.params, "record_id": notification_id}
+    batch.query(_LOCK_ONE, params)
+    return batch.query(_STATE, params)
+
+
+@dataclass(frozen=True)
+class _State:
+    exporter_id: int
+    importer_id: int
+    thread_id: str
+    version: int
+    reply_deadline: dt.datetime
+    rendered: str
+    status: str
+
+
+def _state(row: Sequence[Any] | None, notification_id: str, now: dt.datetime) -> _State:
+    """A row of `_STATE` with the notification's status at `now`; 404 for no row."""
+    if row is None:
+        raise Scope.no_notification(notification_id)
+    exporter_id, importer_id, thread_id, version, deadline, rendered, decision, successor = row
+    status = (decision if decision is not None else "superseded" if successor is not None
+              else "expired" if deadline <= now else "sent")
+    return _State(exporter_id, importer_id, thread_id, version, deadline, rendered, status)
+
+
+def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime, *,
+         rendered: bool = False) -> tuple[Notification, NotificationResponse | None, str]:
+    query = _ONE.options(undefer(Notification.rendered)) if rendered else _ONE
+    row = session.execute(query, {**scope.params, "now": now,
+                                  "record_id": notification_id}).first()
+    if row is None:
+        raise Scope.no_notification(notification_id)
+    n, response, _successor_id, status = row
+    return n, response, status
+
+
+def get_notification(ex: Exchange, caller: Caller, notification_id: str,
+                     count: Count | None = None) -> str:
+    """The notification as JSON text (`NotificationOut`)."""
+    params = {**Scope(caller).params, "now": ex.now(), "record_id": notification_id}
+    row = ex.one(_ONE_SERVED, params, count,
+                 lambda: Scope.no_notification(notification_id))
+    return _served(row, ex.codes())
+
+
+def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
+                       status: Status | None = None, thread_id: str | None = None,
+                       limit: int = 100, offset: int = 0, count: Count | None = None,
+                       by_deadline: bool = False) -> list[str]:
+    """A page of notifications, newest first (`by_deadline`: soonest reply deadline first,
+    as an inbox of what to answer is read), each as JSON text; `thread_id` keeps the
+    versions of one notified shipment."""
+    params = {**Scope(caller).params, "now": ex.now(), "status": status, "thread_id": thread_id,
+              "limit": limit, "offset": offset}
+    query = _list_statement(direction, status is not None, thread_id is not None, by_deadline)
+    rows = ex.rows(query, params, count)
+    codes = ex.codes()
+    return [_served(row, codes) for row in rows]
+
+
+# What a summary of many notifications counts, without their evidence or signatures.
+_FACTS = (Scope.notifications_statement().with_only_columns(
+    Notification.id, Notification.created_at, status_expression(), Notification.exporter_id,
+    Notification.importer_id, Notification.body["substance"].as_string(),
+    Notification.verdict["name"].as_string(),
+    Notification.body["exporter"]["country"].as_string(),
+    Notification.body["importer"]["country"].as_string(), NotificationResponse.reason)
+    .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
+    .outerjoin(_successor, _successor.supersedes_id == Notification.id)
+    .order_by(Notification.created_at, Notification.id))
+FACTS = ("id", "created_at", "status", "exporting_authority", "importing_authority",
+         "substance", "name", "exporter_country", "importer_country", "reason")
+
+
+def notification_facts(ex: Exchange, caller: Caller) -> list[dict[str, Any]]:
+    """Every notification the caller is party to, oldest first, as the few facts a summary
+    counts (`FACTS`: the status derived now, the substance as given and as identified, the
+    parties' countries, an answer's reason), in one statement that reads no evidence."""
+    codes = ex.codes()
+    rows = ex.rows(_FACTS, {**Scope(caller).params, "now": ex.now()})
+    return [{**dict(zip(FACTS, row, strict=True)), "created_at": when(row[1]),
+             "exporting_authority": codes[row[3]], "importing_authority": codes[row[4]]}
+            for row in rows]
+
+
+def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data: ResponseIn,
+                        count: Count | None = None) -> Written:
+    """The importing authority's decision; only while the notification awaits an answer."""
+    with ex.batch(count) as batch:
+        locked = audit.lock_head(batch, caller.id)
+        state = _lock_state(batch, Scope(caller), notification_id)
+        batch.sync()
+        head = locked()
+        now = ex.now()
+        n = _state(state.first(), notification_id, now)
+        if n.importer_id != caller.id:
+            raise Forbidden("only the importing authority can answer this notification",
+                            code="not_importing_authority")
+        if n.status != "sent":
+            message = {
+                "expired": f"the reply deadline passed on {n.reply_deadline.isoformat()}",
+                "superseded": "a corrected version replaced it; answer the newest version",
+            }.get(n.status, f"it was already answered ({n.status})")
+            raise Conflict(f"notification {notification_id} cannot be answered: {message}",
+                           code=f"notification_{n.status}")
+        response = NotificationResponse(id=str(uuid.uuid4()), notification_id=notification_id,
+                                        authority_id=caller.id, decision=data.decision,
+                                        reason=data.reason, created_at=now, signature="",
+                                        canon=JCS)
+        doc = response_document(response, authority=head.code)
+        return write(
+            ex.vault, batch, head, response, doc, actor=caller.person,
+            action=f"notification.{data.decision}", record_type="response", at=now,
+            serve=lambda r: with_status(n.rendered, status=data.decision, superseded_by=None,
+                                        response=_answer_out(data.decision, r.reason, caller.id,
+                                                             now, r.signature,
+                                                             {caller.id: head.code})))
+
+
+def signed_notification(ex: Exchange, caller: Caller, notification_id: str) -> dict[str, Any]:
+    """The notification as its exporter signed it, and the importer's signed answer if any:
+    each the document, its canonical form and the signature, for verifying off this server."""
+    with ex.sessions() as session:
+        n, response, _ = _one(session, Scope(caller), notification_id, ex.now())
+        codes = audit.authority_codes(session)
+        keys: list[audit.RecordKey] = [("notification", n.id)]
+        if response is not None:
+            keys.append(("response", response.id))
+        found = audit.stored_records(session, keys, codes)
+        out = signed_form("notification", found["notification", n.id], codes[n.exporter_id])
+        out["response"] = None if response is None else signed_form(
+            "response", found["response", response.id], codes[response.authority_id])
+        return out
+
