@@ -35,24 +35,27 @@ def write_jsonl(results: Iterable[ShipmentResult], out: IO[str]) -> None:
 
     Only the shipment id and row differ between the many lines that share their chemicals,
     flags and party hits (the same objects, from the screening caches): the JSON of the rest
-    is made once for them.
+    is made once for them. (A remembered line holds its result, so the objects whose ids make
+    its key stay alive while it is remembered: an id in a key is never another object's.)
     """
     encode = json.JSONEncoder(ensure_ascii=False).encode
-    tails: dict[tuple[object, ...], tuple[ShipmentResult, str]] = {}
+    tails: dict[tuple[object, ...], str] = {}
     lines: list[str] = []
+    kept: list[ShipmentResult] = []
     for r in results:
         key = (id(r.chemicals), id(r.flags), id(r.parties), r.risk, r.level, r.rule_set,
                r.rule_set_version)
-        found = tails.get(key)
-        if found is None or not _same_parts(found[0], r):
+        tail = tails.get(key)
+        if tail is None:
             d = r.to_dict()
             del d["shipment_id"], d["row"]
-            found = (r, ", " + encode(d)[1:] + "\n")
+            tail = ", " + encode(d)[1:] + "\n"
             if len(tails) >= _JSON_TAILS:
                 tails.clear()
-            tails[key] = found
-        lines.append('{"shipment_id": ' + _encode_str(r.shipment_id) + ', "row": '
-                     + int.__repr__(r.row) + found[1])
+                kept.clear()
+            tails[key] = tail
+            kept.append(r)
+        lines.append(f'{{"shipment_id": {_encode_str(r.shipment_id)}, "row": {r.row:d}{tail}')
         if len(lines) >= 10_000:
             out.write("".join(lines))
             lines.clear()
@@ -60,10 +63,6 @@ def write_jsonl(results: Iterable[ShipmentResult], out: IO[str]) -> None:
 
 
 _JSON_TAILS = 100_000
-
-
-def _same_parts(a: ShipmentResult, b: ShipmentResult) -> bool:
-    return a.chemicals is b.chemicals and a.flags is b.flags and a.parties is b.parties
 
 
 def _chemical_label(c: dict[str, Any]) -> str:
