@@ -46,7 +46,7 @@ from precursorwatch.screen.readers import (
     Manifest,
     RowStream,
     SplitPoint,
-    csv_rows_from,
+    csv_blocks_from,
     manifest_from_records,
     open_manifest,
     split_point,
@@ -649,6 +649,34 @@ def _count_lines(path: Path) -> int | None:
 ProgressHook = Callable[[int], None]
 
 
+def _blocks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while block := list(islice(rows, size)):
+        yield block
+
+
+class _Chunks:
+    """Rows given a block at a time, taken in chunks of any size (a list each)."""
+
+    def __init__(self, blocks: Iterator[list[Any]]) -> None:
+        self._blocks = blocks
+        self._left: list[Any] = []  # of a block read, the rows not yet taken
+
+    def take(self, n: int) -> list[Any]:
+        """The next `n` rows, fewer at the end."""
+        out, self._left = self._left, []
+        while len(out) < n:
+            block = next(self._blocks, None)
+            if block is None:
+                break
+            if out:
+                out.extend(block)
+            else:
+                out = block
+        if len(out) > n:
+            out, self._left = out[:n], out[n:]
+        return out
+
+
 def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook,
                since: CpuMark | None = None
                ) -> tuple[list[ShipmentResult], list[FileKey], Screener]:
@@ -656,20 +684,24 @@ def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
     results: list[ShipmentResult] = []
     keys: list[FileKey] = []
 
-    def screen(rows: Iterator[tuple[int, Any]]) -> None:
-        while chunk := list(islice(rows, options.chunk_size)):
+    def screen(rows: _Chunks, limit: int | None = None) -> None:
+        done = 0
+        while chunk := rows.take(options.chunk_size if limit is None
+                                 else min(options.chunk_size, limit - done)):
+            done += len(chunk)
             out = screener.screen_rows(chunk)
             results.extend(out.results)
             keys.extend(out.keys)
             advance(len(chunk))
 
-    # A CSV manifest's rows as cells: no dict a row.
-    rows = manifest.rows.cells() if isinstance(manifest.rows, RowStream) else manifest.rows
+    # A CSV manifest's rows as cells, a block at a time: no dict and no step a row.
+    rows = _Chunks(manifest.rows.cell_blocks() if isinstance(manifest.rows, RowStream)
+                   else _blocks(manifest.rows, options.chunk_size))
     helper = _SecondHalf.start(manifest, options, screener, since)
     if helper is None:
         screen(rows)
         return results, keys, screener
-    screen(islice(rows, helper.at.rows_before))
+    screen(rows, helper.at.rows_before)
     packed = helper.collect()
     if packed is None:  # the helper failed: this process reads on where it stopped
         screen(rows)
@@ -794,9 +826,9 @@ class _SecondHalf:
             code = 1
             try:
                 os.close(read_end)
-                rows = csv_rows_from(manifest, at, as_cells=True)
+                rows = _Chunks(csv_blocks_from(manifest, at))
                 packed = []
-                while chunk := list(islice(rows, options.chunk_size)):
+                while chunk := rows.take(options.chunk_size):
                     packed.append(screener.screen_rows(chunk).pack())
                 with os.fdopen(write_end, "wb") as out:
                     pickle.dump(packed, out, protocol=pickle.HIGHEST_PROTOCOL)

@@ -413,12 +413,18 @@ def csv_rows_from(manifest: Manifest, at: SplitPoint, *, as_cells: bool = False
                   ) -> Iterator[Any]:
     """The rows of a CSV manifest from a split point on, numbered as in the whole file (as
     cells with `as_cells`, see `RowStream`)."""
+    return chain.from_iterable(csv_blocks_from(manifest, at, as_cells=as_cells))
+
+
+def csv_blocks_from(manifest: Manifest, at: SplitPoint, *, as_cells: bool = True
+                    ) -> Iterator[list[Any]]:
+    """`csv_rows_from` a block of rows at a time (cells unless `as_cells` is False)."""
     encoding = "utf-8" if manifest.encoding == "utf-8-sig" else manifest.encoding
     raw = manifest.path.open("rb")
     raw.seek(at.offset)
     fh = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
     with fh:
-        yield from _canonical_csv_rows(
+        yield from _canonical_csv_blocks(
             csv_record_blocks(fh, manifest.delimiter, first_line=at.line), manifest.headers,
             manifest.mapping, rows_before=at.rows_before, as_cells=as_cells)
 
@@ -478,12 +484,18 @@ def _canonical_rows(
 
 
 def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: list[str],
-                        mapping: Mapping[str, str], rows_before: int = 0, *,
-                        as_cells: bool = False) -> Iterator[RowItem] | Iterator[CellsItem]:
+                        mapping: Mapping[str, str], rows_before: int = 0) -> Iterator[RowItem]:
     """Each record of the blocks as a numbered row (row 1 is the first record after the header):
-    canonical column -> stripped text, or the Problem of a line that could not be read.
-    `as_cells`: each row as the tuple of its stripped texts in CANONICAL_COLUMNS order ("" for
-    a column the file lacks), a third of the cost of a dict."""
+    canonical column -> stripped text, or the Problem of a line that could not be read."""
+    return chain.from_iterable(_canonical_csv_blocks(blocks, headers, mapping, rows_before))
+
+
+def _canonical_csv_blocks(blocks: Iterator[list[list[str] | CsvRecord]], headers: list[str],
+                          mapping: Mapping[str, str], rows_before: int = 0, *,
+                          as_cells: bool = False) -> Iterator[list[Any]]:
+    """The numbered rows of `_canonical_csv_rows`, a block at a time. `as_cells`: each row as
+    the tuple of its stripped texts in CANONICAL_COLUMNS order ("" for a column the file
+    lacks), a third of the cost of a dict."""
     index = {h: i for i, h in enumerate(headers)}
     canon = tuple(mapping)
     positions = [index[h] for h in mapping.values()]
@@ -516,26 +528,30 @@ def _canonical_csv_rows(blocks: Iterator[list[list[str] | CsvRecord]], headers: 
                 else:
                     deque(map(list.append, full, repeat("")), maxlen=0)
                     made = [tuple(map(strip, pick_cells(cells))) for cells in full]
-                yield from zip(range(row_no + 1, row_no + len(full) + 1), made, strict=True)
+                yield list(zip(range(row_no + 1, row_no + len(full) + 1), made, strict=True))
                 row_no += len(full)
                 continue
+        out: list[Any] = []
         for cells in block:
             row_no += 1
             if isinstance(cells, CsvRecord):
-                yield row_no, _line_problem(row_no, cells)
+                out.append((row_no, _line_problem(row_no, cells)))
                 continue
             n = len(cells)
             if n > width and any(c.strip() for c in cells[width:]):
-                yield row_no, Problem(row_no, "(line)", "", f"{n} fields, the header has "
-                                      f"{width}: a delimiter or quote inside a value?")
+                out.append((row_no, Problem(row_no, "(line)", "", f"{n} fields, the header "
+                                            f"has {width}: a delimiter or quote inside a "
+                                            "value?")))
             elif as_cells:
-                yield row_no, tuple(cells[i].strip() if i < min(n, width) else ""
-                                    for i in cell_positions)
+                out.append((row_no, tuple(cells[i].strip() if i < min(n, width) else ""
+                                          for i in cell_positions)))
             elif n >= needed:
-                yield row_no, dict(zip(canon, map(strip, pick(cells)), strict=True))
+                out.append((row_no, dict(zip(canon, map(strip, pick(cells)), strict=True))))
             else:
-                yield row_no, {c: (cells[i].strip() if i < n else "")
-                               for c, i in zip(canon, positions, strict=True)}
+                out.append((row_no, {c: (cells[i].strip() if i < n else "")
+                                     for c, i in zip(canon, positions, strict=True)}))
+        if out:
+            yield out
 
 
 def _only_lists(block: list[list[str] | CsvRecord]) -> bool:
@@ -554,9 +570,9 @@ def _csv_rows(fh: IO[str], delimiter: str, path: Path, overrides: Mapping[str, s
     if problems:
         raise ManifestError(path, problems)
 
-    def rows(as_cells: bool) -> Iterator[Any]:
-        return _canonical_csv_rows(chain([first[1:]], blocks), headers, mapping,
-                                   as_cells=as_cells)
+    def rows(as_cells: bool) -> Iterator[list[Any]]:
+        return _canonical_csv_blocks(chain([first[1:]], blocks), headers, mapping,
+                                     as_cells=as_cells)
 
     return headers, mapping, rows
 
@@ -566,23 +582,27 @@ class RowStream(Iterator[RowItem]):
     before any row is read, each row's cells (`cells()`: a tuple in CANONICAL_COLUMNS order,
     what screening reads, without a dict a row)."""
 
-    def __init__(self, start: Callable[[bool], Iterator[Any]]) -> None:
-        self._start = start
+    def __init__(self, start: Callable[[bool], Iterator[list[Any]]]) -> None:
+        self._start = start  # as_cells -> the rows a block at a time
         self._rows: Iterator[Any] | None = None
 
     def __iter__(self) -> Iterator[RowItem]:
         if self._rows is None:
-            self._rows = self._start(False)
+            self._rows = chain.from_iterable(self._start(False))
         return self._rows
 
     def __next__(self) -> RowItem:
         return next(iter(self))
 
     def cells(self) -> Iterator[CellsItem]:
+        return chain.from_iterable(self.cell_blocks())
+
+    def cell_blocks(self) -> Iterator[list[CellsItem]]:
+        """The rows' cells a block (a few thousand rows) at a time."""
         if self._rows is not None:
             raise ValueError("the rows are being read as dicts")
-        self._rows = rows = self._start(True)
-        return rows
+        self._rows = blocks = self._start(True)
+        return blocks
 
 
 def _open_csv(path: Path, overrides: Mapping[str, str]) -> Manifest:
@@ -598,7 +618,7 @@ def _open_csv(path: Path, overrides: Mapping[str, str]) -> Manifest:
         fh_text.close()
         raise
 
-    def closing_rows(as_cells: bool) -> Iterator[Any]:
+    def closing_rows(as_cells: bool) -> Iterator[list[Any]]:
         with fh_text:
             yield from rows(as_cells)
 
@@ -764,4 +784,4 @@ def read_text_rows(text: str, column_map: Mapping[str, str] | None = None) -> li
     delimiter = detect_delimiter(text[:_SNIFF_BYTES])
     _, _, rows = _csv_rows(io.StringIO(text, newline=""), delimiter, Path("<text>"),
                            column_map or {})
-    return list(rows(False))
+    return list(chain.from_iterable(rows(False)))

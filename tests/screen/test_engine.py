@@ -394,3 +394,16 @@ def test_the_cpu_used_by_other_processes_is_measured_without_this_ones() -> None
     after = CpuMark.now()
     assert after is not None and after.own - mark.own > 0.1
     assert after.busy - mark.busy >= (after.own - mark.own) - 0.05
+
+
+def test_rows_read_a_block_at_a_time_are_taken_in_chunks_of_any_size() -> None:
+    from precursorwatch.screen.engine import _Chunks
+
+    blocks = [list(range(a, b)) for a, b in [(0, 3), (3, 4), (4, 4), (4, 11), (11, 30)]]
+    chunks = _Chunks(iter(blocks))
+    assert chunks.take(2) == [0, 1]
+    assert chunks.take(0) == []  # nothing taken, nothing lost
+    assert chunks.take(5) == [2, 3, 4, 5, 6]
+    assert chunks.take(1) == [7]
+    assert chunks.take(100) == list(range(8, 30))
+    assert chunks.take(3) == []
