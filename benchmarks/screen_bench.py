@@ -1,14 +1,15 @@
 """Screening throughput: a generated manifest of 1,000,000 lines, local engine and Dask.
 
     .venv/bin/python benchmarks/screen_bench.py [--lines N] [--engines local,dask] [--workers 2]
-        [--one-process]
+        [--one-process] [--keep-output DIR]
     .venv/bin/python benchmarks/screen_bench.py --fixed-cost [--watchlist PATH ...]
 
 The manifest repeats descriptions and parties as real trade does (a few thousand distinct
 goods texts and companies), with a few hundred planted suspicious shipments (listed
 precursors in free text, by courier or post, paid in crypto, to residential consignees or
 listed parties). Each engine runs in its own process; peak memory is the highest resident set
-of that process and all its children (Dask workers), sampled every 0.1 s. Prints lines per
+of that process and all its children (Dask workers, the local engine's second process),
+sampled every 0.1 s. Prints lines per
 second, peak memory and whether every planted shipment was ranked `high`.
 """
 
@@ -20,6 +21,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -127,8 +129,10 @@ def generate(path: Path, lines: int, planted: int, seed: int = 7) -> set[str]:
     return ids
 
 
-def _tree_sample(pid: int, cpu: dict[int, float]) -> int:
-    """Resident memory of the process and its children now; records each one's CPU seconds."""
+def _tree_sample(pid: int, cpu: dict[int, float], forks: set[int] | None = None) -> int:
+    """Resident memory of the process and its children now; records each one's CPU seconds,
+    and in `forks` the children that are copies of the process (the local engine's second
+    process, Dask workers; not OPSIN's JVM)."""
     import psutil
 
     try:
@@ -142,6 +146,8 @@ def _tree_sample(pid: int, cpu: dict[int, float]) -> int:
             total += p.memory_info().rss
             t = p.cpu_times()
             cpu[p.pid] = max(cpu.get(p.pid, 0.0), t.user + t.system)
+            if forks is not None and p.pid != pid and p.name() == proc.name():
+                forks.add(p.pid)
     return total
 
 
@@ -153,12 +159,13 @@ def run_engine(manifest: Path, engine: str, workers: int, out: Path, chunk: int,
 
     peak = 0
     cpu: dict[int, float] = {}
+    forks: set[int] = set()
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_sample(os.getpid(), cpu))
+            peak = max(peak, _tree_sample(os.getpid(), cpu, forks))
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -178,6 +185,7 @@ def run_engine(manifest: Path, engine: str, workers: int, out: Path, chunk: int,
     return {"engine": engine, "lines": len(run.results), "screen_s": round(t1 - t0, 2),
             "write_s": round(t2 - t1, 2), "peak_mb": round(peak / 2**20),
             "cpu_s": round(sum(cpu.values()) - cpu0, 1), "load": os.getloadavg()[0],
+            "processes": 1 + len(forks), "others": len(cpu) - 1 - len(forks),
             "high": [sid for sid, lvl in levels.items() if lvl == "high"]}
 
 
@@ -256,6 +264,9 @@ def main() -> None:
                         help="measure only the fixed cost of a run, cold and warm cache")
     parser.add_argument("--watchlist", action="append", default=[],
                         help="with --fixed-cost: a watchlist to load (repeatable)")
+    parser.add_argument("--keep-output", metavar="DIR", type=Path,
+                        help="keep each engine's JSON lines in DIR (results-ENGINE.jsonl), to "
+                        "compare runs byte for byte")
     parser.add_argument("--child", nargs=3, metavar=("MANIFEST", "ENGINE", "OUT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -291,10 +302,14 @@ def main() -> None:
                 if engine == "local" else f"dask ({args.workers} workers)"
             print(f"{label:18s} {f['lines']:,} lines: screen {f['screen_s']:.1f} s "
                   f"({f['lines'] / f['screen_s']:,.0f} lines/s), write JSONL {f['write_s']:.1f}"
-                  f" s, total {total:.1f} s; CPU {f['cpu_s']:.0f} s (load average "
-                  f"{f['load']:.1f}); peak memory {f['peak_mb']:,} MiB; planted ranked "
-                  f"high: {len(planted & high)}/{len(planted)}; other lines high: "
-                  f"{len(high - planted)}")
+                  f" s, total {total:.1f} s; CPU {f['cpu_s']:.1f} s in {f['processes']} "
+                  f"process(es){' and OPSIN' if f['others'] else ''} (load average "
+                  f"{f['load']:.1f}); peak memory "
+                  f"{f['peak_mb']:,} MiB; planted ranked high: {len(planted & high)}/"
+                  f"{len(planted)}; other lines high: {len(high - planted)}")
+            if args.keep_output:
+                args.keep_output.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(out, args.keep_output / out.name)
 
 
 if __name__ == "__main__":
