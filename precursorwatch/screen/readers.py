@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from operator import itemgetter
+from operator import and_, itemgetter
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
 
@@ -235,7 +235,10 @@ def csv_record_blocks(fh: LineSource, delimiter: str, block_chars: int = _BLOCK_
             eof = True
             return False
         start = len(lines)
-        odd.extend([start + i for i, ln in enumerate(new) if ln.count('"') & 1])
+        # Each line's quote count's parity, counted in C; positions only where one is odd.
+        parity = list(map(and_, map(str.count, new, repeat('"')), repeat(1)))
+        if 1 in parity:
+            odd.extend([start + i for i, p in enumerate(parity) if p])
         lines.extend(new)
         return True
 
