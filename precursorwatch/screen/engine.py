@@ -230,6 +230,9 @@ class Screener:
                                             tuple[dict[str, Any], ...], bool]] = {}
         self._declared: dict[str, tuple[ChemicalFinding | None, str]] = {}
         self._parties: dict[tuple[str, str], tuple[WatchlistHit, ...]] = {}
+        self._hit_names: set[str] = set()  # names with a hit in some country: see `_parties`
+        # Risk of each distinct flags tuple (the same objects recur, from the caches).
+        self._risks: dict[int, tuple[tuple[Flag, ...], int]] = {}
         # Per group of rules reading the same fields: (fields' values -> flags), see
         # `_ordinary_flags`.
         self._ordinary_groups: list[tuple[Callable[[Shipment], Any], bool,
@@ -365,6 +368,8 @@ class Screener:
         hits = self.matcher.match_many(new, self.cfg.party_match)
         for p, found in zip(new, hits, strict=True):
             self._parties[p] = tuple(found[:3])
+            if found:
+                self._hit_names.add(p[0])
 
     def _party_hits(self, s: Shipment) -> tuple[PartyHit, ...]:
         parties = self._parties
@@ -479,6 +484,8 @@ class Screener:
         descriptions = self._descriptions
         declared_cas = self._declared
         no_declared: tuple[ChemicalFinding | None, str] = (None, "")
+        hit_names = self._hit_names
+        risks = self._risks
         results: list[ShipmentResult] = []
         keys: list[FileKey] = []
         for row_no, item, raw_id in parsed:
@@ -493,7 +500,10 @@ class Screener:
             chemicals, bad_cas, contracts, of_concern = descriptions[s.description]
             declared, declared_error = declared_cas.get(s.cas, no_declared) if s.cas \
                 else no_declared
-            parties = self._party_hits(s)
+            # Nearly every party has no hit in any country: one set look-up each.
+            parties = self._party_hits(s) if (
+                s.shipper_name in hit_names or s.consignee_name in hit_names
+                or s.notify_party in hit_names) else ()
             concern: tuple[tuple[str, str], ...] = ()
             if of_concern or parties or (declared is not None and declared.of_concern):
                 ev = Evidence(chemicals=chemicals, declared=declared,
@@ -512,7 +522,15 @@ class Screener:
                     both = self._with_declared[(s.description, s.cas)] = \
                         (contracts, (*contracts, declared.contract))
                 contracts = both[1]
-            risk = risk_score(flags) if flags else 0
+            if not flags:
+                risk = 0
+            elif (known := risks.get(id(flags))) is not None and known[0] is flags:
+                risk = known[1]
+            else:
+                risk = risk_score(flags)
+                if len(risks) > _ORDINARY_CACHE:
+                    risks.clear()
+                risks[id(flags)] = (flags, risk)
             results.append(ShipmentResult(
                 s.shipment_id, row_no, risk,
                 level_of[risk] if 0 <= risk <= 100 else level(risk), contracts, flags, parties,
