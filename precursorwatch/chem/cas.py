@@ -36,6 +36,11 @@ def check_digit(body: str) -> int:
 
 def looks_like_cas(text: str) -> bool:
     """True when the text has the shape of a CAS number (check digit not yet verified)."""
+    # A CAS number has a hyphen and ends in its check digit: text without both (most SMILES
+    # and names) is answered without the regular expression, whose every match allocates over
+    # a kilobyte of working memory (between RDKit's many small allocations, a costly one).
+    if "-" not in text or not text.rstrip()[-1:].isdigit():
+        return False
     return _CAS_RE.match(text) is not None
 
 

@@ -71,6 +71,11 @@ _SMILES_TOKENS = re.compile(
 # Bonds, stereo marks or a ring-closure digit on an atom: text like this is a SMILES when RDKit
 # reads it, and the name look-ups it would otherwise go through first can be skipped.
 _SMILES_FIRST = re.compile(r"[=#@\\]|[cnosCNOS]\d")
+# The same test without the regular expression engine for ASCII text (nearly every SMILES):
+# a bond or stereo mark, or an atom letter of the pattern ("a") right before a digit ("1").
+_BOND_MARKS = frozenset("=#@\\")
+_RING_CLOSURES = {i: "a" if chr(i) in "cnosCNOS" else "1" if chr(i) in "0123456789" else " "
+                  for i in range(128)}
 _SMILES_STRUCTURE = re.compile(r"\[\d*[A-Z]|[^(]\(|\.")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
@@ -224,7 +229,7 @@ class Resolver:
             return self._from_cas(raw, text)
         if text.startswith("InChI="):
             return self._from_structure(raw, text, "inchi", from_inchi)
-        if _INCHIKEY_RE.match(text):
+        if len(text) == 27 and _INCHIKEY_RE.match(text):  # 14, 10 and 1 letters, 2 hyphens
             return self._from_inchikey(raw, text)
         smiles_failure: str | None = None  # RDKit's reason, once it has been asked
         if _smiles_first(text):
@@ -620,7 +625,10 @@ def _smiles_first(text: str) -> bool:
     like that (abbreviations such as "NPP" have none of them)."""
     if _NOT_SMILES.search(text):
         return False
-    if _SMILES_FIRST.search(text):
+    if text.isascii():  # as _SMILES_FIRST, without the engine's working memory for each match
+        if not _BOND_MARKS.isdisjoint(text) or "a1" in text.translate(_RING_CLOSURES):
+            return True
+    elif _SMILES_FIRST.search(text):
         return True
     return bool(_SMILES_STRUCTURE.search(text) and _SMILES_TOKENS.fullmatch(text))
 

@@ -121,14 +121,24 @@ class Structure:
     # neither of which is a common counter-acid), each standardised on its own. Detection
     # checks them too, so a listed substance among the fragments is found.
     alternatives: tuple[Structure, ...] = field(default=())
-    # The parent as RDKit read it back from `smiles` (Mol.ToBinary): `to_mol` restores it
-    # several times faster than parsing the SMILES again. Not part of equality or hashing.
+    # How `to_mol` makes the parent's molecule again, exactly as the verdict saw it (not part of
+    # equality or hashing): a piece of a salt is kept as Mol.ToBinary; a molecule RDKit read
+    # from a SMILES and left unchanged is read again from `source`, the text it was read from
+    # (no binary to write for most inputs); any other was read back from `smiles` itself.
     mol_binary: bytes = field(default=b"", compare=False, repr=False)
+    source: str = field(default="", compare=False, repr=False)
 
     @property
     def skeleton_key(self) -> str:
         """First InChIKey block: connectivity only, so stereoisomers share it."""
         return self.inchikey.split("-")[0]
+
+    @property
+    def written_from_parent(self) -> bool:
+        """`smiles` was written from the very molecule `to_mol` gives, not read back into
+        another: every atom of that molecule is in it as RDKit writes it (aromatic ones in
+        lower case), so a pattern needing an element absent from it cannot match."""
+        return bool(self.source or self.mol_binary)
 
     @property
     def is_salt_or_hydrate(self) -> bool:
@@ -263,7 +273,8 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
             alternatives: tuple[Structure, ...] = (),
             given: str | None = None, parsed: bool = False,
             charged: bool | None = None,
-            neutral_form: tuple[Chem.Mol, str] | None = None) -> Structure:
+            neutral_form: tuple[Chem.Mol, str] | None = None,
+            source: str = "") -> Structure:
     """A Structure of one parent molecule: neutral when that can be written and read back,
     else as given. Raises StructureError when no SMILES or InChIKey can be had.
 
@@ -273,7 +284,8 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
     own SMILES is trusted without reading it back (RDKit reads back the SMILES it writes for
     every molecule and fragment of the general vocabulary, about 124,000) and `mol` is kept.
     `charged`, `neutral_form`: whether `mol` has a charged atom, and its neutral form with
-    that form's SMILES, where already known."""
+    that form's SMILES, where already known. `source`: the SMILES text `mol` was read from,
+    when `parsed` and `mol` is the whole of it."""
     given = given if given is not None else Chem.MolToSmiles(mol)  # `given`: already written
     tries = [(mol, given)]
     # Without a charged atom there is nothing to neutralise (most inputs): skip the uncharger.
@@ -293,6 +305,11 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
     if readable is None:
         raise StructureError(f"RDKit cannot read back its own SMILES for {given[:80]!r}")
     parent, smiles, read_back = readable
+    # Kept for `to_mol`: the text the parent was read from, else nothing (it was read from
+    # `smiles`), else (a piece of a molecule) its binary.
+    as_read = read_back is mol
+    kept_source = source if as_read else ""
+    binary = read_back.ToBinary() if as_read and not kept_source else b""
     inchikey = Chem.MolToInchiKey(parent)
     if not inchikey:
         raise StructureError(f"no InChIKey could be computed for {smiles[:80]}")
@@ -303,7 +320,8 @@ def _finish(mol: Chem.Mol, *, neutralise: bool,
         stripped=stripped,
         neutralised=smiles != given,
         alternatives=alternatives,
-        mol_binary=read_back.ToBinary(),
+        mol_binary=binary,
+        source=kept_source,
     ), read_back)
 
 
@@ -342,7 +360,7 @@ def _from_candidates(pool: list[_Fragment], frags: list[_Fragment], *,
     whole = _remember(Structure(
         smiles=parent.smiles, inchikey=parent.inchikey, formula=parent.formula,
         stripped=_words(others), neutralised=parent.neutralised, alternatives=alternatives,
-        mol_binary=parent.mol_binary,
+        mol_binary=parent.mol_binary, source=parent.source,
     ), parent_mol(parent))
     for _, part in finished:  # only the whole is decided on: the parts' molecules can go
         release_mol(part)
@@ -358,10 +376,11 @@ def _combine(frags: list[_Fragment]) -> Chem.Mol:
 
 def _standardise(mol: Chem.Mol, *, sanitised: bool = False,
                  parsed: bool = False, connected: bool = False,
-                 bracketed: bool = True) -> Structure:
-    """`parsed`: `mol` is as RDKit's SMILES parser returned it (see `_finish`); `connected`:
-    it is known to be one fragment (a SMILES without a dot); `bracketed`: it may have atoms
-    outside SMILES's organic subset or charges (False: a SMILES without a bracket atom)."""
+                 bracketed: bool = True, source: str = "") -> Structure:
+    """`parsed`: `mol` is as RDKit's SMILES parser returned it (see `_finish`) from `source`;
+    `connected`: it is known to be one fragment (a SMILES without a dot); `bracketed`: it may
+    have atoms outside SMILES's organic subset or charges (False: a SMILES without a bracket
+    atom)."""
     if bracketed and mol.HasSubstructMatch(_IONIC_METAL):
         mol = _disconnector.Disconnect(mol)
         sanitised = parsed = False
@@ -370,7 +389,8 @@ def _standardise(mol: Chem.Mol, *, sanitised: bool = False,
     # A sanitised molecule of one fragment (most inputs) is its own only piece: copying and
     # sanitising it again would cost more than the parse.
     if sanitised and (connected or len(Chem.GetMolFrags(mol)) == 1):
-        return _finish(mol, neutralise=True, parsed=parsed, charged=None if bracketed else False)
+        return _finish(mol, neutralise=True, parsed=parsed, charged=None if bracketed else False,
+                       source=source if parsed else "")
     # The pieces of a sanitised molecule keep its atoms' and bonds' perceived state (valence,
     # aromaticity, hybridisation, conjugation): only their rings are to be found again, as
     # sanitising would, at half the cost of sanitising each piece.
@@ -437,7 +457,7 @@ def from_smiles(smiles: str) -> Structure:
         raise StructureError(f"unparsable SMILES: {text[:80]!r}")
     try:
         return _standardise(mol, sanitised=True, parsed=True, connected="." not in text,
-                            bracketed="[" in text)
+                            bracketed="[" in text, source=text)
     except StructureError:
         raise
     except Exception as exc:  # as `standardise` does
@@ -495,11 +515,12 @@ def parent_mol(structure: Structure) -> Chem.Mol:
 
 def to_mol(structure: Structure) -> Chem.Mol:
     """The RDKit molecule of a standardised parent (a new object each call: the caller may
-    change it). Its SMILES was read back when it was made, and that molecule is restored; a
-    Structure built by hand is parsed, and raises StructureError if it cannot be."""
+    change it): the very molecule standardisation decided on, restored from its binary or read
+    again from the text it was read from (see `Structure.source`); a Structure built by hand
+    is parsed, and raises StructureError if it cannot be."""
     if structure.mol_binary:
         return Chem.Mol(structure.mol_binary)  # type: ignore[call-overload]  # stubs say str
-    mol = Chem.MolFromSmiles(structure.smiles)
+    mol = Chem.MolFromSmiles(structure.source or structure.smiles)
     if mol is None:
         raise StructureError(f"cannot read the parent SMILES {structure.smiles[:80]!r}")
     return mol

@@ -39,3 +39,14 @@ def test_computed_check_digit_always_validates(first: int, second: int) -> None:
     assert is_valid_cas(cas)
     wrong = (check_digit(body) + 1) % 10
     assert not is_valid_cas(f"{first}-{second:02d}-{wrong}")
+
+
+_CAS_ALPHABET = "0123456789-- CASNo.#:RN\n\t²١x"
+
+
+@given(st.text(alphabet=_CAS_ALPHABET, max_size=20))
+def test_the_shape_test_answers_as_the_pattern_does(text: str) -> None:
+    # `looks_like_cas` skips the regular expression for text that cannot match it.
+    from precursorwatch.chem.cas import _CAS_RE, looks_like_cas
+
+    assert looks_like_cas(text) == (_CAS_RE.match(text) is not None)

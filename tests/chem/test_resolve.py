@@ -243,3 +243,18 @@ def test_text_written_only_as_smiles_is_read_as_smiles_first(resolver: Resolver,
     res = resolver.resolve(text)
     assert res.resolved_by == how, res.reason
     assert res.language is None if how == "smiles" else res.language == "en"
+
+
+_SMILES_ALPHABET = [*"cnosCNOSBPFIbpl[]()=#@\\/.-+0123456789%aA xyz\t,", "١", "é", "Cl", "Br"]
+
+
+@given(st.lists(st.sampled_from(_SMILES_ALPHABET), max_size=16).map("".join))
+@settings(max_examples=500)
+def test_text_tried_as_smiles_first_is_what_the_patterns_say(text: str) -> None:
+    # ASCII text is tested without the regular expression engine, with the same answer.
+    from precursorwatch.chem import resolve
+
+    expected = not resolve._NOT_SMILES.search(text) and bool(
+        resolve._SMILES_FIRST.search(text)
+        or (resolve._SMILES_STRUCTURE.search(text) and resolve._SMILES_TOKENS.fullmatch(text)))
+    assert resolve._smiles_first(text) == expected

@@ -127,3 +127,24 @@ def test_the_molecule_of_a_new_structure_is_shared_and_an_older_one_restored() -
     assert parent_mol(first) is not parent_mol(first)
     assert Chem.MolToSmiles(parent_mol(first)) == first.smiles
     assert to_mol(first) is not to_mol(first)
+
+
+@pytest.mark.parametrize(
+    ("smiles", "kept_as"),
+    [("CCOC(=O)c1ccccc1N", "source"),  # read and left unchanged: read again from its text
+     ("  C[NH3+]  ", "smiles"),  # neutralised: read back from its own SMILES
+     ("O=C1CCNCC1.Cl", "binary"),  # a piece of a salt: its binary
+     ("[Na+].[Cl-]", "smiles")],
+)
+def test_the_parent_molecule_is_made_again_exactly(smiles: str, kept_as: str) -> None:
+    from precursorwatch.chem.structure import parent_mol
+
+    st = from_smiles(smiles)
+    decided_on = parent_mol(st)
+    assert {"source": st.source == smiles.strip() and not st.mol_binary,
+            "smiles": not st.source and not st.mol_binary,
+            "binary": bool(st.mol_binary) and not st.source}[kept_as]
+    assert st.written_from_parent == (kept_as != "smiles")
+    again = to_mol(st)
+    assert again is not decided_on
+    assert again.ToBinary() == decided_on.ToBinary()
