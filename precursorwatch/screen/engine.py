@@ -781,9 +781,9 @@ def core_free(cores: int, load: float, others: float | None) -> bool:
     last minute is no higher than the cores.
 
     The load average alone cannot tell: it counts this process itself, which on a quiet 2-core
-    machine is the whole load (1.1 at the end of a run's first second). Where `others` cannot
-    be measured, a core counts as free when the load average leaves one whole core besides
-    this process's own.
+    machine is the whole load (1.1 there while a million lines were screened, and the old rule,
+    load + 1 <= cores, never let the second process start). Where `others` cannot be measured,
+    that old rule is all there is.
     """
     if cores < 2:
         return False
