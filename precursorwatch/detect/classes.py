@@ -44,11 +44,17 @@ def class_matches(
     skip: Collection[str] = frozenset(),
 ) -> list[Match]:
     """Structure rules in force on `as_of` whose SMARTS match and whose exclusions do not.
-    Rules whose id is in `skip` are not tried: the caller has shown they cannot match."""
+    Rules whose id is in `skip` are not tried: the caller has shown they cannot match.
+    `mol`: the parent's own molecule (`to_mol`, `parent_mol`), where the caller has it.
+    Where the parent's SMILES was written from its molecule, a rule needing an element that
+    SMILES lacks (an aromatic carbon, say) is not searched for (`CompiledRule.may_match`)."""
     mol = mol if mol is not None else to_mol(structure)
+    written = structure.smiles if structure.written_from_parent else None
     out: list[Match] = []
     for compiled in _rules_to_try(index, as_of, jurisdictions, skip):
         rule = compiled.rule
+        if written is not None and not compiled.may_match(written):
+            continue
         if not compiled.matches(mol):
             continue
         ref = f" ({rule.legal_reference})" if rule.legal_reference else ""
