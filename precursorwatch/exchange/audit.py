@@ -3,8 +3,9 @@
 Each link holds who (the authority), what (action, record type and id, and the record's content
 hash) and when, plus the previous link's hash; its own hash covers all of that. Verification
 re-hashes every link and every record it names, checks each record's signature and that the
-record's stored served copy is still its rendering, so a row edited, inserted or deleted behind
-the service's back is found.
+record's stored served copy is still its rendering (a notification's, with the status,
+correction and answer its signed answer and correction say), so a row edited, inserted or
+deleted behind the service's back is found.
 
 One change the chain cannot show by itself: its newest links cut off together with their
 records (what is left is still a consistent chain). So every write hands its author a
@@ -37,6 +38,7 @@ from precursorwatch.exchange.models import (
     Person,
 )
 from precursorwatch.exchange.records import (
+    follow_up,
     incident_document,
     iso,
     notification_document,
@@ -252,14 +254,25 @@ def stored_records(session: Session, keys: Iterable[RecordKey], codes: dict[int,
     if ids["notification"]:
         transit = _linked(session, NotificationTransit.notification_id,
                           NotificationTransit.authority_id, ids["notification"])
+        # What the answer and the correction, signed rows both, say a read must serve of
+        # each version beside its rendering (its stored status, correction and answer).
+        answers = {r.notification_id: r for r in session.scalars(
+            select(NotificationResponse)
+            .where(NotificationResponse.notification_id.in_(ids["notification"])))}
+        successors = dict(session.execute(
+            select(Notification.supersedes_id, Notification.id)
+            .where(Notification.supersedes_id.in_(ids["notification"]))).all())
         for n in session.scalars(select(Notification).options(content)
                                  .where(Notification.id.in_(ids["notification"]))):
             exporter, importer = codes.get(n.exporter_id, "?"), codes.get(n.importer_id, "?")
             via = [codes.get(a, "?") for a in transit[n.id]]
             doc = notification_document(n, exporter=exporter, importer=importer, transit=via)
             served = render_notification(n, exporter=exporter, importer=importer, transit=via)
-            found["notification", n.id] = StoredRecord(doc, n.signature, n.rendered == served,
-                                                        canon=n.canon)
+            follows = follow_up(answers.get(n.id), successors.get(n.id), codes)
+            found["notification", n.id] = StoredRecord(
+                doc, n.signature,
+                n.rendered == served and (n.status, n.superseded_by, n.answer) == follows,
+                canon=n.canon)
     if ids["response"]:
         for r in session.scalars(select(NotificationResponse)
                                  .where(NotificationResponse.id.in_(ids["response"]))):

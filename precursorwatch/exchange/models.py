@@ -103,6 +103,15 @@ class Notification(Base):
     canon: Mapped[str] = mapped_column(String(16), default=JCS)  # what the signature covers
     # The record as the API serves it (records.render_notification), rendered once on write.
     rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
+    # What a read serves beside `rendered`, as the records that follow this version say it:
+    # `status` is the answer's decision, `superseded` once corrected, else `sent` (whether
+    # `sent` has expired is decided when read, from `reply_deadline`); `superseded_by` the
+    # correction's id; `answer` the answer as served (JSON, `records.answer_json`). Set by the
+    # write that adds the answer or the correction, in its transaction; the audit checks them
+    # against those signed rows (`records.follow_up`).
+    status: Mapped[str] = mapped_column(String(16), default="sent", server_default="sent")
+    superseded_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (UniqueConstraint("thread_id", "version"),
                       Index("ix_notification_created", "created_at"),

@@ -16,8 +16,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, case, exists, select
-from sqlalchemy.orm import Session, aliased, undefer
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    exists,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from precursorwatch.exchange import audit
@@ -26,6 +37,7 @@ from precursorwatch.exchange.errors import Conflict, Forbidden, Invalid
 from precursorwatch.exchange.limits import Count
 from precursorwatch.exchange.models import Notification, NotificationResponse, NotificationTransit
 from precursorwatch.exchange.records import (
+    answer_json,
     notification_document,
     render_notification,
     response_document,
@@ -45,50 +57,32 @@ from precursorwatch.exchange.signed import Written, inserting, signed_form, writ
 from precursorwatch.exchange.signing import JCS
 
 Direction = Literal["incoming", "outgoing", "transit"]
-_successor = aliased(Notification)
-
-
 NOW: BindParameter[Any] = bindparam("now")
 
 
 def status_expression() -> ColumnElement[str]:
-    """A notification's status, derived when read: the answer if any, `superseded` once
-    corrected, `expired` once the deadline (bound as `now`) has passed unanswered, else
-    `sent`."""
+    """A notification's status as a read serves it: the stored one (`Notification.status`:
+    the answer, `superseded` once corrected, else `sent`), `expired` once the reply deadline
+    (bound as `now`) has passed with none of those."""
     return case(
-        (NotificationResponse.decision.is_not(None), NotificationResponse.decision),
-        (_successor.id.is_not(None), "superseded"),
-        (Notification.reply_deadline <= NOW, "expired"),
-        else_="sent",
+        (and_(Notification.status == "sent", Notification.reply_deadline <= NOW), "expired"),
+        else_=Notification.status,
     )
 
 
-def _with_status(base: Select[Notification]
-                 ) -> Select[Notification, NotificationResponse | None, str | None, str]:
-    return (base.add_columns(NotificationResponse, _successor.id, status_expression())
-            .outerjoin(NotificationResponse,
-                       NotificationResponse.notification_id == Notification.id)
-            .outerjoin(_successor, _successor.supersedes_id == Notification.id))
-
-
-_ANSWER = (NotificationResponse.decision, NotificationResponse.reason,
-           NotificationResponse.authority_id, NotificationResponse.created_at,
-           NotificationResponse.signature)
-
-
 def _served_columns(base: Select[Notification]) -> Select[*tuple[Any, ...]]:
-    """The stored rendering, the derived status, the successor and the answer: all a read
-    serves, without loading the record's content."""
-    served: Select[*tuple[Any, ...]] = (
-        base.with_only_columns(Notification.rendered, status_expression(), _successor.id,
-                               *_ANSWER)
-        .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
-        .outerjoin(_successor, _successor.supersedes_id == Notification.id))
+    """All a read serves, from the notification's row alone (no joins): its stored rendering,
+    status, correction's id and answer, and its reply deadline."""
+    served: Select[*tuple[Any, ...]] = base.with_only_columns(
+        Notification.rendered, Notification.status, Notification.superseded_by,
+        Notification.answer, Notification.reply_deadline)
     return served
 
 
 # Built once: bound to the caller, record, clock and page by parameters.
-_ONE = _with_status(Scope.notifications_statement()).where(Notification.id == RECORD_ID)
+_ONE = (Scope.notifications_statement().add_columns(NotificationResponse)
+        .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
+        .where(Notification.id == RECORD_ID))
 _ONE_SERVED = _served_columns(Scope.notifications_statement()).where(
     Notification.id == RECORD_ID)
 
@@ -119,23 +113,22 @@ def _list_statement(direction: Direction | None, by_status: bool, by_thread: boo
 # Reads serve the JSON rendered when the record was written (validated then): the shapes are
 # `NotificationOut` / `IncidentOut` (documented in OpenAPI, and checked in the tests). Services
 # return JSON text; the routers send it as is.
-def _answer_out(decision: str | None, reason: str | None, authority_id: int | None,
-                at: dt.datetime | None, signature: str | None, codes: dict[int, str]
-                ) -> dict[str, Any] | None:
-    if decision is None or authority_id is None or at is None:
-        return None
-    return {"decision": decision, "reason": reason, "by": codes[authority_id], "at": when(at),
-            "signature": signature}
-
-
-def _served(row: Sequence[Any], codes: dict[int, str]) -> str:
-    rendered, status, successor, decision, reason, by, at, signature = row
-    return with_status(rendered, status=status, superseded_by=successor,
-                       response=_answer_out(decision, reason, by, at, signature, codes))
+def _served(row: Sequence[Any], now: dt.datetime) -> str:
+    rendered, status, superseded_by, answer, deadline = row
+    if status == "sent" and deadline <= now:
+        status = "expired"
+    return with_status(rendered, status=status, superseded_by=superseded_by, response=answer)
 
 
 # -- writes -----------------------------------------------------------------------------------
 _NEW_TRANSIT = inserting(NotificationTransit)
+_NOTIFICATION_ID = bindparam("notification_id", type_=String())
+# The write that adds a correction or an answer also sets what reads serve of the version it
+# follows, in the same transaction (and, on PostgreSQL, the same round trip as its inserts).
+_SUPERSEDE = (update(Notification).where(Notification.id == _NOTIFICATION_ID)
+              .values(status="superseded", superseded_by=bindparam("successor_id")))
+_ANSWERED = (update(Notification).where(Notification.id == _NOTIFICATION_ID)
+             .values(status=bindparam("decision"), answer=bindparam("served_answer")))
 
 
 def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
@@ -197,7 +190,7 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
             exporter_id=caller.id, importer_id=importer.id, created_at=now,
             reply_deadline=now + dt.timedelta(days=importer.reply_days),
             verdict_name=verdict["verdict"], body=body, verdict=verdict, party_hits=hits,
-            signature="", canon=JCS,
+            signature="", canon=JCS, status="sent", superseded_by=None, answer=None,
         )
         codes = [t.code for t in transit]
         doc = notification_document(row, exporter=head.code, importer=importer.code,
@@ -213,19 +206,19 @@ def send_notification(ex: Exchange, caller: Caller, data: NotificationIn, *,
         # Queued after the notification, which they refer to.
         _NEW_TRANSIT.queue(batch, [{"notification_id": new_id, "authority_id": t.id}
                                    for t in transit])
+        if corrects is not None:
+            batch.execute(_SUPERSEDE, [{"notification_id": corrects, "successor_id": new_id}])
         return written
 
 
 _LOCK_ONE = (select(Notification.id).where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE)
              .with_for_update(key_share=True, of=Notification))
 # What a write checks of a notification; its status is derived from these as
-# `status_expression` derives it, at the time the write takes after its locks.
+# `status_expression` derives it, at the time the write takes after its locks (the lock
+# waits for a writer that answers or corrects it, whose status this read then sees).
 _STATE = (select(Notification.exporter_id, Notification.importer_id, Notification.thread_id,
                  Notification.version, Notification.reply_deadline, Notification.rendered,
-                 NotificationResponse.decision, _successor.id)
-          .select_from(Notification)
-          .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
-          .outerjoin(_successor, _successor.supersedes_id == Notification.id)
+                 Notification.status)
           .where(Notification.id == RECORD_ID, NOTIFICATION_VISIBLE))
 
 
@@ -255,30 +248,29 @@ def _state(row: Sequence[Any] | None, notification_id: str, now: dt.datetime) ->
     """A row of `_STATE` with the notification's status at `now`; 404 for no row."""
     if row is None:
         raise Scope.no_notification(notification_id)
-    exporter_id, importer_id, thread_id, version, deadline, rendered, decision, successor = row
-    status = (decision if decision is not None else "superseded" if successor is not None
-              else "expired" if deadline <= now else "sent")
+    exporter_id, importer_id, thread_id, version, deadline, rendered, status = row
+    if status == "sent" and deadline <= now:
+        status = "expired"
     return _State(exporter_id, importer_id, thread_id, version, deadline, rendered, status)
 
 
-def _one(session: Session, scope: Scope, notification_id: str, now: dt.datetime, *,
-         rendered: bool = False) -> tuple[Notification, NotificationResponse | None, str]:
-    query = _ONE.options(undefer(Notification.rendered)) if rendered else _ONE
-    row = session.execute(query, {**scope.params, "now": now,
-                                  "record_id": notification_id}).first()
+def _one(session: Session, scope: Scope, notification_id: str
+         ) -> tuple[Notification, NotificationResponse | None]:
+    """The notification and its answer (None if unanswered) as stored rows."""
+    row = session.execute(_ONE, {**scope.params, "record_id": notification_id}).first()
     if row is None:
         raise Scope.no_notification(notification_id)
-    n, response, _successor_id, status = row
-    return n, response, status
+    n, response = row
+    return n, response
 
 
 def get_notification(ex: Exchange, caller: Caller, notification_id: str,
                      count: Count | None = None) -> str:
-    """The notification as JSON text (`NotificationOut`)."""
-    params = {**Scope(caller).params, "now": ex.now(), "record_id": notification_id}
+    """The notification as JSON text (`NotificationOut`): one indexed look-up of its row."""
+    params = {**Scope(caller).params, "record_id": notification_id}
     row = ex.one(_ONE_SERVED, params, count,
                  lambda: Scope.no_notification(notification_id))
-    return _served(row, ex.codes())
+    return _served(row, ex.now())
 
 
 def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
@@ -288,12 +280,11 @@ def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | N
     """A page of notifications, newest first (`by_deadline`: soonest reply deadline first,
     as an inbox of what to answer is read), each as JSON text; `thread_id` keeps the
     versions of one notified shipment."""
-    params = {**Scope(caller).params, "now": ex.now(), "status": status, "thread_id": thread_id,
+    now = ex.now()
+    params = {**Scope(caller).params, "now": now, "status": status, "thread_id": thread_id,
               "limit": limit, "offset": offset}
     query = _list_statement(direction, status is not None, thread_id is not None, by_deadline)
-    rows = ex.rows(query, params, count)
-    codes = ex.codes()
-    return [_served(row, codes) for row in rows]
+    return [_served(row, now) for row in ex.rows(query, params, count)]
 
 
 # What a summary of many notifications counts, without their evidence or signatures.
@@ -304,7 +295,6 @@ _FACTS = (Scope.notifications_statement().with_only_columns(
     Notification.body["exporter"]["country"].as_string(),
     Notification.body["importer"]["country"].as_string(), NotificationResponse.reason)
     .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
-    .outerjoin(_successor, _successor.supersedes_id == Notification.id)
     .order_by(Notification.created_at, Notification.id))
 FACTS = ("id", "created_at", "status", "exporting_authority", "importing_authority",
          "substance", "name", "exporter_country", "importer_country", "reason")
@@ -346,20 +336,28 @@ def answer_notification(ex: Exchange, caller: Caller, notification_id: str, data
                                         reason=data.reason, created_at=now, signature="",
                                         canon=JCS)
         doc = response_document(response, authority=head.code)
-        return write(
-            ex.vault, batch, head, response, doc, actor=caller.person,
-            action=f"notification.{data.decision}", record_type="response", at=now,
-            serve=lambda r: with_status(n.rendered, status=data.decision, superseded_by=None,
-                                        response=_answer_out(data.decision, r.reason, caller.id,
-                                                             now, r.signature,
-                                                             {caller.id: head.code})))
+        written = write(ex.vault, batch, head, response, doc, actor=caller.person,
+                        action=f"notification.{data.decision}", record_type="response", at=now,
+                        serve=lambda r: with_status(n.rendered, status=r.decision,
+                                                    superseded_by=None,
+                                                    response=_answer(r, head.code)))
+        batch.execute(_ANSWERED, [{"notification_id": notification_id,
+                                   "decision": data.decision,
+                                   "served_answer": _answer(response, head.code)}])
+        return written
+
+
+def _answer(response: NotificationResponse, by: str) -> str:
+    """The signed answer as the notification serves it (`records.answer_json`)."""
+    return answer_json(response.decision, response.reason, by, response.created_at,
+                       response.signature)
 
 
 def signed_notification(ex: Exchange, caller: Caller, notification_id: str) -> dict[str, Any]:
     """The notification as its exporter signed it, and the importer's signed answer if any:
     each the document, its canonical form and the signature, for verifying off this server."""
     with ex.sessions() as session:
-        n, response, _ = _one(session, Scope(caller), notification_id, ex.now())
+        n, response = _one(session, Scope(caller), notification_id)
         codes = audit.authority_codes(session)
         keys: list[audit.RecordKey] = [("notification", n.id)]
         if response is not None:

@@ -52,20 +52,42 @@ def render_notification(row: Notification, *, exporter: str, importer: str,
 
 
 def with_status(rendered: str, *, status: str, superseded_by: str | None,
-                response: Mapping[str, Any] | None) -> str:
-    """The served notification: its stored rendering plus the parts derived when read."""
+                response: str | None) -> str:
+    """The served notification: its stored rendering plus its status, its correction's id and
+    its answer as served (`answer_json`, JSON text), byte for byte what `to_json` makes of
+    the whole."""
     if superseded_by is None and response is None:  # most of a page: one of a few tails
         tail = _TAILS.get(status)
         if tail is None:
             tail = to_json({"status": status, "superseded_by": None, "response": None})
             if len(_TAILS) < 16:
                 _TAILS[status] = tail
-    else:
-        tail = to_json({"status": status, "superseded_by": superseded_by, "response": response})
-    return f"{rendered[:-1]},{tail[1:]}"
+        return f"{rendered[:-1]},{tail[1:]}"
+    return (f'{rendered[:-1]},"status":{to_json(status)},"superseded_by":'
+            f'{"null" if superseded_by is None else to_json(superseded_by)},'
+            f'"response":{"null" if response is None else response}}}')
 
 
 _TAILS: dict[str, str] = {}  # by status, for a record neither answered nor corrected
+
+
+def answer_json(decision: str, reason: str | None, by: str, at: dt.datetime,
+                signature: str) -> str:
+    """An answer as a notification serves it (`response` of `NotificationOut`)."""
+    return to_json({"decision": decision, "reason": reason, "by": by, "at": when(at),
+                    "signature": signature})
+
+
+def follow_up(response: NotificationResponse | None, successor_id: str | None,
+              codes: Mapping[int, str]) -> tuple[str, str | None, str | None]:
+    """A notification's (status, superseded_by, answer) as its answer and its correction, both
+    signed rows, say them: what its stored columns must hold (`Notification.status`)."""
+    answer = None if response is None else answer_json(
+        response.decision, response.reason, codes.get(response.authority_id, "?"),
+        response.created_at, response.signature)
+    status = (response.decision if response is not None
+              else "superseded" if successor_id is not None else "sent")
+    return status, successor_id, answer
 
 
 def render_incident(row: Incident, *, reporter: str) -> str:

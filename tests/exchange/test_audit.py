@@ -103,6 +103,18 @@ TAMPERING = [
     ("incident unlinked from its notification", "US",
      "DELETE FROM incident_notification WHERE incident_id = :linked",
      "links to notifications differ"),
+    ("served status turned into consent", "CN",
+     "UPDATE notification SET status = 'no_objection' WHERE id = :answered",
+     "copy served to readers differs"),
+    ("served answer's reason edited", "CN",
+     "UPDATE notification SET answer = REPLACE(answer, 'no licence', 'licence on file') "
+     "WHERE id = :answered", "copy served to readers differs"),
+    ("answer hidden from readers", "CN",
+     "UPDATE notification SET status = 'sent', answer = NULL WHERE id = :answered",
+     "copy served to readers differs"),
+    ("shown as corrected without a correction", "CN",
+     "UPDATE notification SET status = 'superseded', superseded_by = :first WHERE id = :second",
+     "copy served to readers differs"),
     ("signature swapped", "CN",
      "UPDATE notification SET signature = (SELECT signature FROM notification WHERE id = :first)"
      " WHERE id = :second", "signature does not verify"),
@@ -249,3 +261,50 @@ def test_no_downgrade_below_the_signed_party_screening(
           migrating(app.state.exchange.engine) as config):
         command.downgrade(config, "0004")
     assert all(r.ok for r in verify_audit(app.state.exchange.engine))
+
+
+def test_a_correction_hidden_from_readers_is_detected(client: TestClient, authorities: Any,
+                                                      app: FastAPI) -> None:
+    """A correction marks the version it replaces `superseded` in that version's row; setting
+    it back by hand (readers would answer the old version) shows in the exporter's chain."""
+    cn = authorities.headers("CN")
+    old = client.post("/v1/notifications", json=notification(), headers=cn).json()
+    new = client.post(f"/v1/notifications/{old['id']}/corrections",
+                      json=notification(quantity=7), headers=cn).json()
+    served = client.get(f"/v1/notifications/{old['id']}", headers=cn).json()
+    assert (served["status"], served["superseded_by"]) == ("superseded", new["id"])
+    assert problems(client, authorities, "CN") == []
+    tamper(app, "UPDATE notification SET status = 'sent', superseded_by = NULL WHERE id = :old",
+           old=old["id"])
+    assert client.get(f"/v1/notifications/{old['id']}", headers=cn).json()["status"] == "sent"
+    assert any("copy served to readers differs" in p for p in problems(client, authorities, "CN"))
+
+
+def test_the_upgrade_to_stored_follow_ups_fills_them_from_the_signed_rows(
+        client: TestClient, authorities: Any, app: FastAPI) -> None:
+    """Revision 0012 keeps a notification's status, correction and answer in its row; rows
+    written before it get them from their answers and corrections, served as before."""
+    cn, mx = authorities.headers("CN"), authorities.headers("MX")
+    old = client.post("/v1/notifications", json=notification(), headers=cn).json()
+    new = client.post(f"/v1/notifications/{old['id']}/corrections",
+                      json=notification(quantity=7), headers=cn).json()
+    answered = client.post(f"/v1/notifications/{new['id']}/response",
+                           json={"decision": "objection", "reason": "no licence \u00e9"},
+                           headers=mx)
+    assert answered.status_code == 200
+    plain = client.post("/v1/notifications", json=notification(quantity=3), headers=cn).json()
+    ids = (old["id"], new["id"], plain["id"])
+
+    def served() -> dict[str, bytes]:
+        return {i: client.get(f"/v1/notifications/{i}", headers=mx).content for i in ids}
+
+    before = served()
+    assert json.loads(before[new["id"]])["response"] == answered.json()["response"]
+    engine = app.state.exchange.engine
+    with migrating(engine) as config:
+        conn = config.attributes["connection"]
+        command.downgrade(config, "0011")
+        assert "answer" not in {c["name"] for c in inspect(conn).get_columns("notification")}
+        command.upgrade(config, "head")
+    assert served() == before
+    assert all(r.ok for r in verify_audit(engine))

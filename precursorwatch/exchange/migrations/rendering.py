@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from precursorwatch.exchange.models import Incident, Notification
-from precursorwatch.exchange.records import render_incident, render_notification
+from precursorwatch.exchange.models import Incident, Notification, NotificationResponse
+from precursorwatch.exchange.records import follow_up, render_incident, render_notification
 
 
 def _utc(values: dict[str, Any]) -> dict[str, Any]:
@@ -50,3 +50,26 @@ def rerender_incidents(conn: sa.Connection) -> None:
         row = Incident(**_utc({k: v for k, v in r.items() if k != "rendered"}))
         conn.execute(table.update().where(table.c.id == r["id"]).values(
             rendered=render_incident(row, reporter=codes[r["reporter_id"]])))
+
+
+def refill_follow_ups(conn: sa.Connection) -> None:
+    """Set what reads serve of every notification that was answered or corrected (its
+    `status`, `superseded_by` and `answer`, `records.follow_up`) from those signed rows."""
+    meta = sa.MetaData()
+    table = sa.Table("notification", meta, autoload_with=conn)
+    response_table = sa.Table("notification_response", meta, autoload_with=conn)
+    authority = sa.Table("authority", meta, autoload_with=conn)
+    codes = dict(conn.execute(sa.select(authority.c.id, authority.c.code)).all())
+    responses = {r["notification_id"]: NotificationResponse(**_utc(dict(r)))
+                 for r in conn.execute(sa.select(response_table)).mappings()}
+    successors = dict(conn.execute(sa.select(table.c.supersedes_id, table.c.id)
+                                   .where(table.c.supersedes_id.is_not(None))).all())
+    rows = []
+    for nid in sorted(set(responses) | set(successors)):
+        status, superseded_by, answer = follow_up(responses.get(nid), successors.get(nid), codes)
+        rows.append({"nid": nid, "new_status": status, "successor": superseded_by,
+                     "served_answer": answer})
+    if rows:
+        conn.execute(table.update().where(table.c.id == sa.bindparam("nid")).values(
+            status=sa.bindparam("new_status"), superseded_by=sa.bindparam("successor"),
+            answer=sa.bindparam("served_answer")), rows)
