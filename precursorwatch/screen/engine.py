@@ -733,6 +733,10 @@ def _run_local(manifest: Manifest, options: ScreenOptions, advance: ProgressHook
 
 
 SPLIT_MIN_BYTES = 32 << 20
+# The share of the file this process screens before it reads the second process's results:
+# a little over half, since the second one also sends its results (pickled) and starts with
+# a fork, and this one then only unpacks them.
+_FIRST_SHARE = 0.54
 
 
 @dataclass(frozen=True, slots=True)
@@ -835,7 +839,7 @@ class _SecondHalf:
                 or _screening_checker.cache_info().currsize
                 or not _idle_core(since)):
             return None
-        at = split_point(manifest)
+        at = split_point(manifest, _FIRST_SHARE)
         if at is None:
             return None
         read_end, write_end = os.pipe()
