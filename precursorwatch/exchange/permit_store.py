@@ -173,10 +173,9 @@ def list_permits(ex: Exchange, caller: Caller, *, role: str | None = None, limit
 
 
 def get_permit(ex: Exchange, caller: Caller, permit_id: str, count: Count | None = None) -> str:
-    rows = ex.rows(_ONE_SERVED, {**scope_params(caller), "record_id": permit_id}, count)
-    if not rows:
-        raise no_permit(permit_id)
-    return _served_row(rows[0], ex.codes())
+    row = ex.one(_ONE_SERVED, {**scope_params(caller), "record_id": permit_id}, count,
+                 lambda: no_permit(permit_id))
+    return _served_row(row, ex.codes())
 
 
 def revoke_permit(ex: Exchange, caller: Caller, permit_id: str, data: permits.RevokeIn

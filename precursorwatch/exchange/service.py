@@ -122,10 +122,14 @@ class Exchange:
             missing: Callable[[], Exception]) -> tuple[Any, ...]:
         """The first row of a scoped read of one record (`rows`), or `missing()` raised when
         there is none: the record does not exist or the caller may not see it (404 alike)."""
-        found = self.rows(statement, params, count)
-        if not found:
+        if count is None:
+            rows = self.rows(statement, params)
+            row = rows[0] if rows else None
+        else:
+            row = self.read(lambda connection: count.one(connection, statement, params))
+        if row is None:
             raise missing()
-        return found[0]
+        return row
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Session]:

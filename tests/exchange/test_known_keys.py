@@ -61,6 +61,8 @@ def test_a_revoked_key_is_refused_at_once_though_known(
     revoke_key(app.state.exchange.engine, "MX")
     for method, path, body in [("GET", "/v1/notifications", None),
                                ("GET", "/v1/incidents", None),
+                               ("GET", f"/v1/notifications/{NO_RECORD}", None),
+                               ("GET", f"/v1/incidents/{NO_RECORD}", None),
                                ("POST", "/v1/notifications", notification())]:
         keys.add(mx_hash, Caller(2, "MX", "COFEPRIS"))  # as if seen a moment ago
         got = client.request(method, path, json=body, headers=mx)
@@ -86,6 +88,32 @@ def test_requests_with_a_known_key_count_against_its_rate(
                 "/v1/incidents", "/v1/notifications")]
         assert app.state.known_keys.get(hash_api_key(cn.api_key)) is not None
     assert got == [200, 200, 200, 200, 429]
+
+
+NO_RECORD = "00000000-0000-4000-8000-000000000000"
+
+
+def test_single_reads_with_a_known_key_count_whether_or_not_the_record_exists(
+        settings: ExchangeSettings, engine: Engine, clock: Clock) -> None:
+    """A single read is counted in the statement that reads the record (on PostgreSQL):
+    found or not (404), it counts; over the limit it is 429 whatever the record."""
+    app = create_app(dataclasses.replace(settings, rate_limit=5), engine=engine, clock=clock)
+    ex = app.state.exchange
+    cn = add_authority(ex.engine, ex.vault, "CN", "NNCC")
+    add_authority(ex.engine, ex.vault, "MX", "COFEPRIS")
+    headers = {"Authorization": f"Bearer {cn.api_key}"}
+    with TestClient(app) as client:
+        sent = client.post("/v1/notifications", json=notification(transit_authorities=[]),
+                           headers=headers)
+        assert sent.status_code == 201
+        path = f"/v1/notifications/{sent.json()['id']}"
+        got = [client.get(p, headers=headers) for p in
+               (path, f"/v1/notifications/{NO_RECORD}", f"/v1/incidents/{NO_RECORD}", path,
+                path)]
+    assert [g.status_code for g in got] == [200, 404, 404, 200, 429]
+    assert got[0].content == got[3].content
+    assert got[0].json() == {**sent.json(), "status": "sent"}
+    assert got[1].json()["error"]["message"] == f"no notification {NO_RECORD} for this authority"
 
 
 def test_writes_with_a_known_key_count_against_its_rate_even_when_refused(

@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from exchange_helpers import Clock, incident, notification
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, String, bindparam, create_engine, func, select, text
 
 from precursorwatch.exchange import notifications, service
 from precursorwatch.exchange.admin import (
@@ -26,7 +26,7 @@ from precursorwatch.exchange.admin import (
 )
 from precursorwatch.exchange.app import create_app
 from precursorwatch.exchange.db import make_engine, migrate
-from precursorwatch.exchange.errors import AdminError, Conflict, RateLimited
+from precursorwatch.exchange.errors import AdminError, Conflict, RateLimited, Unauthorized
 from precursorwatch.exchange.limits import Count, LocalRateLimits, SharedRateLimits
 from precursorwatch.exchange.models import AuditEntry, Authority, Base
 from precursorwatch.exchange.schemas import NotificationIn, ResponseIn
@@ -143,6 +143,32 @@ def test_the_rate_count_alone_commits_without_waiting_for_the_disk(
         assert conn.execute(text("SELECT hits FROM rate_window")).scalar_one() == 3
         assert ex_limits.look_up(conn, hash_api_key(key)) is not None
         assert conn.execute(setting).scalar_one() == "on"
+
+
+def test_a_single_row_is_read_in_the_counting_statement(
+        engine: Engine, settings: ExchangeSettings, database: Any) -> None:
+    """`Count.one` reads at most one row in the statement that counts the request, as its own
+    asynchronous transaction in autocommit: the row, or None when there is none (counted all
+    the same); an unknown key is 401 whatever the row."""
+    ex = create_app(settings, engine=engine).state.exchange
+    key = add_authority(engine, ex.vault, "CN", "NNCC").api_key
+    limits = SharedRateLimits(100, 60) if database.kind == "postgresql" else LocalRateLimits(
+        100, 60)
+    count = Count(limits, hash_api_key(key))
+    setting = ([text("current_setting('synchronous_commit')")]
+               if database.kind == "postgresql" else [])
+    code = select(Authority.code, *setting).where(
+        Authority.code == bindparam("code", type_=String()))
+    with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+        found = count.one(conn, code, {"code": "CN"})
+        assert found is not None and found[0] == "CN"
+        if database.kind == "postgresql":
+            assert found[1] == "off"
+        assert count.one(conn, code, {"code": "XX"}) is None
+        with pytest.raises(Unauthorized):
+            Count(limits, hash_api_key("pwx_unknown")).one(conn, code, {"code": "CN"})
+        if database.kind == "postgresql":
+            assert conn.execute(text("SELECT hits FROM rate_window")).scalar_one() == 2
 
 
 def test_add_authority_keeps_only_the_key_hash(engine: Engine, settings: ExchangeSettings,
