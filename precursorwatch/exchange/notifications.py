@@ -2,9 +2,11 @@
 
 The exporting authority signs each version of a notified shipment; a correction is a new
 version that supersedes the one before; the importing authority answers a version once, while
-it awaits an answer. A notification's status is derived when read: its answer if any,
-`superseded` once corrected, `expired` once its reply deadline passed unanswered, else `sent`.
-Readers are its exporting, importing and transit authorities (`scope.NOTIFICATION_VISIBLE`).
+it awaits an answer. A notification's status is its answer if any, `superseded` once
+corrected, `expired` once its reply deadline passed with neither, else `sent`: the write that
+answers or corrects it stores that in its row (`Notification.status`), and a read, one look-up
+of the row, decides only whether `sent` has expired. Readers are its exporting, importing and
+transit authorities (`scope.NOTIFICATION_VISIBLE`).
 """
 
 from __future__ import annotations
