@@ -164,6 +164,7 @@ class _Fragment:
     charged: bool
     # the neutral form's molecule when made here (None: uncharged, or classed by its SMILES)
     neutral_mol: Chem.Mol | None = None
+    source: str = ""  # the SMILES text `mol` was read from, when it was read on its own
 
 
 def _canonical(smiles: str) -> str:
@@ -226,7 +227,7 @@ _SMALL_FRAGMENTS: dict[str, tuple[str, str, FragmentKind, str, bool]] = {}
 _SMALL_FRAGMENTS_MAX = 20_000
 
 
-def _classify(frag: Chem.Mol) -> _Fragment:
+def _classify(frag: Chem.Mol, source: str = "") -> _Fragment:
     given = Chem.MolToSmiles(frag)
     # Every table below holds small fragments only: a larger one (the drug or precursor of a
     # salt, mostly) is in none of them, so its key is not written and its kind not kept.
@@ -234,7 +235,7 @@ def _classify(frag: Chem.Mol) -> _Fragment:
     known = _SMALL_FRAGMENTS.get(given) if small else None
     if known is not None:
         key, neutral, kind, word, charged = known
-        return _Fragment(frag, key, neutral, kind, word, given, charged)
+        return _Fragment(frag, key, neutral, kind, word, given, charged, source=source)
     charged = frag.HasSubstructMatch(_CHARGED)
     # An uncharged fragment is its own neutral form: one SMILES serves as both.
     neutral_mol = _neutral(frag) if charged else frag
@@ -244,7 +245,7 @@ def _classify(frag: Chem.Mol) -> _Fragment:
     if small and len(_SMALL_FRAGMENTS) < _SMALL_FRAGMENTS_MAX:
         _SMALL_FRAGMENTS[given] = (key, neutral, kind, word, charged)
     return _Fragment(frag, key, neutral, kind, word, given, charged,
-                     neutral_mol if charged else None)
+                     neutral_mol if charged else None, source)
 
 
 def _kind(frag: Chem.Mol, key: str, neutral: str, given: str) -> tuple[FragmentKind, str]:
@@ -348,7 +349,8 @@ def _from_candidates(pool: list[_Fragment], frags: list[_Fragment], *,
         try:
             neutral_form = (f.neutral_mol, f.neutral) if f.neutral_mol is not None else None
             finished.append((f, _finish(f.mol, neutralise=True, given=f.given, parsed=parsed,
-                                        charged=f.charged, neutral_form=neutral_form)))
+                                        charged=f.charged, neutral_form=neutral_form,
+                                        source=f.source)))
         except StructureError as exc:
             first_error = first_error or exc
     if not finished:
@@ -402,7 +404,11 @@ def _standardise(mol: Chem.Mol, *, sanitised: bool = False,
         raise StructureError("empty structure")
     if len(pieces) == 1:
         return _finish(pieces[0], neutralise=True, parsed=parsed)
-    frags = [_classify(p) for p in pieces]
+    return _from_fragments([_classify(p) for p in pieces], parsed=parsed)
+
+
+def _from_fragments(frags: list[_Fragment], *, parsed: bool) -> Structure:
+    """The parent of two or more classed fragments (rules 3 to 5 of the module's docstring)."""
     organic = [f for f in frags if f.kind == "organic"]
     if organic:
         return _from_candidates(organic, frags, parsed=parsed)
@@ -443,12 +449,44 @@ def _cannot_standardise(exc: Exception) -> str:
     return f"cannot standardise the structure: {first}"
 
 
+def _from_pieces(text: str) -> Structure | None:
+    """The parent of a SMILES of several parts ("CCN.Cl"), each part read on its own: the
+    molecule RDKit reads from the whole is these parts side by side (a ring bond across a dot
+    leaves a part unreadable), and reading them costs less than splitting that molecule into
+    copies of its fragments. None where the whole must be read instead: a part that does not
+    read, a metal bonded to disconnect, or anything else out of the ordinary."""
+    parts = text.split(".")
+    if len(parts) < 2 or not all(parts) or not text.isascii() or not _PLAIN.isdisjoint(text):
+        return None
+    try:
+        mols = [Chem.MolFromSmiles(part) for part in parts]
+        if any(m is None or m.GetNumAtoms() == 0 for m in mols):
+            return None
+        pairs = list(zip(parts, mols, strict=True))
+        if any("[" in part and m.HasSubstructMatch(_IONIC_METAL) for part, m in pairs):
+            return None
+        for m in mols:  # as a fragment split from the whole has them: its rings, no more
+            m.ClearComputedProps(includeRings=False)
+        return _from_fragments([_classify(m, part) for part, m in pairs], parsed=True)
+    except Exception:  # the whole is read instead, and says why
+        return None
+
+
+# Text read part by part only when it is plain SMILES: no spaces (CXSMILES extensions, a name
+# after the SMILES) or reaction arrows.
+_PLAIN = frozenset(" \t\n\r\x0b\x0c>|")
+
+
 @lru_cache(maxsize=200_000)
 def from_smiles(smiles: str) -> Structure:
     """Parse SMILES and standardise; raise StructureError with the reason on failure."""
     text = smiles.strip()
     if not text:
         raise StructureError("empty SMILES")
+    if "." in text:
+        found = _from_pieces(text)
+        if found is not None:
+            return found
     try:
         mol = Chem.MolFromSmiles(text)
     except Exception:  # the parser raises on a few malformed inputs instead of returning None

@@ -133,7 +133,8 @@ def test_the_molecule_of_a_new_structure_is_shared_and_an_older_one_restored() -
     ("smiles", "kept_as"),
     [("CCOC(=O)c1ccccc1N", "source"),  # read and left unchanged: read again from its text
      ("  C[NH3+]  ", "smiles"),  # neutralised: read back from its own SMILES
-     ("O=C1CCNCC1.Cl", "binary"),  # a piece of a salt: its binary
+     ("O=C1CCNCC1.Cl", "part"),  # a part of a salt, read on its own: read again from its text
+     ("C1CCC.C1.Cl", "binary"),  # a piece split from the whole (a bond across the dot)
      ("[Na+].[Cl-]", "smiles")],
 )
 def test_the_parent_molecule_is_made_again_exactly(smiles: str, kept_as: str) -> None:
@@ -143,8 +144,30 @@ def test_the_parent_molecule_is_made_again_exactly(smiles: str, kept_as: str) ->
     decided_on = parent_mol(st)
     assert {"source": st.source == smiles.strip() and not st.mol_binary,
             "smiles": not st.source and not st.mol_binary,
-            "binary": bool(st.mol_binary) and not st.source}[kept_as]
+            "binary": bool(st.mol_binary) and not st.source,
+            "part": st.source == smiles.split(".")[0] and not st.mol_binary}[kept_as]
     assert st.written_from_parent == (kept_as != "smiles")
     again = to_mol(st)
     assert again is not decided_on
     assert again.ToBinary() == decided_on.ToBinary()
+
+
+@pytest.mark.parametrize(
+    "smiles",
+    ["O=C1CCNCC1.Cl.O", "CN[C@@H](C)[C@H](O)c1ccccc1.OS(=O)(=O)O.CN[C@@H](C)[C@H](O)c1ccccc1",
+     "C1=CC(=CC=C1N=C(N)/N=C(\\[NH3+])/N)[N+](=O)[O-].[Cl-]",  # stereo that neutralising voids
+     "OC(=O)Cc1ccccc1.CNC", "[Na+].[Cl-]", "[K+].[O-][Mn](=O)(=O)=O", "C1CC1.C1CC1.C1CC1",
+     "CCCCCCCCCCCCCCCC(=O)O.O=C1CCN(CCc2ccccc2)CC1", "[NH4+].[Cl-]", "Cl.O"],
+)
+def test_parts_read_on_their_own_standardise_as_the_whole_split(smiles: str) -> None:
+    from precursorwatch.chem import structure
+
+    whole = Chem.MolFromSmiles(smiles)
+    split = structure._standardise(whole, sanitised=True, parsed=True, connected=False)
+    parts = structure._from_pieces(smiles)
+    assert parts is not None
+    assert parts == split
+    assert parts.smiles == split.smiles and parts.formula == split.formula
+    assert [(a.smiles, a.inchikey) for a in parts.alternatives] == [
+        (a.smiles, a.inchikey) for a in split.alternatives]
+    assert Chem.MolToSmiles(to_mol(parts)) == Chem.MolToSmiles(to_mol(split))
