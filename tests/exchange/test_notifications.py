@@ -331,3 +331,35 @@ def test_parties_are_not_screened_when_the_service_is_told_not_to(
     assert sent["party_hits"] == []
     with app.state.exchange.sessions() as session:
         assert session.scalars(select(Notification.party_hits)).one() is None
+
+
+def test_signed_writes_wait_for_the_database_twice(client: TestClient, authorities: Any,
+                                                   database: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL a send, a correction and an answer each wait for the database twice (the
+    locks and reads, then the inserts and updates with the COMMIT), whatever they also set in
+    the version they follow."""
+    if database.kind != "postgresql":
+        pytest.skip("statements are sent together on PostgreSQL only")
+    from precursorwatch.exchange import db
+
+    waits: list[str] = []
+    synced = db.PipelineBatch.sync
+
+    def sync(batch: db.PipelineBatch) -> None:
+        waits.append("sync")
+        synced(batch)
+
+    monkeypatch.setattr(db.PipelineBatch, "sync", sync)
+    cn, mx = authorities.headers("CN"), authorities.headers("MX")
+    first = client.post("/v1/notifications", json=notification(), headers=cn)
+    corrected = client.post(f"/v1/notifications/{first.json()['id']}/corrections",
+                            json=notification(quantity=3), headers=cn)
+    answered = client.post(f"/v1/notifications/{corrected.json()['id']}/response",
+                           json={"decision": "no_objection", "reason": None}, headers=mx)
+    assert [first.status_code, corrected.status_code, answered.status_code] == [201, 201, 200]
+    assert len(waits) == 6
+    old = client.get(f"/v1/notifications/{first.json()['id']}", headers=mx).json()
+    new = client.get(f"/v1/notifications/{corrected.json()['id']}", headers=mx).json()
+    assert (old["status"], old["superseded_by"]) == ("superseded", corrected.json()["id"])
+    assert new == answered.json()
