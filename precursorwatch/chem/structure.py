@@ -225,9 +225,17 @@ def _element_word(frag: Chem.Mol) -> str | None:
 # salt after salt.
 _SMALL_FRAGMENTS: dict[str, tuple[str, str, FragmentKind, str, bool]] = {}
 _SMALL_FRAGMENTS_MAX = 20_000
+# The same, with the canonical SMILES, by the text a part was read from on its own ("Cl",
+# "[Na+]"): the same text is the same molecule, so its SMILES need not be written again.
+_SMALL_PARTS: dict[str, tuple[str, str, str, FragmentKind, str, bool]] = {}
 
 
 def _classify(frag: Chem.Mol, source: str = "") -> _Fragment:
+    """`source`: the SMILES text `frag` was read from on its own, if it was."""
+    part = _SMALL_PARTS.get(source) if source else None
+    if part is not None:
+        given, key, neutral, kind, word, charged = part
+        return _Fragment(frag, key, neutral, kind, word, given, charged, source=source)
     given = Chem.MolToSmiles(frag)
     # Every table below holds small fragments only: a larger one (the drug or precursor of a
     # salt, mostly) is in none of them, so its key is not written and its kind not kept.
@@ -235,6 +243,8 @@ def _classify(frag: Chem.Mol, source: str = "") -> _Fragment:
     known = _SMALL_FRAGMENTS.get(given) if small else None
     if known is not None:
         key, neutral, kind, word, charged = known
+        if source and len(_SMALL_PARTS) < _SMALL_FRAGMENTS_MAX:
+            _SMALL_PARTS[source] = (given, *known)
         return _Fragment(frag, key, neutral, kind, word, given, charged, source=source)
     charged = frag.HasSubstructMatch(_CHARGED)
     # An uncharged fragment is its own neutral form: one SMILES serves as both.
