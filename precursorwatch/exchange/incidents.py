@@ -94,6 +94,8 @@ def _incident_page(by_notification: bool) -> Select[str]:
             IncidentNotification.incident_id == Incident.id,
             IncidentNotification.notification_id == bindparam("notification_id",
                                                               type_=String()))))
+    # The order's keys again, after what is served (see `list_incidents`).
+    query = query.add_columns(Incident.created_at.label("page_at"), Incident.id.label("page_id"))
     return (query.order_by(Incident.created_at.desc(), Incident.id)
             .limit(bindparam("limit", type_=Integer()))
             .offset(bindparam("offset", type_=Integer())))
@@ -107,7 +109,8 @@ def list_incidents(ex: Exchange, caller: Caller, *, notification_id: str | None 
     params = {**Scope(caller).params, "notification_id": notification_id, "limit": limit,
               "offset": offset}
     query = _incident_page(notification_id is not None)
-    return [row[0] for row in ex.rows(query, params, count)]
+    return [row[0] for row in ex.page(query, params, count,
+                                      "found.page_at DESC, found.page_id")]
 
 
 def get_incident(ex: Exchange, caller: Caller, incident_id: str,

@@ -199,16 +199,33 @@ class SharedRateLimits:
         return None if row[_FOUND] is None else tuple(row[_FOUND + 1:])
 
 
-# `_LOOK_UP_AND_COUNT` with a read of one record beside the holder's row: the record's
-# columns follow the six of the count, after a marker that is NULL when there is no record.
+    def look_up_page(self, connection: Connection, key_hash: str, statement: Executable,
+                     params: dict[str, Any], order: str) -> list[tuple[Any, ...]]:
+        """The rows of `statement` (a page of records) for the key's holder, read in the
+        statement that looks the key up and counts the request, as `look_up_one`. A join does
+        not keep the order of the rows it joins, so `order` says it again over the page's
+        columns (`ORDER BY` of the statement's column names, as `found.name`)."""
+        counting, counted_params, now = self.counting(key_hash, alone=_autocommit(connection))
+        compiled = driver_sql(statement, connection.dialect)
+        sql = _with_record(driver_sql(counting, connection.dialect), compiled, order)
+        raw = connection.connection.driver_connection
+        rows = raw.execute(sql, {**counted_params,  # type: ignore[union-attr]
+                                 **compiled.construct_params(params)}).fetchall()
+        row = live(rows[0] if rows else None)
+        self.within(row, now)
+        return [tuple(r[_FOUND + 1:]) for r in rows if r[_FOUND] is not None]
+
+
+# `_LOOK_UP_AND_COUNT` with a read of records beside the holder's row: each record's columns
+# follow the six of the count, after a marker that is NULL when there is no record.
 _COUNTED = ("\nSELECT holder.id, holder.code, holder.name, holder.key_revoked_at, hit.hits, "
             "hit.window_start\nFROM holder LEFT JOIN hit ON TRUE")
 _FOUND = 6
-_WITH_RECORD: dict[tuple[int, int], str] = {}
+_WITH_RECORD: dict[tuple[int, int, str], str] = {}
 
 
-def _with_record(counting: SQLCompiler, record: SQLCompiler) -> str:
-    key = (id(counting), id(record))  # both kept alive by `driver_sql`
+def _with_record(counting: SQLCompiler, record: SQLCompiler, order: str = "") -> str:
+    key = (id(counting), id(record), order)  # both kept alive by `driver_sql`
     found = _WITH_RECORD.get(key)
     if found is None:
         head, counted, rest = counting.string.partition(_COUNTED)
@@ -217,7 +234,7 @@ def _with_record(counting: SQLCompiler, record: SQLCompiler) -> str:
         found = _WITH_RECORD[key] = (
             f"{head}, found AS (SELECT TRUE AS found, record.* FROM ({record.string}) AS record)"
             f"{counted.replace('hit.window_start', 'hit.window_start, found.*')}"
-            " LEFT JOIN found ON TRUE")
+            f" LEFT JOIN found ON TRUE{f' ORDER BY {order}' if order else ''}")
     return found
 
 
@@ -249,6 +266,14 @@ class Count:
             return self.limits.look_up_one(connection, self.key_hash, statement, params)
         rows = self.rows(connection, statement, params)
         return rows[0] if rows else None
+
+    def page(self, connection: Connection, statement: Executable, params: dict[str, Any],
+             order: str) -> list[tuple[Any, ...]]:
+        """The rows of `statement`, a page in the order `order` repeats (`look_up_page`), once
+        the key is found live and within its rate (on PostgreSQL in the count's statement)."""
+        if isinstance(self.limits, SharedRateLimits) and connection.dialect.name == "postgresql":
+            return self.limits.look_up_page(connection, self.key_hash, statement, params, order)
+        return self.rows(connection, statement, params)
 
     def queue(self, batch: Batch) -> Callable[[], None]:
         """Queue the look-up and count in a write's batch, ahead of its transaction; the

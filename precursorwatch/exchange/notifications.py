@@ -107,6 +107,11 @@ def _list_statement(direction: Direction | None, by_status: bool, by_thread: boo
         query = query.where(Notification.thread_id == bindparam("thread_id", type_=String()))
     order = ((Notification.reply_deadline, Notification.id) if by_deadline
              else (Notification.created_at.desc(), Notification.id))
+    # The order's keys again, after what is served: a page read with its count says its order
+    # again over them (`_PAGE_ORDER`).
+    query = query.add_columns(
+        (Notification.reply_deadline if by_deadline else Notification.created_at).label(
+            "page_at"), Notification.id.label("page_id"))
     return (query.order_by(*order)
             .limit(bindparam("limit", type_=Integer())).offset(bindparam("offset",
                                                                           type_=Integer())))
@@ -116,7 +121,7 @@ def _list_statement(direction: Direction | None, by_status: bool, by_thread: boo
 # `NotificationOut` / `IncidentOut` (documented in OpenAPI, and checked in the tests). Services
 # return JSON text; the routers send it as is.
 def _served(row: Sequence[Any], now: dt.datetime) -> str:
-    rendered, status, superseded_by, answer, deadline = row
+    rendered, status, superseded_by, answer, deadline = row[:5]
     if status == "sent" and deadline <= now:
         status = "expired"
     return with_status(rendered, status=status, superseded_by=superseded_by, response=answer)
@@ -286,7 +291,11 @@ def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | N
     params = {**Scope(caller).params, "now": now, "status": status, "thread_id": thread_id,
               "limit": limit, "offset": offset}
     query = _list_statement(direction, status is not None, thread_id is not None, by_deadline)
-    return [_served(row, now) for row in ex.rows(query, params, count)]
+    rows = ex.page(query, params, count, _PAGE_ORDER[by_deadline])
+    return [_served(row, now) for row in rows]
+
+
+_PAGE_ORDER = {False: "found.page_at DESC, found.page_id", True: "found.page_at, found.page_id"}
 
 
 # What a summary of many notifications counts, without their evidence or signatures.

@@ -118,6 +118,15 @@ class Exchange:
                 tuple(r) for r in connection.execute(statement, params)])
         return self.read(lambda connection: count.rows(connection, statement, params))
 
+    def page(self, statement: Executable, params: dict[str, Any], count: Count | None,
+             order: str) -> list[tuple[Any, ...]]:
+        """The rows of a scoped read of a page (`rows`); with `count`, on PostgreSQL, read in
+        the statement that counts the request, `order` repeating the page's own order over its
+        column names (`limits.SharedRateLimits.look_up_page`)."""
+        if count is None:
+            return self.rows(statement, params)
+        return self.read(lambda connection: count.page(connection, statement, params, order))
+
     def one(self, statement: Executable, params: dict[str, Any], count: Count | None,
             missing: Callable[[], Exception]) -> tuple[Any, ...]:
         """The first row of a scoped read of one record (`rows`), or `missing()` raised when

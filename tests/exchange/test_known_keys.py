@@ -4,6 +4,7 @@ once and every request still counts against the key's rate limit."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from exchange_helpers import Clock, incident, notification
@@ -11,8 +12,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from precursorwatch.exchange import incidents, notifications
 from precursorwatch.exchange.admin import add_authority, revoke_key, verify_audit
 from precursorwatch.exchange.app import create_app
+from precursorwatch.exchange.limits import Count
 from precursorwatch.exchange.scope import Caller, KnownKeys
 from precursorwatch.exchange.settings import ExchangeSettings
 from precursorwatch.exchange.signing import hash_api_key
@@ -164,3 +167,36 @@ def test_a_read_checks_the_key_before_the_record_id_and_names_a_bad_id(
                 f"path.{name}: String should match pattern '^[0-9a-f]{{8}}-")
         assert client.get(path + "2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b",
                           headers=mx).status_code == 404
+
+
+def test_pages_read_with_their_count_keep_their_order(
+        settings: ExchangeSettings, engine: Engine, clock: Clock) -> None:
+    """A page read in the statement that counts the request (PostgreSQL) comes in the page's
+    own order, newest first or soonest deadline first, as one read without the count."""
+    app = create_app(settings, engine=engine, clock=clock)
+    ex = app.state.exchange
+    cn = add_authority(ex.engine, ex.vault, "CN", "NNCC")
+    mx = add_authority(ex.engine, ex.vault, "MX", "COFEPRIS")
+    with TestClient(app) as client:
+        for quantity in range(1, 8):
+            clock.advance(hours=quantity % 3)
+            sent = client.post("/v1/notifications", headers={
+                "Authorization": f"Bearer {cn.api_key}"},
+                json=notification(transit_authorities=[], quantity=quantity))
+            assert sent.status_code == 201
+        client.post("/v1/incidents", json=incident(shared_with="all"),
+                    headers={"Authorization": f"Bearer {mx.api_key}"})
+    caller = Caller(2, "MX", "COFEPRIS")
+    count = Count(app.state.rate_limits, hash_api_key(mx.api_key))
+    for by_deadline in (False, True):
+        for offset in (0, 3, 6):
+            pages = [notifications.list_notifications(ex, caller, limit=3, offset=offset,
+                                                      by_deadline=by_deadline, count=c)
+                     for c in (None, count)]
+            assert pages[0] == pages[1] and len(pages[0]) == min(3, 7 - offset)
+    times = [json.loads(n)["created_at"] for n in notifications.list_notifications(
+        ex, caller, limit=7, count=count)]
+    assert times == sorted(times, reverse=True) and len(set(times)) == 5  # two ties, by id
+    assert incidents.list_incidents(ex, caller, count=count) == incidents.list_incidents(
+        ex, caller)
+    assert notifications.list_notifications(ex, caller, offset=7, count=count) == []
