@@ -54,6 +54,7 @@ from precursorwatch.chem.structure import (
     Structure,
     StructureError,
     from_smiles,
+    parent_mol,
     standardise,
     to_mol,
 )
@@ -155,7 +156,9 @@ def assess_structure(
     when nothing in force lists it. Similarity is the last resort and only gives `watch`.
     """
     index = control_index(controls)
-    mol = to_mol(structure)  # parsed once for the rules and the fingerprint
+    # One molecule for the rules and the fingerprint: for a structure just made, the one
+    # standardisation made (nothing restored or read again).
+    mol = parent_mol(structure)
     found = identity_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions)
     found += class_matches(structure, index, as_of=as_of, jurisdictions=jurisdictions, mol=mol)
     control = tuple(m for m in found if m.effect == "control")
