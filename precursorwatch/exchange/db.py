@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -157,35 +156,10 @@ class PipelineBatch:
         self._raw = raw
         self._pipeline = pipeline
         self._dialect = dialect
-        self._queued = _can_queue(getattr(raw, "cursor_factory", None), pipeline)
         self.checks: list[Callable[[], None]] = []
 
     def command(self, sql: bytes) -> None:
-        self._send(self._raw.cursor(), sql, None)
-
-    def _send(self, cursor: Any, sql: str | bytes, params: dict[str, Any] | None, *,
-              prepare: bool | None = None) -> None:
-        """Queue one statement. psycopg's `cursor.execute` in pipeline mode also polls the
-        socket, flushes and reads what has come back, for every statement; a batch needs the
-        server's answers only at its syncs. So the statement goes through psycopg's own
-        steps of `execute` but that one (`_execute_gen`, see `_can_queue`), and its
-        messages are written at once into libpq's output buffer, which the next sync
-        flushes with its own Sync message. The results stay queued in the pipeline, in
-        order, and are read, and any error raised, at that sync as before."""
-        if not self._queued:
-            cursor.execute(sql, params, prepare=prepare)
-            return
-        with self._raw.lock:
-            steps = _queue_gen(cursor, sql, params, prepare)
-            try:
-                wanted = next(steps)
-            except StopIteration:
-                pass
-            else:  # a step needs the server after all: let psycopg wait for it
-                self._raw.wait(_resumed(steps, wanted))
-            commands = self._pipeline.command_queue
-            while commands:  # buffered by libpq, sent when full (or by a Sync, which flushes)
-                commands.popleft()()
+        self._raw.execute(sql)
 
     def end_segment(self) -> None:
         """End the implicit transaction of what is queued so far without waiting for it: the
@@ -200,7 +174,7 @@ class PipelineBatch:
     def query(self, statement: Executable, params: dict[str, Any]) -> Rows:
         compiled = driver_sql(statement, self._dialect)
         cursor = self._raw.cursor()
-        self._send(cursor, compiled.string, driver_params(compiled, params))
+        cursor.execute(compiled.string, driver_params(compiled, params))
         processors = _result_processors(compiled, self._dialect)
 
         def fetch() -> list[tuple[Any, ...]]:
@@ -218,83 +192,15 @@ class PipelineBatch:
         compiled = driver_sql(statement, self._dialect)
         cursor = self._raw.cursor()
         if len(params) == 1:
-            self._send(cursor, compiled.string, driver_params(compiled, params[0]))
-        elif not self._queued:
+            cursor.execute(compiled.string, driver_params(compiled, params[0]))
+        else:
             cursor.executemany(compiled.string, [driver_params(compiled, p) for p in params])
-        else:  # as `executemany`: one statement per row, prepared, results not kept
-            for p in params:
-                self._send(cursor, compiled.string, driver_params(compiled, p), prepare=True)
 
     def sync(self) -> None:
-        if self._queued:
-            with self._raw.lock:
-                self._raw.wait(_sync_gen(self._pipeline))
-        else:
-            self._pipeline.sync()
+        self._pipeline.sync()
         checks, self.checks = self.checks, []
         for check in checks:
             check()
-
-
-# What `_queue_gen` copies of psycopg's `Cursor._execute_gen` (as of psycopg 3.3): the names
-# that generator uses. If they differ, or the pipeline lacks what `_sync_gen` uses, psycopg's
-# internals have changed and the batch sends each statement with `cursor.execute` and syncs
-# with `Pipeline.sync`, as psycopg's public API does.
-_EXECUTE_STEPS = frozenset({"_start_query", "_convert_query", "_maybe_prepare_gen",
-                            "_communicate_gen", "_last_query", "_prepared", "maintain_gen"})
-
-
-def _can_queue(cursor_class: Any, pipeline: Any) -> bool:
-    try:
-        from psycopg import generators
-    except ImportError:
-        return False
-    code = getattr(getattr(cursor_class, "_execute_gen", None), "__code__", None)
-    return (code is not None and set(code.co_names) >= _EXECUTE_STEPS
-            and isinstance(getattr(pipeline, "command_queue", None), deque)
-            and isinstance(getattr(pipeline, "result_queue", None), deque)
-            and all(hasattr(pipeline, name) for name in ("_enqueue_sync", "_fetch_gen", "pgconn"))
-            and hasattr(generators, "send"))
-
-
-def _queue_gen(cursor: Any, sql: str | bytes, params: dict[str, Any] | None,
-               prepare: bool | None) -> Generator[Any, Any, None]:
-    """psycopg's `Cursor._execute_gen` without its last step, `_communicate_gen` (send the
-    queued commands one by one, polling the socket before each, and read what has come
-    back). In pipeline mode and autocommit none of these steps waits on the server: they
-    queue the statement's commands in `pipeline.command_queue` and its cursor, to be given
-    its results, in `pipeline.result_queue`."""
-    yield from cursor._start_query(sql)
-    query = cursor._convert_query(sql, params)
-    yield from cursor._maybe_prepare_gen(query, prepare=prepare)
-    cursor._last_query = sql
-    yield from cursor._conn._prepared.maintain_gen(cursor._conn)
-
-
-def _sync_gen(pipeline: Any) -> Generator[Any, Any, None]:
-    """psycopg's `Pipeline.sync` for statements already written (`PipelineBatch._send`): the
-    Sync message goes after them and libpq flushes them all with it (the rest, if the socket
-    took less, as soon as it can take it); then every result is read and given to its
-    cursor, the first error raised once all are read."""
-    from psycopg.generators import send
-
-    pipeline._enqueue_sync()
-    commands = pipeline.command_queue
-    while commands:
-        commands.popleft()()
-    yield from send(pipeline.pgconn)
-    yield from pipeline._fetch_gen(flush=False)
-
-
-def _resumed(steps: Generator[Any, Any, None], wanted: Any) -> Generator[Any, Any, None]:
-    """`steps`, already started and waiting for `wanted`, as a generator psycopg's
-    `Connection.wait` can drive from the start."""
-    while True:
-        ready = yield wanted
-        try:
-            wanted = steps.send(ready)
-        except StopIteration:
-            return
 
 
 def _result_processors(compiled: SQLCompiler, dialect: Dialect
