@@ -290,7 +290,10 @@ def drop_pooled_connections(engine: Engine, database: Any) -> None:
         c.close()  # back to the pool, where the next request finds them
     with psycopg.connect(database.url.replace("+psycopg", ""), autocommit=True) as admin:
         for pid in pids:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            # With a timeout it returns once the backend has exited (its socket closed), as
+            # after a restart or an idle timeout; without one it returns at once, and on a busy
+            # machine the next request could still find the connection open and then lose it.
+            admin.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,))
 
 
 def test_writes_survive_a_dropped_database_connection(
