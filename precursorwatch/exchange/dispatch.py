@@ -38,14 +38,12 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    exists,
     insert,
     or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
 
 from precursorwatch.exchange import deliveries
 from precursorwatch.exchange.alerts import ALERT_VISIBLE, get_alert
@@ -79,9 +77,6 @@ NOW = bindparam("now", type_=UtcDateTime())
 SOON = bindparam("soon", type_=UtcDateTime())  # now + DEADLINE_NOTICE
 SINCE_DEADLINE = bindparam("since_deadline", type_=UtcDateTime())  # since + DEADLINE_NOTICE
 
-_successor = aliased(Notification)
-_ANSWERED = exists().where(NotificationResponse.notification_id == Notification.id)
-_SUPERSEDED = exists().where(_successor.supersedes_id == Notification.id)
 
 # Each selects the id of the record the event is about; all are scoped by the reads' own
 # visibility rules (`scope`, `permit_store`), and only events since the subscription began.
@@ -92,7 +87,8 @@ CANDIDATES: dict[str, Select[Any]] = {
     "notification.deadline": select(Notification.id).where(
         NOTIFICATION_VISIBLE, Notification.importer_id == CALLER,
         Notification.reply_deadline > NOW, Notification.reply_deadline <= SOON,
-        Notification.reply_deadline >= SINCE_DEADLINE, ~_ANSWERED, ~_SUPERSEDED),
+        Notification.reply_deadline >= SINCE_DEADLINE,
+        Notification.status == "sent"),  # neither answered nor corrected
     "notification.answered": select(Notification.id)
     .join(NotificationResponse, NotificationResponse.notification_id == Notification.id)
     .where(NOTIFICATION_VISIBLE, Notification.exporter_id == CALLER,

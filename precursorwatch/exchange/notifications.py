@@ -40,6 +40,7 @@ from precursorwatch.exchange.limits import Count
 from precursorwatch.exchange.models import Notification, NotificationResponse, NotificationTransit
 from precursorwatch.exchange.records import (
     answer_json,
+    current_status,
     notification_document,
     render_notification,
     response_document,
@@ -63,9 +64,9 @@ NOW: BindParameter[Any] = bindparam("now")
 
 
 def status_expression() -> ColumnElement[str]:
-    """A notification's status as a read serves it: the stored one (`Notification.status`:
-    the answer, `superseded` once corrected, else `sent`), `expired` once the reply deadline
-    (bound as `now`) has passed with none of those."""
+    """A notification's status as a read serves it, in SQL (`records.current_status`): the
+    stored one (`Notification.status`: the answer, `superseded` once corrected, else `sent`),
+    `expired` once the reply deadline (bound as `now`) has passed with none of those."""
     return case(
         (and_(Notification.status == "sent", Notification.reply_deadline <= NOW), "expired"),
         else_=Notification.status,
@@ -122,9 +123,8 @@ def _list_statement(direction: Direction | None, by_status: bool, by_thread: boo
 # return JSON text; the routers send it as is.
 def _served(row: Sequence[Any], now: dt.datetime) -> str:
     rendered, status, superseded_by, answer, deadline = row[:5]
-    if status == "sent" and deadline <= now:
-        status = "expired"
-    return with_status(rendered, status=status, superseded_by=superseded_by, response=answer)
+    return with_status(rendered, status=current_status(status, deadline, now),
+                       superseded_by=superseded_by, response=answer)
 
 
 # -- writes -----------------------------------------------------------------------------------
@@ -256,9 +256,8 @@ def _state(row: Sequence[Any] | None, notification_id: str, now: dt.datetime) ->
     if row is None:
         raise Scope.no_notification(notification_id)
     exporter_id, importer_id, thread_id, version, deadline, rendered, status = row
-    if status == "sent" and deadline <= now:
-        status = "expired"
-    return _State(exporter_id, importer_id, thread_id, version, deadline, rendered, status)
+    return _State(exporter_id, importer_id, thread_id, version, deadline, rendered,
+                  current_status(status, deadline, now))
 
 
 def _one(session: Session, scope: Scope, notification_id: str

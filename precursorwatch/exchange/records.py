@@ -90,6 +90,12 @@ def follow_up(response: NotificationResponse | None, successor_id: str | None,
     return status, successor_id, answer
 
 
+def current_status(stored: str, reply_deadline: dt.datetime, now: dt.datetime) -> str:
+    """A notification's status at `now` from its stored one (`Notification.status`): `expired`
+    once the reply deadline has passed with neither an answer nor a correction."""
+    return "expired" if stored == "sent" and reply_deadline <= now else stored
+
+
 def render_incident(row: Incident, *, reporter: str) -> str:
     """An incident as served."""
     return to_json({"id": row.id, "reporter": reporter, "created_at": when(row.created_at),

@@ -349,17 +349,16 @@ def from_database(url: str, authority: str, *, schema: str | None = None,
     received as importer, with the status each has now, and the permits it issued."""
     from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
-    from sqlalchemy.orm import aliased
 
     from precursorwatch.exchange.admin import AdminError
     from precursorwatch.exchange.db import make_engine
     from precursorwatch.exchange.models import (
         Authority,
         Notification,
-        NotificationResponse,
         Permit,
         PermitRevocation,
     )
+    from precursorwatch.exchange.records import current_status
 
     moment = now or dt.datetime.now(dt.UTC)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
@@ -369,12 +368,9 @@ def from_database(url: str, authority: str, *, schema: str | None = None,
         engine = make_engine(url, schema=schema)
     except AdminError as exc:
         raise SourceError(str(exc)) from exc
-    successor = aliased(Notification)
     notifications_q = (
-        select(Notification.rendered, NotificationResponse.decision, successor.id)
+        select(Notification.rendered, Notification.status, Notification.reply_deadline)
         .join(Authority, Authority.id == Notification.importer_id)
-        .outerjoin(NotificationResponse, NotificationResponse.notification_id == Notification.id)
-        .outerjoin(successor, successor.supersedes_id == Notification.id)
         .where(Authority.code == authority)
         .order_by(Notification.created_at, Notification.id))
     permits_q = (
@@ -396,12 +392,9 @@ def from_database(url: str, authority: str, *, schema: str | None = None,
                 raise SourceError(f"--authority: no authority {authority!r} in the exchange "
                                   f"database; it has: {', '.join(sorted(codes)) or 'none'}")
             notifications = []
-            for rendered, decision, successor_id in connection.execute(notifications_q):
+            for rendered, stored, deadline in connection.execute(notifications_q):
                 served = json.loads(rendered)
-                deadline = dt.datetime.fromisoformat(served["reply_deadline"].replace("Z",
-                                                                                     "+00:00"))
-                served["status"] = (decision or ("superseded" if successor_id else
-                                                 "expired" if deadline <= moment else "sent"))
+                served["status"] = current_status(stored, deadline, moment)
                 if (n := notified_shipment(served)) is not None:
                     notifications.append(n)
             permits = []
