@@ -15,10 +15,9 @@ import os
 import resource
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
+from scratch_schema import scratch_schema
 from sqlalchemy import select
 
 from precursorwatch.exchange import notifications, service
@@ -45,11 +44,7 @@ def main() -> None:
     parser.add_argument("--db", default=os.environ.get(
         "PWATCH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
-    schema = f"pwx_audit_{uuid.uuid4().hex[:12]}"
-    plain = args.db.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
+    with scratch_schema(args.db, "pwx_audit") as schema:
         workdir = Path(tempfile.mkdtemp(prefix="pwx-audit-"))
         settings = ExchangeSettings(db_url=args.db, db_schema=schema,
                                     secret_file=workdir / "exchange.secret")
@@ -77,9 +72,6 @@ def main() -> None:
               f"({report.entries / checked:,.0f} links/s); peak memory {peak:,} MiB; "
               f"load average {os.getloadavg()[0]:.1f} (2 cores)")
         engine.dispose()
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import platform
 import time
 import uuid
 
-import psycopg
+from scratch_schema import scratch_schema
 from sqlalchemy import insert
 
 from precursorwatch.exchange.db import make_engine, migrate
@@ -70,11 +70,7 @@ def main() -> None:
     parser.add_argument("--db", default=os.environ.get(
         "PWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
-    schema = f"pwbench_{uuid.uuid4().hex[:8]}"
-    plain = args.db.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
+    with scratch_schema(args.db, "pwbench") as schema:
         fill(args.db, schema, args.records)
         last = START + dt.timedelta(seconds=args.records)
         print(f"{args.records:,} notifications over {args.records / 3600:.1f} h; "
@@ -87,9 +83,6 @@ def main() -> None:
             print(f"pass with nothing new: {found} events in {took * 1000:.0f} ms")
         found, took = timed(args.db, schema, last + SWEEP + dt.timedelta(minutes=4))
         print(f"daily sweep: {found} events in {took * 1000:.0f} ms")
-    finally:
-        with psycopg.connect(plain, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 if __name__ == "__main__":

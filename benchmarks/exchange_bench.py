@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from urllib.parse import urlencode
 
 import httpx
 import psycopg
+from scratch_schema import plain_url, scratch_schema
 
 from precursorwatch.exchange.admin import add_authority, open_database
 from precursorwatch.exchange.db import make_engine
@@ -526,22 +526,24 @@ def main() -> None:
         serve_baseline(args.serve_baseline, args.workers)
         return
 
-    schema = f"pwx_bench_{uuid.uuid4().hex[:12]}"
-    plain = args.db.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-        conn.execute(f"CREATE TABLE {schema}.bench_item (id bigserial PRIMARY KEY, body text)")
-        seed = json.dumps(body("MX", ["US"], random.Random(3)))
-        conn.execute(f"INSERT INTO {schema}.bench_item (body) "
-                     f"SELECT %s FROM generate_series(1, {BASELINE_ROWS})", (seed,))
-    workdir = Path(tempfile.mkdtemp(prefix="pwx-bench-"))
-    if args.in_process:
-        try:
+    with scratch_schema(args.db, "pwx_bench") as schema:
+        with psycopg.connect(plain_url(args.db), autocommit=True) as conn:
+            conn.execute(f"CREATE TABLE {schema}.bench_item (id bigserial PRIMARY KEY, "
+                         "body text)")
+            seed = json.dumps(body("MX", ["US"], random.Random(3)))
+            conn.execute(f"INSERT INTO {schema}.bench_item (body) "
+                         f"SELECT %s FROM generate_series(1, {BASELINE_ROWS})", (seed,))
+        workdir = Path(tempfile.mkdtemp(prefix="pwx-bench-"))
+        if args.in_process:
             in_process(args.db, schema, workdir, int(2000 * args.scale), args.concurrency)
-        finally:
-            with psycopg.connect(plain, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        return
+        else:
+            load_test(args, schema, workdir)
+
+
+def load_test(args: argparse.Namespace, schema: str, workdir: Path) -> None:
+    """The exchange and the baseline app under uvicorn, driven over loopback (see the
+    module's docstring), in the scratch schema `schema`."""
+    plain = plain_url(args.db)
     env = {**os.environ, "PWATCH_EXCHANGE_DB_SCHEMA": schema, "PGAPPNAME": EXCHANGE_APP,
            "PWATCH_EXCHANGE_SECRET_FILE": str(workdir / "exchange.secret"),
            "PWATCH_EXCHANGE_RATE_LIMIT": "1000000"}
@@ -600,8 +602,6 @@ def main() -> None:
                 running.terminate()
                 running.wait(timeout=30)
         log.close()
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 if __name__ == "__main__":

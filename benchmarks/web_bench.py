@@ -24,15 +24,14 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from scratch_schema import scratch_schema
 
 from precursorwatch.demo import DemoPerson, enrol
 from precursorwatch.exchange.admin import add_authority
@@ -58,15 +57,8 @@ def database(url: str | None) -> Iterator[tuple[str, str | None]]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{Path(folder) / 'web.db'}", None
         return
-    schema = f"pwweb_{uuid.uuid4().hex[:12]}"
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
+    with scratch_schema(url, "pwweb") as schema:
         yield url, schema
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def notification(exporter: str, rng: random.Random, today: dt.date) -> NotificationIn:
