@@ -181,30 +181,15 @@ class SharedRateLimits:
         self.within(row, now)
         return rows
 
-    def look_up_one(self, connection: Connection, key_hash: str, statement: Executable,
-                    params: dict[str, Any]) -> tuple[Any, ...] | None:
-        """The row of `statement` (a read of at most one row) for the key's holder, or None,
-        read in the very statement that looks the key up and counts the request: one
-        statement, one round trip, no pipeline to open and sync (which costs a single read
-        about as much of the server's CPU as the rest of its database work). 401 or 429 as
-        `look_up`, whatever the row."""
-        counting, counted_params, now = self.counting(key_hash, alone=_autocommit(connection))
-        compiled = driver_sql(statement, connection.dialect)
-        sql = _with_record(driver_sql(counting, connection.dialect), compiled)
-        raw = connection.connection.driver_connection
-        row = raw.execute(sql, {**counted_params,  # type: ignore[union-attr]
-                                **compiled.construct_params(params)}).fetchone()
-        live(row)
-        self.within(row, now)
-        return None if row[_FOUND] is None else tuple(row[_FOUND + 1:])
-
-
     def look_up_page(self, connection: Connection, key_hash: str, statement: Executable,
                      params: dict[str, Any], order: str) -> list[tuple[Any, ...]]:
-        """The rows of `statement` (a page of records) for the key's holder, read in the
-        statement that looks the key up and counts the request, as `look_up_one`. A join does
-        not keep the order of the rows it joins, so `order` says it again over the page's
-        columns (`ORDER BY` of the statement's column names, as `found.name`)."""
+        """The rows of `statement` (one record, or a page of them) for the key's holder, read
+        in the very statement that looks the key up and counts the request: one statement, one
+        round trip, no pipeline to open and sync (which costs a single read about as much of
+        the server's CPU as the rest of its database work); 401 or 429 as `look_up`, whatever
+        the rows. A join does not keep the order of the rows it joins, so `order` says it
+        again over the page's columns (`ORDER BY` of the statement's column names, as
+        `found.name`; empty for a read of one record)."""
         counting, counted_params, now = self.counting(key_hash, alone=_autocommit(connection))
         compiled = driver_sql(statement, connection.dialect)
         sql = _with_record(driver_sql(counting, connection.dialect), compiled, order)
@@ -262,15 +247,14 @@ class Count:
             ) -> tuple[Any, ...] | None:
         """The row of `statement`, a read of at most one row, or None, once the key is found
         live and within its rate (on PostgreSQL in the count's own statement)."""
-        if isinstance(self.limits, SharedRateLimits) and connection.dialect.name == "postgresql":
-            return self.limits.look_up_one(connection, self.key_hash, statement, params)
-        rows = self.rows(connection, statement, params)
+        rows = self.page(connection, statement, params, order="")
         return rows[0] if rows else None
 
     def page(self, connection: Connection, statement: Executable, params: dict[str, Any],
              order: str) -> list[tuple[Any, ...]]:
-        """The rows of `statement`, a page in the order `order` repeats (`look_up_page`), once
-        the key is found live and within its rate (on PostgreSQL in the count's statement)."""
+        """The rows of `statement`, a page in the order `order` repeats (`look_up_page`; empty
+        for one record), once the key is found live and within its rate (on PostgreSQL in the
+        count's statement)."""
         if isinstance(self.limits, SharedRateLimits) and connection.dialect.name == "postgresql":
             return self.limits.look_up_page(connection, self.key_hash, statement, params, order)
         return self.rows(connection, statement, params)

@@ -131,14 +131,10 @@ class Exchange:
             missing: Callable[[], Exception]) -> tuple[Any, ...]:
         """The first row of a scoped read of one record (`rows`), or `missing()` raised when
         there is none: the record does not exist or the caller may not see it (404 alike)."""
-        if count is None:
-            rows = self.rows(statement, params)
-            row = rows[0] if rows else None
-        else:
-            row = self.read(lambda connection: count.one(connection, statement, params))
-        if row is None:
+        rows = self.page(statement, params, count, order="")
+        if not rows:
             raise missing()
-        return row
+        return rows[0]
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Session]:
