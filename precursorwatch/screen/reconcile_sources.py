@@ -406,8 +406,12 @@ def from_database(url: str, authority: str, *, schema: str | None = None,
                     permits.append(p)
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
-        raise SourceError("--db: cannot read the exchange database: "
-                          + (str(cause).splitlines() or [type(cause).__name__])[0]) from exc
+        first = (str(cause).splitlines() or [type(cause).__name__])[0]
+        if "no such column" in first or ("column" in first and "does not exist" in first):
+            # A database last served by an older version, whose tables lack newer columns.
+            first += (f"; bring its tables up to date with `pwatch admin migrate --db {url}` "
+                      "(the server also does it on start)")
+        raise SourceError(f"--db: cannot read the exchange database: {first}") from exc
     finally:
         engine.dispose()
     return ExchangeRecords(notifications, permits, f"database {engine.url!r}, authority "

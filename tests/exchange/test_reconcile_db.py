@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from exchange_helpers import notification
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from precursorwatch.cli import app as cli_app
 from precursorwatch.exchange import notifications, permit_store, permits
+from precursorwatch.exchange.db import migrating
 from precursorwatch.exchange.models import AuditEntry, Authority
 from precursorwatch.exchange.schemas import NotificationIn, ResponseIn
 from precursorwatch.exchange.scope import Caller
@@ -147,6 +149,20 @@ def test_database_read_directly_gives_every_flag(app: Any, authorities: Any, set
 def test_an_unknown_authority_is_named(app: Any, authorities: Any, settings: Any) -> None:
     with pytest.raises(SourceError, match=r"no authority 'ZZ'.*CA, CN, MX, US"):
         from_database(settings.db_url, "ZZ", schema=settings.db_schema)
+
+
+def test_a_database_behind_the_newest_schema_is_named_with_the_command_that_updates_it(
+        app: Any, authorities: Any, settings: Any) -> None:
+    with migrating(app.state.exchange.engine) as config:
+        command.downgrade(config, "0011")  # before notifications kept their status in the row
+    try:
+        with pytest.raises(SourceError, match=r"cannot read the exchange database: .*status.*"
+                                              r"pwatch admin migrate --db "):
+            from_database(settings.db_url, "MX", schema=settings.db_schema)
+    finally:
+        with migrating(app.state.exchange.engine) as config:
+            command.upgrade(config, "head")
+    from_database(settings.db_url, "MX", schema=settings.db_schema)  # and reads once updated
 
 
 def test_command_over_the_database_in_every_format(app: Any, authorities: Any, settings: Any,
