@@ -84,14 +84,41 @@ class LoopbackClient:
     per request as the server does, and client and server share these 2 cores; like wrk,
     this keeps the measuring tool's own cost small."""
 
-    def __init__(self, host: str, port: int, connections: int) -> None:
+    def __init__(self, host: str, port: int, connections: int, server_pid: int = 0) -> None:
         self.host, self.port, self.size = host, port, connections
+        self.server_pid = server_pid
         self.pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
             asyncio.Queue())
 
     async def __aenter__(self) -> LoopbackClient:
-        for _ in range(self.size):
-            self.pool.put_nowait(await asyncio.open_connection(self.host, self.port))
+        """The keep-alive connections, spread evenly over the server's worker processes when
+        `server_pid` is given. Each worker accepts whichever connections it happens to be
+        first to: 8 connections can land 7 on one worker and 1 on the other, which then
+        serves at about the rate of one process, and a run's figures swing with how its
+        connections fell. A load balancer in front of a deployment spreads them; so does
+        this, by opening connections until each worker holds its share."""
+        workers = worker_pids(self.server_pid) if self.server_pid else []
+        if len(workers) < 2:
+            for _ in range(self.size):
+                self.pool.put_nowait(await asyncio.open_connection(self.host, self.port))
+            return self
+        share = {pid: self.size // len(workers) + (i < self.size % len(workers))
+                 for i, pid in enumerate(workers)}
+        spare: list[asyncio.StreamWriter] = []
+        for _ in range(self.size * 20):
+            if not any(share.values()):
+                break
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+            owner = await accepted_by(self.port, writer.get_extra_info("sockname")[1], workers)
+            if share.get(owner, 0):
+                share[owner] -= 1
+                self.pool.put_nowait((reader, writer))
+            else:
+                spare.append(writer)  # kept open meanwhile, so the port is not reused
+        for writer in spare:
+            writer.close()
+        if any(share.values()):
+            raise SystemExit(f"could not spread {self.size} connections over workers {workers}")
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -188,8 +215,18 @@ class Backends:
     """CPU of the PostgreSQL backends serving one application (PGAPPNAME), Linux only; the
     database is on this machine. A backend that ended meanwhile is not counted."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, schema: str = "") -> None:
         self.conn = psycopg.connect(url, autocommit=True)
+        self.schema = schema
+
+    def analyze(self) -> None:
+        """Statistics of the tables just written, as autovacuum gathers them on a live
+        database within a minute of such a change. Without them, a table filled in seconds
+        is planned from the statistics of its empty start (a page would read and sort all of
+        an authority's rows rather than its newest twenty)."""
+        if self.schema:
+            self.conn.execute(f"ANALYZE {self.schema}.notification, {self.schema}.incident, "
+                              f"{self.schema}.notification_transit, {self.schema}.incident_share")
 
     def cpu(self, application: str) -> float:
         pids = [r[0] for r in self.conn.execute(
@@ -227,7 +264,7 @@ async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: i
     codes = list(keys)
     headers = {c: {"Authorization": f"Bearer {k}"} for c, k in keys.items()}
     routes: list[Route] = []
-    async with LoopbackClient("127.0.0.1", port, concurrency) as client:
+    async with LoopbackClient("127.0.0.1", port, concurrency, server_pid) as client:
         # Warm-up: the checker resolves each substance once, then serves it from its cache.
         for s in SUBSTANCES:
             await client.post("/v1/notifications", headers=headers["CN"],
@@ -247,6 +284,8 @@ async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: i
             "/v1/notifications", headers=headers[pair(i)[0]],
             json=body(pair(i)[1], pair(i)[2], rng)), 201, keep=True)
         routes.append(send)
+        if backends is not None:
+            backends.analyze()
 
         n_read = int(3000 * scale)
         listing = Route("GET /v1/notifications?limit=20 (read)")
@@ -276,6 +315,8 @@ async def scenario(port: int, keys: dict[str, str], scale: float, concurrency: i
                 "quantity": 10, "unit": "kg", "incident_date": "2026-11-02",
                 "shared_with": "all" if i % 3 == 0 else [codes[(i + 1) % len(codes)]]}), 201)
         routes.append(report)
+        if backends is not None:
+            backends.analyze()
 
         incidents = Route("GET /v1/incidents?limit=20 (read)")
         await bracketed(incidents, int(1500 * scale), lambda i: client.get(
@@ -338,7 +379,7 @@ async def measured(port: int, ceiling_port: int, keys: dict[str, str], scale: fl
     if not ceiling_port:
         return await scenario(port, keys, scale, concurrency, None, server_pid, backends)
     rng = random.Random(11)
-    async with LoopbackClient("127.0.0.1", ceiling_port, concurrency) as base:
+    async with LoopbackClient("127.0.0.1", ceiling_port, concurrency, ceiling_pid) as base:
         async def ceiling(kind: str, total: Baseline) -> None:
             """One slice of the baseline, added to `total`: its requests, their time, and its
             server's and backends' CPU."""
@@ -466,6 +507,48 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def worker_pids(pid: int) -> list[int]:
+    """The direct children of a process that are uvicorn's workers (not multiprocessing's
+    resource tracker), Linux only."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if (int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid
+                    and b"resource_tracker" not in (stat.parent / "cmdline").read_bytes()):
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return sorted(children)
+
+
+async def accepted_by(server_port: int, client_port: int, workers: list[int]) -> int:
+    """The worker holding the server's end of the loopback connection from `client_port`
+    (0 if none has accepted it within a second), from /proc/net/tcp and the workers' file
+    descriptors, Linux only."""
+    wanted = f":{server_port:04X}", f":{client_port:04X}"
+    for _ in range(100):
+        inode = ""
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(wanted[0]) and fields[2].endswith(wanted[1]):
+                inode = fields[9]
+        if inode and inode != "0":
+            target = f"socket:[{inode}]"
+            for pid in workers:
+                try:
+                    fds = list(Path(f"/proc/{pid}/fd").iterdir())
+                except OSError:
+                    continue
+                for fd in fds:
+                    try:
+                        if os.readlink(fd) == target:
+                            return pid
+                    except OSError:
+                        continue
+        await asyncio.sleep(0.01)
+    return 0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -580,7 +663,7 @@ def load_test(args: argparse.Namespace, schema: str, workdir: Path) -> None:
               f"client: asyncio keep-alive, {args.concurrency} in flight")
         server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
         started = time.perf_counter()
-        backends = Backends(plain)
+        backends = Backends(plain, schema)
         routes = asyncio.run(measured(port, ceiling_port, keys, args.scale, args.concurrency,
                                       server.pid, ceiling_server.pid if ceiling_server else 0,
                                       backends))
