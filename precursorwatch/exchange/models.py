@@ -113,10 +113,14 @@ class Notification(Base):
     superseded_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
 
+    # In the order pages read them (newest first, then by id): a page reads its own rows and
+    # stops, with no sort of the authority's whole history, whatever the planner knows.
     __table_args__ = (UniqueConstraint("thread_id", "version"),
-                      Index("ix_notification_created", "created_at"),
-                      Index("ix_notification_exporter_created", "exporter_id", "created_at"),
-                      Index("ix_notification_importer_created", "importer_id", "created_at"))
+                      Index("ix_notification_created", created_at.desc(), id),
+                      Index("ix_notification_exporter_created", exporter_id, created_at.desc(),
+                            id),
+                      Index("ix_notification_importer_created", importer_id, created_at.desc(),
+                            id))
 
 
 class NotificationTransit(Base):
@@ -152,7 +156,7 @@ class Incident(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
     shared_with_all: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     verdict_name: Mapped[str] = mapped_column(String(16))
     body: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True, deferred_group="content")
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True,
@@ -162,6 +166,9 @@ class Incident(Base):
     signature: Mapped[str] = mapped_column(String(100))
     canon: Mapped[str] = mapped_column(String(16), default=JCS)
     rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
+
+    # In the order pages read them (see `Notification`).
+    __table_args__ = (Index("ix_incident_created_at", created_at.desc(), id),)
 
 
 class IncidentShare(Base):
@@ -268,7 +275,7 @@ class Permit(Base):
     exporter_country: Mapped[str] = mapped_column(String(2), index=True)
     valid_from: Mapped[dt.date] = mapped_column(Date())
     valid_until: Mapped[dt.date] = mapped_column(Date())
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     verdict_name: Mapped[str] = mapped_column(String(16))
     body: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True, deferred_group="content")
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True,
@@ -278,7 +285,8 @@ class Permit(Base):
     canon: Mapped[str] = mapped_column(String(16), default=JCS)
     rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
 
-    __table_args__ = (UniqueConstraint("issuer_id", "permit_number"),)
+    __table_args__ = (UniqueConstraint("issuer_id", "permit_number"),
+                      Index("ix_permit_created_at", created_at.desc(), id))
 
 
 class PermitRevocation(Base):
@@ -316,8 +324,8 @@ class Alert(Base):
     rendered: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
 
     __table_args__ = (UniqueConstraint("sender_id", "reference", name="uq_alert_sender_reference"),
-                      Index("ix_alert_sender_created", "sender_id", "created_at"),
-                      Index("ix_alert_created_at", "created_at"))
+                      Index("ix_alert_sender_created", sender_id, created_at.desc(), id),
+                      Index("ix_alert_created_at", created_at.desc(), id))
 
 
 class AlertShare(Base):
