@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from precursorwatch.exchange.errors import Unauthorized
@@ -129,9 +130,12 @@ def receipt_header(status: int) -> dict[int | str, dict[str, Any]]:
         "schema": {"type": "string", "example": "12:" + "3f" * 32}}}}}
 
 
-def served_page(items: list[str], *, limit: int, offset: int) -> Response:
-    """`{"items": [...], "limit": n, "offset": n}` around records rendered as JSON text."""
-    return served(f'{{"items":[{",".join(items)}],"limit":{limit},"offset":{offset}}}')
+def served_page(items: list[str] | list[bytes], *, limit: int, offset: int) -> Response:
+    """`{"items": [...], "limit": n, "offset": n}` around records rendered as JSON text (or
+    that text as UTF-8)."""
+    joined = b",".join(item.encode() if isinstance(item, str) else item for item in items)
+    return Response(b'{"items":[%b],"limit":%d,"offset":%d}' % (joined, limit, offset),
+                    media_type="application/json")
 
 
 ExchangeDep = Annotated[Exchange, Depends(get_exchange)]
@@ -176,12 +180,49 @@ class PathId:
                            "examples": [self.example], **described}}
 
 
-def read_openapi(*path: PathId) -> dict[str, Any]:
-    """`openapi_extra` of a read route that calls `authorized` (and `PathId.of`) itself: the
-    bearer key and the path's ids, documented as the dependencies would have them."""
+Q = TypeVar("Q", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class QueryOf(Generic[Q]):
+    """A read route's query parameters as one model, checked in the endpoint (`of`) and
+    documented through `read_openapi`, as FastAPI checks and documents them when the route
+    declares them (`Annotated[Model, Query()]`), with FastAPI's messages naming
+    `query.NAME`. FastAPI's resolution of the parameters costs a page of records about a
+    tenth of the server's CPU; one model validation costs a few microseconds."""
+
+    model: type[Q]
+
+    def of(self, request: Request) -> Q:
+        try:
+            return self.model.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            raise RequestValidationError([{**error, "loc": ("query", *error["loc"])}
+                                          for error in exc.errors(include_url=False)]
+                                         ) from None
+
+    def openapi(self) -> list[dict[str, Any]]:
+        """The parameters as FastAPI documents a query model's fields."""
+        fields = self.model.model_json_schema()["properties"]
+        documented = []
+        for name, schema in fields.items():
+            if schema.get("default", ...) is None:  # FastAPI leaves out a default of None
+                schema = {k: v for k, v in schema.items() if k != "default"}
+            described = ({"description": schema["description"]} if "description" in schema
+                         else {})
+            documented.append({"name": name, "in": "query", "required": False, **described,
+                               "schema": schema})
+        return documented
+
+
+def read_openapi(*path: PathId, query: QueryOf[Any] | None = None) -> dict[str, Any]:
+    """`openapi_extra` of a read route that calls `authorized` (and `PathId.of`,
+    `QueryOf.of`) itself: the bearer key, the path's ids and the query's parameters,
+    documented as FastAPI would have them."""
     extra: dict[str, Any] = {"security": [{bearer.scheme_name: []}]}
-    if path:
-        extra["parameters"] = [p.openapi() for p in path]
+    parameters = [p.openapi() for p in path] + (query.openapi() if query else [])
+    if parameters:
+        extra["parameters"] = parameters
     return extra
 
 

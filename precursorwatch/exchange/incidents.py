@@ -88,7 +88,8 @@ _ONE_INCIDENT_SERVED = _INCIDENTS_SERVED.where(Incident.id == RECORD_ID)
 
 @cache
 def _incident_page(by_notification: bool) -> Select[str]:
-    query = _INCIDENTS_SERVED
+    # The ids only: what they serve comes from `Exchange.served_copies`.
+    query = Scope.incidents_statement().with_only_columns(Incident.id)
     if by_notification:
         query = query.where(exists().where(and_(
             IncidentNotification.incident_id == Incident.id,
@@ -106,11 +107,19 @@ def list_incidents(ex: Exchange, caller: Caller, *, notification_id: str | None 
                    ) -> list[str]:
     """A page of incidents, newest first, each as JSON text; `notification_id` keeps those
     linked to that notification."""
+    return [served.decode() for served in incident_page(
+        ex, caller, notification_id=notification_id, limit=limit, offset=offset, count=count)]
+
+
+def incident_page(ex: Exchange, caller: Caller, *, notification_id: str | None = None,
+                  limit: int = 100, offset: int = 0, count: Count | None = None
+                  ) -> list[bytes]:
+    """`list_incidents` as UTF-8, as the API sends it."""
     params = {**Scope(caller).params, "notification_id": notification_id, "limit": limit,
               "offset": offset}
     query = _incident_page(notification_id is not None)
-    return [row[0] for row in ex.page(query, params, count,
-                                      "found.page_at DESC, found.page_id")]
+    rows = ex.page(query, params, count, "found.page_at DESC, found.page_id")
+    return ex.served_copies(Incident).of(ex, [row[0] for row in rows])
 
 
 def get_incident(ex: Exchange, caller: Caller, incident_id: str,

@@ -46,6 +46,7 @@ from precursorwatch.exchange.records import (
     response_document,
     when,
     with_status,
+    with_status_utf8,
 )
 from precursorwatch.exchange.schemas import NotificationIn, ResponseIn, Status, date_problems
 from precursorwatch.exchange.scope import CALLER, NOTIFICATION_VISIBLE, RECORD_ID, Caller, Scope
@@ -93,7 +94,10 @@ _ONE_SERVED = _served_columns(Scope.notifications_statement()).where(
 @cache
 def _list_statement(direction: Direction | None, by_status: bool, by_thread: bool,
                     by_deadline: bool = False) -> Select[*tuple[Any, ...]]:
-    query = _served_columns(Scope.notifications_statement())
+    # What a read serves but the stored rendering, which comes from `Exchange.served_copies`.
+    query = Scope.notifications_statement().with_only_columns(
+        Notification.status, Notification.superseded_by, Notification.answer,
+        Notification.reply_deadline)
     if direction == "outgoing":
         query = query.where(Notification.exporter_id == CALLER)
     elif direction == "incoming":
@@ -286,12 +290,26 @@ def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | N
     """A page of notifications, newest first (`by_deadline`: soonest reply deadline first,
     as an inbox of what to answer is read), each as JSON text; `thread_id` keeps the
     versions of one notified shipment."""
+    return [served.decode() for served in notification_page(
+        ex, caller, direction=direction, status=status, thread_id=thread_id, limit=limit,
+        offset=offset, count=count, by_deadline=by_deadline)]
+
+
+def notification_page(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
+                      status: Status | None = None, thread_id: str | None = None,
+                      limit: int = 100, offset: int = 0, count: Count | None = None,
+                      by_deadline: bool = False) -> list[bytes]:
+    """`list_notifications` as UTF-8, as the API sends it."""
     now = ex.now()
     params = {**Scope(caller).params, "now": now, "status": status, "thread_id": thread_id,
               "limit": limit, "offset": offset}
     query = _list_statement(direction, status is not None, thread_id is not None, by_deadline)
     rows = ex.page(query, params, count, _PAGE_ORDER[by_deadline])
-    return [_served(row, now) for row in rows]
+    rendered = ex.served_copies(Notification).of(ex, [row[-1] for row in rows])  # page_id
+    return [with_status_utf8(text, status=current_status(stored, deadline, now),
+                             superseded_by=superseded_by, response=answer)
+            for text, (stored, superseded_by, answer, deadline, *_) in zip(rendered, rows,
+                                                                          strict=True)]
 
 
 _PAGE_ORDER = {False: "found.page_at DESC, found.page_id", True: "found.page_at, found.page_id"}

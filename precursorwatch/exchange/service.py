@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
@@ -61,6 +61,36 @@ class SubstanceChecker(Protocol):
                     jurisdictions: Sequence[str] | None = None) -> list[Verdict]: ...
 
 
+class ServedCopies:
+    """Served copies (`rendered`, the JSON a read serves) of one kind of signed record, by
+    id, as pages read them. A signed record's served copy never changes once written (what
+    changes later, such as a notification's status and answer, has columns of its own that
+    every read reads), so a page of records seen before reads only their ids and those
+    columns: a few bytes a row instead of JSON of about 5 KB that PostgreSQL would decompress
+    and send and the service decode. Bounded: past `limit` entries, the oldest go first."""
+
+    def __init__(self, model: type[Any], limit: int = 2048) -> None:
+        self._statement = select(model.id, model.rendered).where(
+            model.id.in_(bindparam("ids", expanding=True)))
+        self._copies: dict[str, bytes] = {}
+        self._limit = limit
+
+    def of(self, ex: Exchange, ids: Sequence[str]) -> list[bytes]:
+        """The served copy of each record as UTF-8, in the order of `ids` (records the caller
+        may read: `ids` come from a scoped read); those not kept yet are read in one
+        statement."""
+        copies = self._copies
+        found = {i: copies.get(i) for i in ids}
+        missing = [i for i, text in found.items() if text is None]
+        if missing:
+            for record_id, text in ex.rows(self._statement, {"ids": missing}):
+                found[record_id] = copy = text.encode()
+                while len(copies) >= self._limit:  # a dict keeps insertion order
+                    copies.pop(next(iter(copies)), None)
+                copies[record_id] = copy
+        return [found[i] for i in ids]  # type: ignore[misc]
+
+
 def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -83,6 +113,7 @@ class Exchange:
         self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._check_lock = threading.Lock()
         self._codes = CodeCache(engine)
+        self._copies: dict[type[Any], ServedCopies] = {}
         # SQLite allows one writer; queueing writers here avoids "database is locked" under load.
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
@@ -126,6 +157,14 @@ class Exchange:
         if count is None:
             return self.rows(statement, params)
         return self.read(lambda connection: count.page(connection, statement, params, order))
+
+    def served_copies(self, model: type[Any]) -> ServedCopies:
+        """The served copies of one kind of signed record (a model with `id` and `rendered`)
+        kept for pages (`ServedCopies`)."""
+        copies = self._copies.get(model)
+        if copies is None:
+            copies = self._copies.setdefault(model, ServedCopies(model))
+        return copies
 
     def one(self, statement: Executable, params: dict[str, Any], count: Count | None,
             missing: Callable[[], Exception]) -> tuple[Any, ...]:

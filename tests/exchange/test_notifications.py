@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -363,3 +364,60 @@ def test_signed_writes_wait_for_the_database_twice(client: TestClient, authoriti
     new = client.get(f"/v1/notifications/{corrected.json()['id']}", headers=mx).json()
     assert (old["status"], old["superseded_by"]) == ("superseded", corrected.json()["id"])
     assert new == answered.json()
+
+
+def test_pages_serve_what_happened_since_their_records_were_kept(
+        client: TestClient, authorities: Any, clock: Clock, app: FastAPI) -> None:
+    """A page keeps the served copies of the records it reads (`ServedCopies`) and reads
+    their status, correction and answer every time: a page read after an answer, a
+    correction, an expiry or an incident shows each, byte for byte as the single reads
+    serve the same records."""
+    def page(path: str) -> list[dict[str, Any]]:
+        response = client.get(path, headers=authorities.headers("MX"))
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        for item in items:  # as the record's own read serves it
+            single = client.get(f"{path.split('?')[0]}/{item['id']}",
+                                headers=authorities.headers("MX"))
+            assert single.json() == item
+        return items
+
+    answered, corrected, waiting = (send(client, authorities) for _ in range(3))
+    first = page("/v1/notifications?limit=10")
+    assert [n["status"] for n in first] == ["sent"] * 3
+    assert len(app.state.exchange.served_copies(Notification)._copies) >= 3  # kept
+    client.post(f"/v1/notifications/{answered['id']}/response",
+                json={"decision": "objection", "reason": "no import licence"},
+                headers=authorities.headers("MX"))
+    newer = client.post(f"/v1/notifications/{corrected['id']}/corrections",
+                        json=notification(quantity=7), headers=authorities.headers("CN"))
+    assert newer.status_code == 201, newer.text
+    later = {n["id"]: n for n in page("/v1/notifications?limit=10")}
+    assert later[answered["id"]]["status"] == "objection"
+    assert later[answered["id"]]["response"]["reason"] == "no import licence"
+    assert later[corrected["id"]]["status"] == "superseded"
+    assert later[corrected["id"]]["superseded_by"] == newer.json()["id"]
+    assert later[waiting["id"]]["status"] == "sent"
+    clock.advance(days=30)
+    expired = {n["id"]: n for n in page("/v1/notifications?limit=10")}
+    assert expired[waiting["id"]]["status"] == "expired"
+    assert expired[answered["id"]]["status"] == "objection"
+
+    reported = [client.post("/v1/incidents", json=incident(shared_with=["MX"]),
+                            headers=authorities.headers("CN")).json() for _ in range(2)]
+    assert {i["id"] for i in page("/v1/incidents?limit=2")} == {r["id"] for r in reported}
+
+
+def test_served_copies_stay_within_their_bound(client: TestClient, authorities: Any,
+                                               app: FastAPI) -> None:
+    from precursorwatch.exchange.service import ServedCopies
+
+    ex = app.state.exchange
+    sent = [send(client, authorities)["id"] for _ in range(5)]
+    copies = ServedCopies(Notification, limit=2)
+    served = copies.of(ex, sent)
+    assert len(copies._copies) == 2 and len(served) == 5
+    again = copies.of(ex, list(reversed(sent)))
+    assert again == list(reversed(served))  # those let go are read again
+    for record_id, text in zip(sent, served, strict=True):
+        assert json.loads(text)["id"] == record_id

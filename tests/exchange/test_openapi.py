@@ -3,17 +3,20 @@ schemathesis against /openapi.json finds no server error."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import schemathesis
 from exchange_helpers import incident, notification
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter
 from schemathesis import GenerationMode
 
+from precursorwatch.exchange.app import validation_message
+from precursorwatch.exchange.routers import incidents as incident_routes
+from precursorwatch.exchange.routers import notifications as notification_routes
 from precursorwatch.exchange.routers.alerts import AlertOut, AlertPage, RuleStatsOut
 from precursorwatch.exchange.routers.permits import PermitOut, PermitPage, VerificationOut
 from precursorwatch.exchange.schemas import (
@@ -195,3 +198,44 @@ def test_reads_checked_in_their_endpoint_are_documented_as_the_others(
             {"HTTPBearer": []}]
     for page in ("/v1/notifications", "/v1/incidents"):
         assert paths[page]["get"]["security"] == [{"HTTPBearer": []}]
+
+
+# The pages' queries declared in the routes' signatures, as FastAPI would check them itself.
+_PAGES_AS_FASTAPI_CHECKS_THEM = FastAPI()
+
+
+@_PAGES_AS_FASTAPI_CHECKS_THEM.get("/v1/notifications")
+def _notification_page(q: Annotated[notification_routes.PageQuery, Query()]) -> None: ...
+
+
+@_PAGES_AS_FASTAPI_CHECKS_THEM.get("/v1/incidents")
+def _incident_page(q: Annotated[incident_routes.PageQuery, Query()]) -> None: ...
+
+
+def test_pages_checked_in_their_endpoint_document_and_refuse_as_fastapi_would(
+        client: TestClient, authorities: Any) -> None:
+    """The pages check their query in the endpoint (`QueryOf`): the page documents each
+    parameter exactly as FastAPI documents the same model declared in a route's signature, and
+    a bad value gets the message FastAPI's own check gives, naming `query.NAME`."""
+    ours = client.get("/openapi.json").json()["paths"]
+    fastapis = TestClient(_PAGES_AS_FASTAPI_CHECKS_THEM)
+    expected = fastapis.get("/openapi.json").json()["paths"]
+    for page in ("/v1/notifications", "/v1/incidents"):
+        assert ours[page]["get"]["parameters"] == expected[page]["get"]["parameters"]
+
+    for page, query in [("/v1/notifications", "limit=0"), ("/v1/notifications", "limit=abc"),
+                        ("/v1/notifications", "direction=sideways&status=lost"),
+                        ("/v1/notifications", "thread_id=ABC&offset=-1&limit=501"),
+                        ("/v1/incidents", "notification_id=x&offset=1000001"),
+                        ("/v1/incidents", "limit=2&limit=1.5")]:
+        want = fastapis.get(f"{page}?{query}")
+        assert want.status_code == 422, query
+        got = client.get(f"{page}?{query}", headers=authorities.headers("MX"))
+        assert got.status_code == 422, query
+        assert got.json()["error"]["message"] == validation_message(want.json()["detail"])
+        assert "query." in got.json()["error"]["message"]
+    # A good query, and a bad key before a bad query, as everywhere else.
+    assert client.get("/v1/incidents?limit=2&offset=0&unknown=1",
+                      headers=authorities.headers("MX")).status_code == 200
+    assert client.get("/v1/notifications?limit=0",
+                      headers={"Authorization": "Bearer nope"}).status_code == 401

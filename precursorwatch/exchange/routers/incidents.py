@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from precursorwatch.exchange import incidents
 from precursorwatch.exchange.deps import (
@@ -16,7 +17,7 @@ from precursorwatch.exchange.deps import (
     CallerDep,
     ExchangeDep,
     PathId,
-    ReadAuthDep,
+    QueryOf,
     authorized,
     read_openapi,
     receipt_header,
@@ -54,21 +55,29 @@ async def report(exchange: ExchangeDep, auth: AuthDep,
         status_code=201)
 
 
+class PageQuery(BaseModel):
+    """The query of `GET /v1/incidents`."""
+
+    notification_id: Annotated[str | None, Field(
+        pattern=UUID_PATTERN, examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
+        description="Only incidents linked to this notification.")] = None
+    limit: Annotated[int, Field(ge=1, le=500, examples=[50])] = 100
+    offset: Annotated[int, Field(ge=0, le=1_000_000, examples=[0])] = 0
+
+
+PAGE_QUERY = QueryOf(PageQuery)
+
+
 @router.get("", response_model=IncidentPage, summary="List incidents shared with you",
-            openapi_extra=read_openapi())
-async def list_(auth: ReadAuthDep,
-                notification_id: Annotated[str | None, Query(
-                    pattern=UUID_PATTERN,
-                    examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
-                    description="Only incidents linked to this notification.")] = None,
-                limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
-                offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
-                ) -> Response:
+            openapi_extra=read_openapi(query=PAGE_QUERY))
+async def list_(request: Request) -> Response:
     """Incidents you reported, shared with you by name, or shared with all; newest first."""
-    items = await auth.read(lambda caller, count: incidents.list_incidents(
-        auth.exchange, caller, notification_id=notification_id, limit=limit, offset=offset,
-        count=count))
-    return served_page(items, limit=limit, offset=offset)
+    auth = await authorized(request)  # before the query: a bad key is 401 whatever it asks
+    q = PAGE_QUERY.of(request)
+    items = await auth.read(lambda caller, count: incidents.incident_page(
+        auth.exchange, caller, notification_id=q.notification_id, limit=q.limit,
+        offset=q.offset, count=count))
+    return served_page(items, limit=q.limit, offset=q.offset)
 
 
 @router.get("/{incident_id}", response_model=IncidentOut, responses=NOT_FOUND,

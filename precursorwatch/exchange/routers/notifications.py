@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from precursorwatch.exchange import notifications
 from precursorwatch.exchange.deps import (
@@ -16,7 +17,7 @@ from precursorwatch.exchange.deps import (
     CallerDep,
     ExchangeDep,
     PathId,
-    ReadAuthDep,
+    QueryOf,
     authorized,
     error_doc,
     read_openapi,
@@ -75,27 +76,35 @@ async def send(exchange: ExchangeDep, auth: AuthDep,
         status_code=201)
 
 
+class PageQuery(BaseModel):
+    """The query of `GET /v1/notifications`."""
+
+    direction: Annotated[notifications.Direction | None, Field(
+        description="outgoing: you exported; incoming: you import; transit: you are a "
+                    "transit authority.", examples=["incoming"])] = None
+    status: Annotated[Status | None, Field(examples=["sent"])] = None
+    thread_id: Annotated[str | None, Field(
+        pattern=UUID_PATTERN, examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
+        description="Only the versions of one notified shipment (its first version's id), "
+                    "newest first.")] = None
+    limit: Annotated[int, Field(ge=1, le=500, examples=[50])] = 100
+    offset: Annotated[int, Field(ge=0, le=1_000_000, examples=[0])] = 0
+
+
+PAGE_QUERY = QueryOf(PageQuery)
+
+
 @router.get("", response_model=NotificationPage, summary="List notifications you are party to",
-            openapi_extra=read_openapi())
-async def list_(auth: ReadAuthDep,
-                direction: Annotated[notifications.Direction | None, Query(
-                    description="outgoing: you exported; incoming: you import; transit: you are a "
-                                "transit authority.", examples=["incoming"])] = None,
-                status: Annotated[Status | None, Query(examples=["sent"])] = None,
-                thread_id: Annotated[str | None, Query(
-                    pattern=UUID_PATTERN, examples=["2f1c6a55-8d0e-4c8e-9d1a-6a0b9e1f2a3b"],
-                    description="Only the versions of one notified shipment (its first version's "
-                                "id), newest first.")] = None,
-                limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
-                offset: Annotated[int, Query(ge=0, le=1_000_000, examples=[0])] = 0,
-                ) -> Response:
+            openapi_extra=read_openapi(query=PAGE_QUERY))
+async def list_(request: Request) -> Response:
     """Newest first. Deadlines are applied on read: an unanswered notification past its
     deadline is listed as `expired`."""
-    exchange = auth.exchange
-    items = await auth.read(lambda caller, count: notifications.list_notifications(
-        exchange, caller, direction=direction, status=status, thread_id=thread_id, limit=limit,
-        offset=offset, count=count))
-    return served_page(items, limit=limit, offset=offset)
+    auth = await authorized(request)  # before the query: a bad key is 401 whatever it asks
+    q = PAGE_QUERY.of(request)
+    items = await auth.read(lambda caller, count: notifications.notification_page(
+        auth.exchange, caller, direction=q.direction, status=q.status, thread_id=q.thread_id,
+        limit=q.limit, offset=q.offset, count=count))
+    return served_page(items, limit=q.limit, offset=q.offset)
 
 
 @router.get("/{notification_id}", response_model=NotificationOut, responses=NOT_FOUND,
