@@ -133,9 +133,13 @@ def receipt_header(status: int) -> dict[int | str, dict[str, Any]]:
 def served_page(items: list[str] | list[bytes], *, limit: int, offset: int) -> Response:
     """`{"items": [...], "limit": n, "offset": n}` around records rendered as JSON text (or
     that text as UTF-8)."""
-    joined = b",".join(item.encode() if isinstance(item, str) else item for item in items)
-    return Response(b'{"items":[%b],"limit":%d,"offset":%d}' % (joined, limit, offset),
-                    media_type="application/json")
+    parts = [b'{"items":[']
+    for item in items:
+        parts += (item.encode() if isinstance(item, str) else item, b",")
+    if items:
+        parts.pop()
+    parts.append(b'],"limit":%d,"offset":%d}' % (limit, offset))
+    return Response(b"".join(parts), media_type="application/json")  # copied once
 
 
 ExchangeDep = Annotated[Exchange, Depends(get_exchange)]
