@@ -15,10 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from precursorwatch.exchange.errors import Unauthorized
 from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
-from precursorwatch.exchange.limits import Count, RateLimits
+from precursorwatch.exchange.limits import Count, RateLimits, SharedRateLimits
 from precursorwatch.exchange.schemas import ErrorBody
 from precursorwatch.exchange.scope import Caller, KnownKeys, identify, key_hash
-from precursorwatch.exchange.service import Exchange
+from precursorwatch.exchange.service import Exchange, ScopedRead
 from precursorwatch.exchange.signed import Written
 
 T = TypeVar("T")
@@ -75,6 +75,27 @@ class Credentials:
         except Unauthorized:
             self.keys.forget(self.hashed_key)
             raise
+
+
+    async def rows(self, read: Callable[[Caller], ScopedRead]) -> list[tuple[Any, ...]]:
+        """The rows of the caller's `read`, the request counted against its key. On
+        PostgreSQL, with the key known, in the statement that counts the request, run on the
+        event loop (`db.AsyncReads`); else through the engine in the thread pool."""
+        exchange, known = self.exchange, self.known
+        reads = exchange.async_reads
+        if (self.counted is None and known is not None and reads is not None
+                and isinstance(self.limits, SharedRateLimits)):
+            scoped = read(known)
+            counted = self.limits.page_with_count(self.hashed_key, scoped.statement,
+                                                  scoped.params, scoped.order)
+            found = await reads.rows(counted.sql, counted.params)
+            if found is not None:
+                try:
+                    return counted.rows(found)
+                except Unauthorized:
+                    self.keys.forget(self.hashed_key)
+                    raise
+        return await self.read(lambda caller, count: exchange.scoped(read(caller), count))
 
 
 async def authorized(request: Request) -> Credentials:

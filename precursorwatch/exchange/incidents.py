@@ -6,6 +6,7 @@ may read. Each is a signed record of its reporter's audit chain, served as signe
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -27,6 +28,7 @@ from precursorwatch.exchange.service import (
     NAMED,
     Exchange,
     Named,
+    ScopedRead,
     authority_by_code,
     named,
     screen_parties,
@@ -115,19 +117,47 @@ def incident_page(ex: Exchange, caller: Caller, *, notification_id: str | None =
                   limit: int = 100, offset: int = 0, count: Count | None = None
                   ) -> list[bytes]:
     """`list_incidents` as UTF-8, as the API sends it."""
+    rows = ex.scoped(page_read(caller, notification_id=notification_id, limit=limit,
+                               offset=offset), count)
+    return page_items(ex, rows)
+
+
+def page_read(caller: Caller, *, notification_id: str | None = None, limit: int = 100,
+              offset: int = 0) -> ScopedRead:
+    """`incident_page`'s read, to run on any connection (`deps.Credentials.rows`)."""
     params = {**Scope(caller).params, "notification_id": notification_id, "limit": limit,
               "offset": offset}
-    query = _incident_page(notification_id is not None)
-    rows = ex.page(query, params, count, "found.page_at DESC, found.page_id")
+    return ScopedRead(_incident_page(notification_id is not None), params,
+                      "found.page_at DESC, found.page_id")
+
+
+def page_items(ex: Exchange, rows: Sequence[Sequence[Any]]) -> list[bytes]:
+    """The incidents `page_read` found, as served, in UTF-8 (the served copies not kept yet
+    are read: `ServedCopies`)."""
     return ex.served_copies(Incident).of(ex, [row[0] for row in rows])
+
+
+def kept_page_items(ex: Exchange, rows: Sequence[Sequence[Any]]) -> list[bytes] | None:
+    """`page_items` if every served copy is kept already, else None: no I/O."""
+    return ex.served_copies(Incident).kept([row[0] for row in rows])
 
 
 def get_incident(ex: Exchange, caller: Caller, incident_id: str,
                  count: Count | None = None) -> str:
     """The incident as JSON text (`IncidentOut`)."""
-    row = ex.one(_ONE_INCIDENT_SERVED, {**Scope(caller).params, "record_id": incident_id},
-                 count, lambda: Scope.no_incident(incident_id))
-    found: str = row[0]
+    return served_one(ex.scoped(one_read(caller, incident_id), count), incident_id)
+
+
+def one_read(caller: Caller, incident_id: str) -> ScopedRead:
+    """`get_incident`'s read, to run on any connection (`deps.Credentials.rows`)."""
+    return ScopedRead(_ONE_INCIDENT_SERVED, {**Scope(caller).params, "record_id": incident_id})
+
+
+def served_one(rows: Sequence[Sequence[Any]], incident_id: str) -> str:
+    """What `one_read` found, as served; 404 if nothing."""
+    if not rows:
+        raise Scope.no_incident(incident_id)
+    found: str = rows[0][0]
     return found
 
 

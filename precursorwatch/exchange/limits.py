@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, String, bindparam, select, text
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -190,15 +191,39 @@ class SharedRateLimits:
         the rows. A join does not keep the order of the rows it joins, so `order` says it
         again over the page's columns (`ORDER BY` of the statement's column names, as
         `found.name`; empty for a read of one record)."""
-        counting, counted_params, now = self.counting(key_hash, alone=_autocommit(connection))
-        compiled = driver_sql(statement, connection.dialect)
-        sql = _with_record(driver_sql(counting, connection.dialect), compiled, order)
+        page = self.page_with_count(key_hash, statement, params, order,
+                                    alone=_autocommit(connection))
         raw = connection.connection.driver_connection
-        rows = raw.execute(sql, {**counted_params,  # type: ignore[union-attr]
-                                 **compiled.construct_params(params)}).fetchall()
+        return page.rows(raw.execute(page.sql, page.params).fetchall())  # type: ignore[union-attr]
+
+    def page_with_count(self, key_hash: str, statement: Executable, params: dict[str, Any],
+                        order: str, *, alone: bool = True) -> CountedPage:
+        """`look_up_page`'s statement, to run on any PostgreSQL connection (also one of
+        `db.AsyncReads`), and what checks its rows."""
+        counting, counted_params, now = self.counting(key_hash, alone=alone)
+        compiled = driver_sql(statement, _POSTGRESQL)
+        return CountedPage(_with_record(driver_sql(counting, _POSTGRESQL), compiled, order),
+                           {**counted_params, **compiled.construct_params(params)}, self, now)
+
+
+@dataclass(frozen=True)
+class CountedPage:
+    """A read with its count in one statement (`SharedRateLimits.page_with_count`)."""
+
+    sql: str
+    params: dict[str, Any]
+    limits: SharedRateLimits
+    now: float
+
+    def rows(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The read's rows, once the key is found live (401) and within its rate (429)."""
         row = live(rows[0] if rows else None)
-        self.within(row, now)
+        self.limits.within(row, self.now)
         return [tuple(r[_FOUND + 1:]) for r in rows if r[_FOUND] is not None]
+
+
+# The dialect of the exchange's engines (psycopg 3), which `driver_sql` compiles for.
+_POSTGRESQL = PGDialect_psycopg()
 
 
 # `_LOOK_UP_AND_COUNT` with a read of records beside the holder's row: each record's columns

@@ -53,6 +53,7 @@ from precursorwatch.exchange.scope import CALLER, NOTIFICATION_VISIBLE, RECORD_I
 from precursorwatch.exchange.service import (
     NAMED,
     Exchange,
+    ScopedRead,
     authority_by_code,
     named,
     screen_parties,
@@ -277,10 +278,20 @@ def _one(session: Session, scope: Scope, notification_id: str
 def get_notification(ex: Exchange, caller: Caller, notification_id: str,
                      count: Count | None = None) -> str:
     """The notification as JSON text (`NotificationOut`): one indexed look-up of its row."""
-    params = {**Scope(caller).params, "record_id": notification_id}
-    row = ex.one(_ONE_SERVED, params, count,
-                 lambda: Scope.no_notification(notification_id))
-    return _served(row, ex.now())
+    rows = ex.scoped(one_read(caller, notification_id), count)
+    return served_one(rows, notification_id, ex.now())
+
+
+def one_read(caller: Caller, notification_id: str) -> ScopedRead:
+    """`get_notification`'s read, to run on any connection (`deps.Credentials.rows`)."""
+    return ScopedRead(_ONE_SERVED, {**Scope(caller).params, "record_id": notification_id})
+
+
+def served_one(rows: Sequence[Sequence[Any]], notification_id: str, now: dt.datetime) -> str:
+    """What `one_read` found, as served; 404 if nothing."""
+    if not rows:
+        raise Scope.no_notification(notification_id)
+    return _served(rows[0], now)
 
 
 def list_notifications(ex: Exchange, caller: Caller, *, direction: Direction | None = None,
@@ -301,11 +312,38 @@ def notification_page(ex: Exchange, caller: Caller, *, direction: Direction | No
                       by_deadline: bool = False) -> list[bytes]:
     """`list_notifications` as UTF-8, as the API sends it."""
     now = ex.now()
+    rows = ex.scoped(page_read(caller, direction=direction, status=status, thread_id=thread_id,
+                               limit=limit, offset=offset, by_deadline=by_deadline, now=now),
+                     count)
+    return page_items(ex, rows, now)
+
+
+def page_read(caller: Caller, *, direction: Direction | None = None,
+              status: Status | None = None, thread_id: str | None = None, limit: int = 100,
+              offset: int = 0, by_deadline: bool = False, now: dt.datetime) -> ScopedRead:
+    """`notification_page`'s read, to run on any connection (`deps.Credentials.rows`)."""
     params = {**Scope(caller).params, "now": now, "status": status, "thread_id": thread_id,
               "limit": limit, "offset": offset}
-    query = _list_statement(direction, status is not None, thread_id is not None, by_deadline)
-    rows = ex.page(query, params, count, _PAGE_ORDER[by_deadline])
-    rendered = ex.served_copies(Notification).of(ex, [row[-1] for row in rows])  # page_id
+    return ScopedRead(
+        _list_statement(direction, status is not None, thread_id is not None, by_deadline),
+        params, _PAGE_ORDER[by_deadline])
+
+
+def page_items(ex: Exchange, rows: Sequence[Sequence[Any]], now: dt.datetime) -> list[bytes]:
+    """The notifications `page_read` found, as served, in UTF-8 (the served copies not kept
+    yet are read: `ServedCopies`)."""
+    return _items(ex.served_copies(Notification).of(ex, [row[-1] for row in rows]), rows, now)
+
+
+def kept_page_items(ex: Exchange, rows: Sequence[Sequence[Any]], now: dt.datetime
+                    ) -> list[bytes] | None:
+    """`page_items` if every served copy is kept already, else None: no I/O."""
+    rendered = ex.served_copies(Notification).kept([row[-1] for row in rows])
+    return None if rendered is None else _items(rendered, rows, now)
+
+
+def _items(rendered: list[bytes], rows: Sequence[Sequence[Any]], now: dt.datetime
+           ) -> list[bytes]:
     return [with_status_utf8(text, status=current_status(stored, deadline, now),
                              superseded_by=superseded_by, response=answer)
             for text, (stored, superseded_by, answer, deadline, *_) in zip(rendered, rows,

@@ -17,6 +17,7 @@ import logging
 import select as select_io
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol, TypeVar
 
@@ -27,7 +28,13 @@ from sqlalchemy.sql import Executable
 
 from precursorwatch.detect.verdict import Verdict
 from precursorwatch.exchange import audit
-from precursorwatch.exchange.db import Batch, DirectBatch, PipelineBatch, session_factory
+from precursorwatch.exchange.db import (
+    AsyncReads,
+    Batch,
+    DirectBatch,
+    PipelineBatch,
+    session_factory,
+)
 from precursorwatch.exchange.errors import Conflict, Invalid
 from precursorwatch.exchange.limits import Count
 from precursorwatch.exchange.models import Authority
@@ -61,6 +68,17 @@ class SubstanceChecker(Protocol):
                     jurisdictions: Sequence[str] | None = None) -> list[Verdict]: ...
 
 
+@dataclass(frozen=True)
+class ScopedRead:
+    """A read of records for one caller, built apart from running it: a statement scoped to
+    the caller (`Scope`), its parameters, and for a page its order over the statement's column
+    names (`limits.SharedRateLimits.look_up_page`; empty for one record)."""
+
+    statement: Executable
+    params: dict[str, Any]
+    order: str = ""
+
+
 class ServedCopies:
     """Served copies (`rendered`, the JSON a read serves) of one kind of signed record, by
     id, as pages read them. A signed record's served copy never changes once written (what
@@ -74,6 +92,12 @@ class ServedCopies:
             model.id.in_(bindparam("ids", expanding=True)))
         self._copies: dict[str, bytes] = {}
         self._limit = limit
+
+    def kept(self, ids: Sequence[str]) -> list[bytes] | None:
+        """The served copies of `ids` if every one is kept, else None (no I/O)."""
+        copies = self._copies
+        found = [copies.get(i) for i in ids]
+        return None if None in found else found  # type: ignore[return-value]
 
     def of(self, ex: Exchange, ids: Sequence[str]) -> list[bytes]:
         """The served copy of each record as UTF-8, in the order of `ids` (records the caller
@@ -114,6 +138,8 @@ class Exchange:
         self._check_lock = threading.Lock()
         self._codes = CodeCache(engine)
         self._copies: dict[type[Any], ServedCopies] = {}
+        # PostgreSQL: reads of one statement on the event loop (closed with the engine).
+        self.async_reads = AsyncReads.of(engine)
         # SQLite allows one writer; queueing writers here avoids "database is locked" under load.
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
@@ -165,6 +191,10 @@ class Exchange:
         if copies is None:
             copies = self._copies.setdefault(model, ServedCopies(model))
         return copies
+
+    def scoped(self, read: ScopedRead, count: Count | None) -> list[tuple[Any, ...]]:
+        """The rows of `read` (`page`)."""
+        return self.page(read.statement, read.params, count, read.order)
 
     def one(self, statement: Executable, params: dict[str, Any], count: Count | None,
             missing: Callable[[], Exception]) -> tuple[Any, ...]:

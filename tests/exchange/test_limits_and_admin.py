@@ -355,3 +355,54 @@ def test_records_are_stored_compressed_with_lz4_on_postgresql(
     got = client.get(f"/v1/notifications/{sent.json()['id']}", headers=authorities.headers("MX"))
     assert got.json()["verdict"] == sent.json()["verdict"]
     assert all(r.ok for r in verify_audit(engine))
+
+
+def test_reads_on_the_event_loop_survive_dropped_and_busy_connections(
+        app: Any, client: TestClient, authorities: Any, database: Any,
+        engine: Engine) -> None:
+    """On PostgreSQL a read with a known key runs on the event loop, on connections of its
+    own (`db.AsyncReads`). When the database drops them, the next read still answers; when all
+    are in use, reads go through the engine; an unreachable database is 503 as for the
+    engine's reads; disposing of the engine closes them."""
+    if database.kind != "postgresql":
+        pytest.skip("SQLite reads go through the engine only")
+    reads = app.state.exchange.async_reads
+    sent = client.post("/v1/notifications", json=notification(),
+                       headers=authorities.headers("CN")).json()
+    mx = authorities.headers("MX")
+
+    def read() -> Any:
+        return client.get(f"/v1/notifications/{sent['id']}", headers=mx)
+
+    for _ in range(3):  # the first read looks the key up through the engine
+        assert read().status_code == 200
+    assert reads._idle, "the reads with a known key ran on connections of their own"
+    with psycopg.connect(database.url.replace("+psycopg", ""), autocommit=True) as admin:
+        for connection in reads._idle:
+            admin.execute("SELECT pg_terminate_backend(%s, 10000)",
+                          (connection.info.backend_pid,))
+    dropped = read()
+    assert dropped.status_code == 200 and dropped.json()["id"] == sent["id"]
+    page = client.get("/v1/notifications?limit=5", headers=mx)
+    assert [n["id"] for n in page.json()["items"]] == [sent["id"]]
+
+    reads._size, idle = 0, list(reads._idle)  # all in use: the engine's connections serve
+    reads._idle.clear()
+    assert read().status_code == 200 and not reads._idle
+    reads._size, reads._idle[:] = 10, idle
+
+    reachable, reads._conninfo = reads._conninfo, "host=127.0.0.1 port=9 dbname=x user=x"
+    with psycopg.connect(database.url.replace("+psycopg", ""), autocommit=True) as admin:
+        for connection in reads._idle:
+            admin.execute("SELECT pg_terminate_backend(%s, 10000)",
+                          (connection.info.backend_pid,))
+    down = read()
+    assert down.status_code == 503 and down.headers["Retry-After"] == "1"
+    assert down.json()["error"]["code"] == "database_unavailable"
+
+    reads._conninfo = reachable
+    assert read().status_code == 200
+    kept = list(reads._idle)
+    assert kept and not any(c.closed for c in kept)
+    engine.dispose()
+    assert not reads._idle and all(c.closed for c in kept)

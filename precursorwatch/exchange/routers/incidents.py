@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from precursorwatch.exchange import incidents
 from precursorwatch.exchange.deps import (
@@ -74,9 +75,12 @@ async def list_(request: Request) -> Response:
     """Incidents you reported, shared with you by name, or shared with all; newest first."""
     auth = await authorized(request)  # before the query: a bad key is 401 whatever it asks
     q = PAGE_QUERY.of(request)
-    items = await auth.read(lambda caller, count: incidents.incident_page(
-        auth.exchange, caller, notification_id=q.notification_id, limit=q.limit,
-        offset=q.offset, count=count))
+    exchange = auth.exchange
+    rows = await auth.rows(lambda caller: incidents.page_read(
+        caller, notification_id=q.notification_id, limit=q.limit, offset=q.offset))
+    items = incidents.kept_page_items(exchange, rows)
+    if items is None:  # records not seen yet: their served copies are read
+        items = await run_in_threadpool(incidents.page_items, exchange, rows)
     return served_page(items, limit=q.limit, offset=q.offset)
 
 
@@ -86,8 +90,8 @@ async def read(request: Request) -> Response:
     """404 unless you reported it or it was shared with you."""
     auth = await authorized(request)  # before the id: a bad key is 401 whatever the path
     incident_id = READ_ID.of(request)
-    return served(await auth.read(
-        lambda caller, count: incidents.get_incident(auth.exchange, caller, incident_id, count)))
+    rows = await auth.rows(lambda caller: incidents.one_read(caller, incident_id))
+    return served(incidents.served_one(rows, incident_id))
 
 
 @router.get("/{incident_id}/signed", response_model=SignedRecord, responses=NOT_FOUND,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from precursorwatch.exchange import notifications
 from precursorwatch.exchange.deps import (
@@ -101,9 +102,14 @@ async def list_(request: Request) -> Response:
     deadline is listed as `expired`."""
     auth = await authorized(request)  # before the query: a bad key is 401 whatever it asks
     q = PAGE_QUERY.of(request)
-    items = await auth.read(lambda caller, count: notifications.notification_page(
-        auth.exchange, caller, direction=q.direction, status=q.status, thread_id=q.thread_id,
-        limit=q.limit, offset=q.offset, count=count))
+    exchange = auth.exchange
+    now = exchange.now()
+    rows = await auth.rows(lambda caller: notifications.page_read(
+        caller, direction=q.direction, status=q.status, thread_id=q.thread_id, limit=q.limit,
+        offset=q.offset, now=now))
+    items = notifications.kept_page_items(exchange, rows, now)
+    if items is None:  # records not seen yet: their served copies are read
+        items = await run_in_threadpool(notifications.page_items, exchange, rows, now)
     return served_page(items, limit=q.limit, offset=q.offset)
 
 
@@ -113,9 +119,8 @@ async def read(request: Request) -> Response:
     """Only for the exporting, importing and transit authorities; 404 for anyone else."""
     auth = await authorized(request)  # before the id: a bad key is 401 whatever the path
     notification_id = READ_ID.of(request)
-    return served(await auth.read(
-        lambda caller, count: notifications.get_notification(auth.exchange, caller, notification_id,
-                                                       count)))
+    rows = await auth.rows(lambda caller: notifications.one_read(caller, notification_id))
+    return served(notifications.served_one(rows, notification_id, auth.exchange.now()))
 
 
 @router.get("/{notification_id}/signed", response_model=SignedRecord, responses=NOT_FOUND,
