@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import select as select_io
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -154,18 +155,26 @@ class Batch(Protocol):
     def sync(self) -> None: ...
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
 class PipelineBatch:
     """A `Batch` on a psycopg connection in pipeline mode; `checks` run once after the next
-    sync (what a statement queued early decides, such as a key's rate count)."""
+    sync (what a statement queued early decides, such as a key's rate count). On an async
+    connection, `wait` is SQLAlchemy's `await_only`: the batch then runs in a greenlet on
+    the event loop (`Exchange.on_loop`), its code the same as on a connection of the engine."""
 
-    def __init__(self, raw: Any, pipeline: Any, dialect: Dialect) -> None:
+    def __init__(self, raw: Any, pipeline: Any, dialect: Dialect,
+                 wait: Callable[[Any], Any] = _as_is) -> None:
         self._raw = raw
         self._pipeline = pipeline
         self._dialect = dialect
+        self._wait = wait
         self.checks: list[Callable[[], None]] = []
 
     def command(self, sql: bytes) -> None:
-        self._raw.execute(sql)
+        self._wait(self._raw.execute(sql))
 
     def end_segment(self) -> None:
         """End the implicit transaction of what is queued so far without waiting for it: the
@@ -173,18 +182,18 @@ class PipelineBatch:
         `sync()` would also wait for the results, a round trip)."""
         enqueue = getattr(self._pipeline, "_enqueue_sync", None)
         if enqueue is None:
-            self._pipeline.sync()
+            self._wait(self._pipeline.sync())
         else:
             enqueue()
 
     def query(self, statement: Executable, params: dict[str, Any]) -> Rows:
         compiled = driver_sql(statement, self._dialect)
         cursor = self._raw.cursor()
-        cursor.execute(compiled.string, driver_params(compiled, params))
+        self._wait(cursor.execute(compiled.string, driver_params(compiled, params)))
         processors = _result_processors(compiled, self._dialect)
 
         def fetch() -> list[tuple[Any, ...]]:
-            rows = cursor.fetchall()
+            rows = self._wait(cursor.fetchall())
             if not any(processors):
                 return list(rows)
             return [tuple(p(v) if p else v for p, v in zip(processors, row, strict=True))
@@ -198,12 +207,13 @@ class PipelineBatch:
         compiled = driver_sql(statement, self._dialect)
         cursor = self._raw.cursor()
         if len(params) == 1:
-            cursor.execute(compiled.string, driver_params(compiled, params[0]))
+            self._wait(cursor.execute(compiled.string, driver_params(compiled, params[0])))
         else:
-            cursor.executemany(compiled.string, [driver_params(compiled, p) for p in params])
+            self._wait(cursor.executemany(compiled.string,
+                                          [driver_params(compiled, p) for p in params]))
 
     def sync(self) -> None:
-        self._pipeline.sync()
+        self._wait(self._pipeline.sync())
         checks, self.checks = self.checks, []
         for check in checks:
             check()
@@ -238,6 +248,16 @@ class DirectBatch:
 
 
 # -- reads on the event loop -------------------------------------------------------------------
+def dropped(raw: Any) -> bool:
+    """Whether the server closed this idle connection: it has something to read (the
+    server's last word, or the end of the stream), when nothing is due."""
+    try:
+        readable, _, _ = select_io.select([raw.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class AsyncReads:
     """Single-statement reads of PostgreSQL run on the event loop, on connections of their own
     (made as the engine makes its own, at most `size` in use per process). A read through the
@@ -274,34 +294,68 @@ class AsyncReads:
         import psycopg
         from sqlalchemy.exc import OperationalError
 
-        if not self._idle and self._in_use >= self._size:
+        connection = await self.acquire()
+        if connection is None:
             return None
-        self._in_use += 1
-        connection = self._idle.pop() if self._idle else None
+        done = False
         try:
             for attempt in (1, 2):
                 try:
-                    if connection is None:
-                        connection = await psycopg.AsyncConnection.connect(
-                            self._conninfo, autocommit=True)
                     rows: list[tuple[Any, ...]] = await (
                         await connection.execute(sql, params)).fetchall()
-                    break
+                    done = True
+                    return rows
                 except psycopg.OperationalError as exc:
-                    if connection is not None:
-                        connection.pgconn.finish()
-                        connection = None
+                    connection.pgconn.finish()
                     if attempt == 2:  # as the engine's reads report a lost database
                         raise OperationalError("read", None, exc,
                                                connection_invalidated=True) from exc
-        except BaseException:  # cancelled mid-read, or an error: its state is unknown
-            if connection is not None:
-                connection.pgconn.finish()
-            raise
+                    connection = await self._connect()
+            raise AssertionError("unreachable")
         finally:
+            self.release(connection, reuse=done)
+
+    async def acquire(self) -> Any:
+        """A connection (autocommit) for one task, or None if every one is in use; give it
+        back with `release`. A new one is made when none is idle; a database that cannot be
+        reached is 503, as for the engine's connections."""
+        if not self._idle and self._in_use >= self._size:
+            return None
+        self._in_use += 1
+        while self._idle:  # one the database dropped meanwhile is replaced (see `dropped`)
+            connection = self._idle.pop()
+            if not dropped(connection):
+                return connection
+            connection.pgconn.finish()
+        try:
+            return await self._connect()
+        except BaseException:
             self._in_use -= 1
-        self._idle.append(connection)
-        return rows
+            raise
+
+    async def _connect(self) -> Any:
+        import psycopg
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise OperationalError("connect", None, exc, connection_invalidated=True) from exc
+
+    def release(self, connection: Any, *, reuse: bool) -> None:
+        """Give back a connection of `acquire`. One whose task failed or was cancelled is
+        closed unless it is idle, outside any transaction and pipeline: its state is not
+        known otherwise."""
+        import psycopg
+
+        self._in_use -= 1
+        if (reuse or (not connection.closed
+                      and connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+                      and connection.pgconn.pipeline_status == 0)):
+            if not connection.closed:
+                self._idle.append(connection)
+        else:
+            connection.pgconn.finish()
 
     def close(self) -> None:
         while self._idle:

@@ -18,7 +18,7 @@ from precursorwatch.exchange.http import MAX_HEAD_BYTES, MAX_HEADERS
 from precursorwatch.exchange.limits import Count, RateLimits, SharedRateLimits
 from precursorwatch.exchange.schemas import ErrorBody
 from precursorwatch.exchange.scope import Caller, KnownKeys, identify, key_hash
-from precursorwatch.exchange.service import Exchange, ScopedRead
+from precursorwatch.exchange.service import NOT_RUN, Exchange, ScopedRead
 from precursorwatch.exchange.signed import Written
 
 T = TypeVar("T")
@@ -76,6 +76,24 @@ class Credentials:
             self.keys.forget(self.hashed_key)
             raise
 
+
+    async def write(self, work: Callable[[Caller, Count | None], T], *,
+                    on_loop: bool = True) -> T:
+        """As `read`, for a signed write: on PostgreSQL, with the key known and `on_loop`
+        (the write blocks on nothing but its batch), run on the event loop
+        (`Exchange.on_loop`); else in the thread pool."""
+        exchange, known = self.exchange, self.known
+        if (on_loop and self.counted is None and known is not None
+                and isinstance(self.limits, SharedRateLimits)):
+            count = Count(self.limits, self.hashed_key)
+            try:
+                done = await exchange.on_loop(lambda: work(known, count))
+            except Unauthorized:
+                self.keys.forget(self.hashed_key)
+                raise
+            if done is not NOT_RUN:
+                return done
+        return await self.read(work)
 
     async def rows(self, read: Callable[[Caller], ScopedRead]) -> list[tuple[Any, ...]]:
         """The rows of the caller's `read`, the request counted against its key. On

@@ -76,3 +76,36 @@ def test_two_corrections_at_once_make_one_new_version(live_server: LiveServer,
             assert sorted([first.status_code, second.status_code]) == [201, 409]
             loser = first if first.status_code == 409 else second
             assert loser.json()["error"]["code"] == "notification_superseded", loser.text
+
+
+def test_writes_at_once_on_the_event_loop_keep_one_chain_and_one_answer(
+        live_server: LiveServer, authorities: Any, app: Any) -> None:
+    """On PostgreSQL a write whose key is known and whose substance was checked already runs
+    on the event loop (`Exchange.on_loop`): eight sends at once by one authority all land in
+    its one audit chain, and six answers at once to one notification give one answer."""
+    if app.state.exchange.async_reads is None:
+        return  # SQLite: every write runs in the thread pool (covered above)
+    cn, mx = authorities.headers("CN"), authorities.headers("MX")
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        for key in (cn, mx):  # known keys from here on
+            assert http.get("/v1/authorities", headers=key).status_code == 200
+        first = http.post("/v1/notifications", json=notification(), headers=cn)
+        assert first.status_code == 201
+        assert app.state.exchange.verdict_kept(notification()["substance"])
+        sends = _race(live_server.url, [("/v1/notifications", notification(quantity=q), cn)
+                                        for q in range(1, 9)])
+        assert [s.status_code for s in sends] == [201] * 8, [s.text for s in sends]
+        receipts = sorted(int(s.headers["Audit-Receipt"].split(":")[0]) for s in sends)
+        assert receipts == list(range(receipts[0], receipts[0] + 8))  # one chain, no fork
+        nid = sends[0].json()["id"]
+        answers = _race(live_server.url, [
+            (f"/v1/notifications/{nid}/response", {"decision": decision, "reason": "licence"},
+             mx)
+            for decision in ("no_objection", "objection") * 3])
+        assert sorted(a.status_code for a in answers) == [200] + [409] * 5
+        winner = next(a for a in answers if a.status_code == 200).json()["status"]
+        assert http.get(f"/v1/notifications/{nid}", headers=mx).json()["status"] == winner
+        for key in (cn, mx):
+            report = http.get("/v1/audit/verify", headers=key).json()
+            assert report["ok"], report
+    assert app.state.exchange.async_reads._idle, "the writes ran on connections of the loop"

@@ -51,9 +51,9 @@ async def report(exchange: ExchangeDep, auth: AuthDep,
     substance is checked like a notification's (an unidentified one is kept, with the verdict
     `unresolved` and its reason: seized material is not always known); `notification_ids`
     link notifications you are party to. Signed with the caller's key."""
-    return written(await auth.read(
-        lambda caller, count: incidents.report_incident(exchange, caller, data, count=count)),
-        status_code=201)
+    return written(await auth.write(  # on the event loop unless OPSIN may run (as `send`)
+        lambda caller, count: incidents.report_incident(exchange, caller, data, count=count),
+        on_loop=exchange.verdict_kept(data.substance)), status_code=201)
 
 
 class PageQuery(BaseModel):

@@ -72,8 +72,11 @@ async def send(exchange: ExchangeDep, auth: AuthDep,
     verdict and its evidence are stored with the record, which is signed with the caller's key.
     A substance that cannot be identified is refused (422 `unidentified_substance`, with the
     reason). The reply deadline is set by the importing authority's reply period."""
-    return written(await auth.read(
-        lambda caller, count: notifications.send_notification(exchange, caller, data, count=count)),
+    # On the event loop unless something in it may block: a substance not checked yet today
+    # (OPSIN), or a cited permit (read apart from the write's batch).
+    return written(await auth.write(
+        lambda caller, count: notifications.send_notification(exchange, caller, data, count=count),
+        on_loop=data.permit is None and exchange.verdict_kept(data.substance)),
         status_code=201)
 
 
@@ -150,7 +153,7 @@ async def respond(exchange: ExchangeDep, auth: AuthDep, notification_id: RecordI
                   ) -> Response:
     """`no_objection` or `objection` (with a reason), signed with the caller's key. Only while
     the notification is `sent`: not after its deadline, an answer, or a correction."""
-    return written(await auth.read(lambda caller, count: notifications.answer_notification(
+    return written(await auth.write(lambda caller, count: notifications.answer_notification(
         exchange, caller, notification_id, data, count=count)))
 
 
