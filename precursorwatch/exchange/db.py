@@ -258,15 +258,16 @@ def dropped(raw: Any) -> bool:
     return bool(readable)
 
 
-class AsyncReads:
-    """Single-statement reads of PostgreSQL run on the event loop, on connections of their own
-    (made as the engine makes its own, at most `size` in use per process). A read through the
-    engine runs in the thread pool, and the hop there and back costs a short read about a
-    third of the server's CPU; here the read waits for the database as the event loop waits
-    for a client. A read that finds every connection in use gets None, and the caller reads
-    through the engine instead. A connection that fails is closed, never reused; one the
-    database dropped (a restart) is replaced and the read sent again, which is safe as reads
-    change nothing but the request's count."""
+class LoopConnections:
+    """PostgreSQL connections used on the event loop (psycopg's async connections, made as
+    the engine makes its own, at most `size` in use per process): single-statement reads
+    (`rows`), and signed writes run in a greenlet (`Exchange.on_loop`). Through the engine,
+    a read or write runs in the thread pool, and the hop there and back costs a short read
+    about a third of the server's CPU; here it waits for the database as the event loop waits
+    for a client. A task that finds every connection in use gets None, and runs through the
+    engine instead. A connection whose task failed is closed unless its state is clean; one
+    the database dropped (a restart) is replaced before use, and a read that loses its
+    connection is sent again, which is safe as reads change nothing but the request's count."""
 
     def __init__(self, conninfo: str, size: int = 10) -> None:
         self._conninfo = conninfo
@@ -275,7 +276,7 @@ class AsyncReads:
         self._in_use = 0
 
     @classmethod
-    def of(cls, engine: Engine) -> AsyncReads | None:
+    def of(cls, engine: Engine) -> LoopConnections | None:
         """Reads made as `engine`'s connections are (host, database, schema, options); None
         for SQLite."""
         if engine.dialect.name != "postgresql":

@@ -199,7 +199,7 @@ class SharedRateLimits:
     def page_with_count(self, key_hash: str, statement: Executable, params: dict[str, Any],
                         order: str, *, alone: bool = True) -> CountedPage:
         """`look_up_page`'s statement, to run on any PostgreSQL connection (also one of
-        `db.AsyncReads`), and what checks its rows."""
+        `db.LoopConnections`), and what checks its rows."""
         counting, counted_params, now = self.counting(key_hash, alone=alone)
         compiled = driver_sql(statement, _POSTGRESQL)
         return CountedPage(_with_record(driver_sql(counting, _POSTGRESQL), compiled, order),

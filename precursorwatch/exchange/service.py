@@ -30,9 +30,9 @@ from sqlalchemy.sql import Executable
 from precursorwatch.detect.verdict import Verdict
 from precursorwatch.exchange import audit
 from precursorwatch.exchange.db import (
-    AsyncReads,
     Batch,
     DirectBatch,
+    LoopConnections,
     PipelineBatch,
     dropped,
     session_factory,
@@ -141,8 +141,9 @@ class Exchange:
         self._codes = CodeCache(engine)
         self._copies: dict[type[Any], ServedCopies] = {}
         self._verdicts: dict[tuple[str, dt.date], dict[str, Any]] = {}
-        # PostgreSQL: reads of one statement on the event loop (closed with the engine).
-        self.async_reads = AsyncReads.of(engine)
+        # PostgreSQL: connections for reads and writes on the event loop (closed with the
+        # engine).
+        self.loop_connections = LoopConnections.of(engine)
         # SQLite allows one writer; queueing writers here avoids "database is locked" under load.
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
@@ -284,7 +285,7 @@ class Exchange:
 
     @contextlib.contextmanager
     def _loop_pipelined(self, raw: Any, count: Count | None) -> Iterator[Batch]:
-        """`_pipelined` on an async connection of `async_reads`, in a greenlet on the event
+        """`_pipelined` on an async connection of `loop_connections`, in a greenlet on the event
         loop (`on_loop`): the same statements and round trips, each wait handed to the loop."""
         import psycopg
         from sqlalchemy.util import await_only
@@ -318,13 +319,13 @@ class Exchange:
 
     async def on_loop(self, work: Callable[[], T]) -> T | NotRun:
         """Run `work`, a write that may block only on its batch (`batch`), in a greenlet on
-        the event loop, its batch on an async connection of `async_reads`: no hop to the
+        the event loop, its batch on an async connection of `loop_connections`: no hop to the
         thread pool and back, and no contention of threads for the interpreter, which cost a
-        signed write a fifth of its CPU and more as writes overlap. `NOT_RUN` if no
+        signed write a quarter of its CPU with eight at once. `NOT_RUN` if no
         connection is free (run it in the thread pool then)."""
         from sqlalchemy.util import greenlet_spawn
 
-        reads = self.async_reads
+        reads = self.loop_connections
         connection = None if reads is None else await reads.acquire()
         if reads is None or connection is None:
             return NOT_RUN

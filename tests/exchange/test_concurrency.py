@@ -83,7 +83,7 @@ def test_writes_at_once_on_the_event_loop_keep_one_chain_and_one_answer(
     """On PostgreSQL a write whose key is known and whose substance was checked already runs
     on the event loop (`Exchange.on_loop`): eight sends at once by one authority all land in
     its one audit chain, and six answers at once to one notification give one answer."""
-    if app.state.exchange.async_reads is None:
+    if app.state.exchange.loop_connections is None:
         return  # SQLite: every write runs in the thread pool (covered above)
     cn, mx = authorities.headers("CN"), authorities.headers("MX")
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
@@ -108,4 +108,4 @@ def test_writes_at_once_on_the_event_loop_keep_one_chain_and_one_answer(
         for key in (cn, mx):
             report = http.get("/v1/audit/verify", headers=key).json()
             assert report["ok"], report
-    assert app.state.exchange.async_reads._idle, "the writes ran on connections of the loop"
+    assert app.state.exchange.loop_connections._idle, "the writes ran on connections of the loop"

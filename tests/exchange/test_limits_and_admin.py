@@ -308,7 +308,7 @@ def test_writes_survive_a_dropped_database_connection(
     us = authorities.headers("US")
     for _ in range(2):  # the second, its substance checked already, runs on the event loop
         assert client.post("/v1/incidents", json=incident(), headers=us).status_code == 201
-    reads = app.state.exchange.async_reads
+    reads = app.state.exchange.loop_connections
     assert reads._idle, "a write on the event loop left its connection for the next"
     drop_pooled_connections(app.state.exchange.engine, database)
     drop_connections([c.info.backend_pid for c in reads._idle], database)
@@ -373,12 +373,12 @@ def test_reads_on_the_event_loop_survive_dropped_and_busy_connections(
         app: Any, client: TestClient, authorities: Any, database: Any,
         engine: Engine) -> None:
     """On PostgreSQL a read with a known key runs on the event loop, on connections of its
-    own (`db.AsyncReads`). When the database drops them, the next read still answers; when all
+    own (`db.LoopConnections`). When the database drops them, the next read still answers; when all
     are in use, reads go through the engine; an unreachable database is 503 as for the
     engine's reads; disposing of the engine closes them."""
     if database.kind != "postgresql":
         pytest.skip("SQLite reads go through the engine only")
-    reads = app.state.exchange.async_reads
+    reads = app.state.exchange.loop_connections
     sent = client.post("/v1/notifications", json=notification(),
                        headers=authorities.headers("CN")).json()
     mx = authorities.headers("MX")
