@@ -418,3 +418,40 @@ def test_reads_on_the_event_loop_survive_dropped_and_busy_connections(
     assert kept and not any(c.closed for c in kept)
     engine.dispose()
     assert not reads._idle and all(c.closed for c in kept)
+
+
+def test_a_read_cancelled_on_the_event_loop_does_not_leave_its_connection_for_the_next(
+        engine: Engine, database: Any) -> None:
+    """A read on the event loop whose task is cancelled mid-statement (its client gone)
+    leaves no connection behind that the next task could not use: psycopg cancels the
+    statement on the server, and the connection is kept only if it is idle again (else it is
+    closed); the count of those in use goes back to zero."""
+    import asyncio
+
+    from precursorwatch.exchange.db import LoopConnections
+
+    if database.kind != "postgresql":
+        pytest.skip("SQLite reads go through the engine only")
+    loop_connections = LoopConnections.of(engine)
+    assert loop_connections is not None
+
+    async def scenario() -> None:
+        assert await loop_connections.rows("SELECT 1", {}) == [(1,)]
+        kept = list(loop_connections._idle)
+        assert len(kept) == 1 and loop_connections._in_use == 0
+        slow = asyncio.create_task(loop_connections.rows("SELECT pg_sleep(5)", {}))
+        await asyncio.sleep(0.3)  # the statement is running on the kept connection
+        assert loop_connections._in_use == 1 and not loop_connections._idle
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        assert loop_connections._in_use == 0
+        for connection in loop_connections._idle:  # kept only when clean
+            assert connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert kept[0].closed or loop_connections._idle == kept
+        assert await loop_connections.rows("SELECT 2", {}) == [(2,)]  # the next read is served
+        assert await loop_connections.rows("SELECT pg_backend_pid() > 0", {}) == [(True,)]
+
+    asyncio.run(scenario())
+    engine.dispose()
+    assert not loop_connections._idle
