@@ -247,7 +247,7 @@ class DirectBatch:
             check()
 
 
-# -- reads on the event loop -------------------------------------------------------------------
+# -- connections used on the event loop ---------------------------------------------------------
 def dropped(raw: Any) -> bool:
     """Whether the server closed this idle connection: it has something to read (the
     server's last word, or the end of the stream), when nothing is due."""
@@ -285,9 +285,9 @@ class LoopConnections:
 
         with engine.connect() as connection:
             info = connection.connection.driver_connection.info  # type: ignore[union-attr]
-            reads = cls(make_conninfo(info.dsn, password=info.password))
-        event.listen(engine, "engine_disposed", lambda _engine: reads.close())
-        return reads
+            connections = cls(make_conninfo(info.dsn, password=info.password))
+        event.listen(engine, "engine_disposed", lambda _engine: connections.close())
+        return connections
 
     async def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]] | None:
         """The rows of one statement (psycopg's `%(name)s` parameters), or None if every
@@ -298,23 +298,18 @@ class LoopConnections:
         connection = await self.acquire()
         if connection is None:
             return None
-        done = False
         try:
-            for attempt in (1, 2):
-                try:
-                    rows: list[tuple[Any, ...]] = await (
-                        await connection.execute(sql, params)).fetchall()
-                    done = True
-                    return rows
-                except psycopg.OperationalError as exc:
-                    connection.pgconn.finish()
-                    if attempt == 2:  # as the engine's reads report a lost database
-                        raise OperationalError("read", None, exc,
-                                               connection_invalidated=True) from exc
-                    connection = await self._connect()
-            raise AssertionError("unreachable")
+            try:
+                return await (await connection.execute(sql, params)).fetchall()
+            except psycopg.OperationalError:  # dropped since `acquire` looked: once more
+                connection.pgconn.finish()
+                connection = await self._connect()
+            try:
+                return await (await connection.execute(sql, params)).fetchall()
+            except psycopg.OperationalError as exc:  # as the engine's reads report it
+                raise OperationalError("read", None, exc, connection_invalidated=True) from exc
         finally:
-            self.release(connection, reuse=done)
+            self.release(connection)
 
     async def acquire(self) -> Any:
         """A connection (autocommit) for one task, or None if every one is in use; give it
@@ -343,18 +338,17 @@ class LoopConnections:
         except psycopg.OperationalError as exc:
             raise OperationalError("connect", None, exc, connection_invalidated=True) from exc
 
-    def release(self, connection: Any, *, reuse: bool) -> None:
-        """Give back a connection of `acquire`. One whose task failed or was cancelled is
-        closed unless it is idle, outside any transaction and pipeline: its state is not
-        known otherwise."""
+    def release(self, connection: Any) -> None:
+        """Give back a connection of `acquire`. It is kept only if it is idle, outside any
+        transaction and pipeline (a task that failed or was cancelled may have left it
+        otherwise), else closed."""
         import psycopg
 
         self._in_use -= 1
-        if (reuse or (not connection.closed
-                      and connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-                      and connection.pgconn.pipeline_status == 0)):
-            if not connection.closed:
-                self._idle.append(connection)
+        if (not connection.closed
+                and connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+                and connection.pgconn.pipeline_status == 0):
+            self._idle.append(connection)
         else:
             connection.pgconn.finish()
 

@@ -259,19 +259,8 @@ class Exchange:
             raw = connection.connection.driver_connection
             try:
                 with raw.pipeline() as pipeline:  # type: ignore[union-attr]
-                    batch = PipelineBatch(raw, pipeline, connection.dialect)
-                    if count is not None:
-                        # A statement of its own, committed at once: the count is kept
-                        # whatever the write does, and its row is not held until the
-                        # write commits (the key's reads would wait for it).
-                        batch.checks.append(count.queue(batch))
-                        batch.end_segment()
-                    batch.command(b"BEGIN")
-                    yield batch
-                    if batch.checks:  # nothing is committed before the key is checked
-                        batch.sync()
-                    batch.command(b"COMMIT")
-                    batch.sync()
+                    yield from _transaction(PipelineBatch(raw, pipeline, connection.dialect),
+                                            count)
             except psycopg.IntegrityError as exc:
                 raise Conflict(_RACED) from exc
             except psycopg.OperationalError as exc:
@@ -294,16 +283,8 @@ class Exchange:
             entered = raw.pipeline()  # an async context manager of the pipeline
             pipeline = await_only(entered.__aenter__())
             try:
-                batch = PipelineBatch(raw, pipeline, self.engine.dialect, wait=await_only)
-                if count is not None:
-                    batch.checks.append(count.queue(batch))
-                    batch.end_segment()
-                batch.command(b"BEGIN")
-                yield batch
-                if batch.checks:
-                    batch.sync()
-                batch.command(b"COMMIT")
-                batch.sync()
+                yield from _transaction(
+                    PipelineBatch(raw, pipeline, self.engine.dialect, wait=await_only), count)
             except BaseException as exc:
                 await_only(entered.__aexit__(type(exc), exc, exc.__traceback__))
                 raise
@@ -325,17 +306,15 @@ class Exchange:
         connection is free (run it in the thread pool then)."""
         from sqlalchemy.util import greenlet_spawn
 
-        reads = self.loop_connections
-        connection = None if reads is None else await reads.acquire()
-        if reads is None or connection is None:
+        connections = self.loop_connections
+        connection = None if connections is None else await connections.acquire()
+        if connections is None or connection is None:
             return NOT_RUN
-        done = False
         try:
             result: T = await greenlet_spawn(_with_loop_connection, connection, work)
-            done = True
             return result
         finally:
-            reads.release(connection, reuse=done)
+            connections.release(connection)
 
     @contextlib.contextmanager
     def _live_connection(self) -> Iterator[Connection]:
@@ -380,7 +359,6 @@ class Exchange:
         new identifier may run OPSIN for a while)."""
         return (identifier, dt.date.today()) in self._verdicts
 
-
     def check_many(self, identifiers: Sequence[str], *, as_of: dt.date,
                    jurisdictions: Sequence[str] | None) -> list[dict[str, Any]]:
         """Contract 1 verdicts in input order; jurisdiction codes must be known (see
@@ -400,6 +378,24 @@ NOT_RUN = NotRun.NOT_RUN
 _LOOP_CONNECTION: ContextVar[Any] = ContextVar("loop_connection", default=None)
 
 
+def _transaction(batch: PipelineBatch, count: Count | None) -> Iterator[Batch]:
+    """A write's transaction on a pipelined connection, around the write (the one `yield`):
+    BEGIN and COMMIT go with the statements, costing no round trip of their own, and the
+    request's count ahead of them."""
+    if count is not None:
+        # A statement of its own, committed at once: the count is kept whatever the write
+        # does, and its row is not held until the write commits (the key's reads would wait
+        # for it).
+        batch.checks.append(count.queue(batch))
+        batch.end_segment()
+    batch.command(b"BEGIN")
+    yield batch
+    if batch.checks:  # nothing is committed before the key is checked
+        batch.sync()
+    batch.command(b"COMMIT")
+    batch.sync()
+
+
 def _with_loop_connection(connection: Any, work: Callable[[], T]) -> T:
     token = _LOOP_CONNECTION.set(connection)
     try:
@@ -409,8 +405,6 @@ def _with_loop_connection(connection: Any, work: Callable[[], T]) -> T:
 
 
 _POOL_SIZE = 20  # the most connections an engine of `db.make_engine` holds
-
-
 
 
 # Two writers raced for the same answer or chain link: the loser is told so.
