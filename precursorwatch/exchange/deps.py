@@ -115,6 +115,14 @@ class Credentials:
         return await self.read(lambda caller, count: exchange.scoped(read(caller), count))
 
 
+async def served_copies(exchange: Exchange, model: type[Any], ids: list[str]) -> list[bytes]:
+    """`Exchange.served_copies` of `ids` for a page: those kept already at no I/O, else read
+    in the thread pool (records not seen yet)."""
+    copies = exchange.served_copies(model)
+    kept = copies.kept(ids)
+    return kept if kept is not None else await run_in_threadpool(copies.of, exchange, ids)
+
+
 async def authorized(request: Request) -> Credentials:
     """The caller's `Credentials`, for an endpoint to call itself: a read route resolves them
     so rather than through FastAPI's dependency chain (`AuthDep`), whose resolution costs

@@ -89,16 +89,16 @@ _ONE_INCIDENT_SERVED = _INCIDENTS_SERVED.where(Incident.id == RECORD_ID)
 
 
 @cache
-def _incident_page(by_notification: bool) -> Select[str]:
-    # The ids only: what they serve comes from `Exchange.served_copies`.
-    query = Scope.incidents_statement().with_only_columns(Incident.id)
+def _incident_page(by_notification: bool) -> Select[*tuple[Any, ...]]:
+    # The order's keys only: what the incidents serve comes from `Exchange.served_copies`,
+    # by `page_id`; a page read with its count says its order again over them.
+    query = Scope.incidents_statement().with_only_columns(
+        Incident.created_at.label("page_at"), Incident.id.label("page_id"))
     if by_notification:
         query = query.where(exists().where(and_(
             IncidentNotification.incident_id == Incident.id,
             IncidentNotification.notification_id == bindparam("notification_id",
                                                               type_=String()))))
-    # The order's keys again, after what is served (see `list_incidents`).
-    query = query.add_columns(Incident.created_at.label("page_at"), Incident.id.label("page_id"))
     return (query.order_by(Incident.created_at.desc(), Incident.id)
             .limit(bindparam("limit", type_=Integer()))
             .offset(bindparam("offset", type_=Integer())))
@@ -119,7 +119,7 @@ def incident_page(ex: Exchange, caller: Caller, *, notification_id: str | None =
     """`list_incidents` as UTF-8, as the API sends it."""
     rows = ex.scoped(page_read(caller, notification_id=notification_id, limit=limit,
                                offset=offset), count)
-    return page_items(ex, rows)
+    return ex.served_copies(Incident).of(ex, page_ids(rows))
 
 
 def page_read(caller: Caller, *, notification_id: str | None = None, limit: int = 100,
@@ -131,15 +131,10 @@ def page_read(caller: Caller, *, notification_id: str | None = None, limit: int 
                       "found.page_at DESC, found.page_id")
 
 
-def page_items(ex: Exchange, rows: Sequence[Sequence[Any]]) -> list[bytes]:
-    """The incidents `page_read` found, as served, in UTF-8 (the served copies not kept yet
-    are read: `ServedCopies`)."""
-    return ex.served_copies(Incident).of(ex, [row[0] for row in rows])
-
-
-def kept_page_items(ex: Exchange, rows: Sequence[Sequence[Any]]) -> list[bytes] | None:
-    """`page_items` if every served copy is kept already, else None: no I/O."""
-    return ex.served_copies(Incident).kept([row[0] for row in rows])
+def page_ids(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """The ids of the incidents `page_read` found, whose served copies are the page
+    (`Exchange.served_copies`)."""
+    return [row[-1] for row in rows]  # page_id
 
 
 def get_incident(ex: Exchange, caller: Caller, incident_id: str,

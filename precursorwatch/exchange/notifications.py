@@ -315,7 +315,7 @@ def notification_page(ex: Exchange, caller: Caller, *, direction: Direction | No
     rows = ex.scoped(page_read(caller, direction=direction, status=status, thread_id=thread_id,
                                limit=limit, offset=offset, by_deadline=by_deadline, now=now),
                      count)
-    return page_items(ex, rows, now)
+    return page_items(ex.served_copies(Notification).of(ex, page_ids(rows)), rows, now)
 
 
 def page_read(caller: Caller, *, direction: Direction | None = None,
@@ -329,21 +329,16 @@ def page_read(caller: Caller, *, direction: Direction | None = None,
         params, _PAGE_ORDER[by_deadline])
 
 
-def page_items(ex: Exchange, rows: Sequence[Sequence[Any]], now: dt.datetime) -> list[bytes]:
-    """The notifications `page_read` found, as served, in UTF-8 (the served copies not kept
-    yet are read: `ServedCopies`)."""
-    return _items(ex.served_copies(Notification).of(ex, [row[-1] for row in rows]), rows, now)
+def page_ids(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """The ids of the notifications `page_read` found, whose served copies a page joins
+    (`Exchange.served_copies`)."""
+    return [row[-1] for row in rows]  # page_id
 
 
-def kept_page_items(ex: Exchange, rows: Sequence[Sequence[Any]], now: dt.datetime
-                    ) -> list[bytes] | None:
-    """`page_items` if every served copy is kept already, else None: no I/O."""
-    rendered = ex.served_copies(Notification).kept([row[-1] for row in rows])
-    return None if rendered is None else _items(rendered, rows, now)
-
-
-def _items(rendered: list[bytes], rows: Sequence[Sequence[Any]], now: dt.datetime
-           ) -> list[bytes]:
+def page_items(rendered: Sequence[bytes], rows: Sequence[Sequence[Any]], now: dt.datetime
+               ) -> list[bytes]:
+    """The notifications `page_read` found, as served, in UTF-8, from their served copies
+    (in the order of `page_ids`) and what each row says of them now."""
     return [with_status_utf8(text, status=current_status(stored, deadline, now),
                              superseded_by=superseded_by, response=answer)
             for text, (stored, superseded_by, answer, deadline, *_) in zip(rendered, rows,

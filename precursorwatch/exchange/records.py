@@ -74,20 +74,9 @@ _TAILS: dict[str, str] = {}  # by status, for a record neither answered nor corr
 def with_status_utf8(rendered: bytes, *, status: str, superseded_by: str | None,
                      response: str | None) -> bytes:
     """`with_status` on the stored rendering as UTF-8, as a response sends it: a page joins
-    these without encoding each record's JSON text again."""
-    if superseded_by is None and response is None:
-        tail = _UTF8_TAILS.get(status)
-        if tail is None:
-            tail = with_status("{}", status=status, superseded_by=None,
-                               response=None)[1:].encode()
-            if len(_UTF8_TAILS) < 16:
-                _UTF8_TAILS[status] = tail
-        return rendered[:-1] + tail
+    these without encoding each record's JSON text again (only its short tail)."""
     return rendered[:-1] + with_status("{}", status=status, superseded_by=superseded_by,
                                        response=response)[1:].encode()
-
-
-_UTF8_TAILS: dict[str, bytes] = {}  # `_TAILS` as UTF-8, each with its leading ","
 
 
 def answer_json(decision: str, reason: str | None, by: str, at: dt.datetime,

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from precursorwatch.exchange import incidents
 from precursorwatch.exchange.deps import (
@@ -23,9 +22,11 @@ from precursorwatch.exchange.deps import (
     read_openapi,
     receipt_header,
     served,
+    served_copies,
     served_page,
     written,
 )
+from precursorwatch.exchange.models import Incident
 from precursorwatch.exchange.schemas import (
     INCIDENT_EXAMPLE,
     IncidentIn,
@@ -78,9 +79,7 @@ async def list_(request: Request) -> Response:
     exchange = auth.exchange
     rows = await auth.rows(lambda caller: incidents.page_read(
         caller, notification_id=q.notification_id, limit=q.limit, offset=q.offset))
-    items = incidents.kept_page_items(exchange, rows)
-    if items is None:  # records not seen yet: their served copies are read
-        items = await run_in_threadpool(incidents.page_items, exchange, rows)
+    items = await served_copies(exchange, Incident, incidents.page_ids(rows))
     return served_page(items, limit=q.limit, offset=q.offset)
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from precursorwatch.exchange import notifications
 from precursorwatch.exchange.deps import (
@@ -24,9 +23,11 @@ from precursorwatch.exchange.deps import (
     read_openapi,
     receipt_header,
     served,
+    served_copies,
     served_page,
     written,
 )
+from precursorwatch.exchange.models import Notification
 from precursorwatch.exchange.schemas import (
     NOTIFICATION_EXAMPLE,
     NotificationIn,
@@ -110,10 +111,9 @@ async def list_(request: Request) -> Response:
     rows = await auth.rows(lambda caller: notifications.page_read(
         caller, direction=q.direction, status=q.status, thread_id=q.thread_id, limit=q.limit,
         offset=q.offset, now=now))
-    items = notifications.kept_page_items(exchange, rows, now)
-    if items is None:  # records not seen yet: their served copies are read
-        items = await run_in_threadpool(notifications.page_items, exchange, rows, now)
-    return served_page(items, limit=q.limit, offset=q.offset)
+    rendered = await served_copies(exchange, Notification, notifications.page_ids(rows))
+    return served_page(notifications.page_items(rendered, rows, now), limit=q.limit,
+                       offset=q.offset)
 
 
 @router.get("/{notification_id}", response_model=NotificationOut, responses=NOT_FOUND,
