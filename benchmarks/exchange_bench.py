@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -499,31 +499,32 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _processes() -> Iterator[tuple[int, list[str]]]:
+    """(pid, fields of /proc/PID/stat after the name) of every process, Linux only."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            yield int(stat.parent.name), stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its direct children (uvicorn workers), Linux only."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        own, parent = int(stat.parent.name), int(fields[1])
-        if pid in (own, parent):
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return sum((int(fields[11]) + int(fields[12])) / tick for own, fields in _processes()
+               if pid in (own, int(fields[1])))
 
 
 def worker_pids(pid: int) -> list[int]:
     """The direct children of a process that are uvicorn's workers (not multiprocessing's
     resource tracker), Linux only."""
     children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for child, fields in _processes():
         try:
-            if (int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid
-                    and b"resource_tracker" not in (stat.parent / "cmdline").read_bytes()):
-                children.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
+            if (int(fields[1]) == pid
+                    and b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()):
+                children.append(child)
+        except OSError:
             continue
     return sorted(children)
 
@@ -532,27 +533,26 @@ async def accepted_by(server_port: int, client_port: int, workers: list[int]) ->
     """The worker holding the server's end of the loopback connection from `client_port`
     (0 if none has accepted it within a second), from /proc/net/tcp and the workers' file
     descriptors, Linux only."""
-    wanted = f":{server_port:04X}", f":{client_port:04X}"
+    server, client = f":{server_port:04X}", f":{client_port:04X}"
     for _ in range(100):
-        inode = ""
         for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
             fields = line.split()
-            if fields[1].endswith(wanted[0]) and fields[2].endswith(wanted[1]):
-                inode = fields[9]
-        if inode and inode != "0":
-            target = f"socket:[{inode}]"
-            for pid in workers:
-                try:
-                    fds = list(Path(f"/proc/{pid}/fd").iterdir())
-                except OSError:
-                    continue
-                for fd in fds:
-                    try:
-                        if os.readlink(fd) == target:
-                            return pid
-                    except OSError:
-                        continue
+            if fields[1].endswith(server) and fields[2].endswith(client) and fields[9] != "0":
+                owner = _holding(f"socket:[{fields[9]}]", workers)
+                if owner:
+                    return owner
         await asyncio.sleep(0.01)
+    return 0
+
+
+def _holding(target: str, pids: list[int]) -> int:
+    """The first of `pids` with a file descriptor on `target` (0 if none)."""
+    for pid in pids:
+        try:
+            if any(os.readlink(fd) == target for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return pid
+        except OSError:  # the process or one of its descriptors went meanwhile
+            continue
     return 0
 
 
