@@ -15,7 +15,7 @@ ratio holds up on a host whose load swings from one second to the next.
     .venv/bin/python benchmarks/exchange_bench.py [--db URL] [--scale 1.0] [--concurrency 16]
         [--workers 1]
     .venv/bin/python benchmarks/exchange_bench.py --serve-baseline PORT  (used by the above)
-    .venv/bin/python benchmarks/exchange_bench.py --in-process  (single reads' CPU, no HTTP)
+    .venv/bin/python benchmarks/exchange_bench.py --in-process  (reads' and writes' CPU, no HTTP)
 
 Goal on a 2-core machine: 500 requests/s on reads and 150 on signed writes, p99 under 100 ms.
 The database is a fresh schema in the given PostgreSQL database, dropped afterwards.
@@ -404,8 +404,18 @@ async def measured(port: int, ceiling_port: int, keys: dict[str, str], scale: fl
 
 async def asgi_get(app: Any, target: str, headers: list[tuple[bytes, bytes]]) -> None:
     """One GET straight through an ASGI app, as uvicorn would call it; must answer 200."""
+    await asgi_request(app, "GET", target, headers, b"", 200)
+
+
+async def asgi_request(app: Any, method: str, target: str, headers: list[tuple[bytes, bytes]],
+                       data: bytes, ok: int) -> None:
+    """One request straight through an ASGI app, as uvicorn would call it; must answer
+    `ok`."""
     path, _, query = target.partition("?")
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+    if data:
+        headers = [*headers, (b"content-type", b"application/json"),
+                   (b"content-length", str(len(data)).encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
              "scheme": "http", "path": path, "raw_path": path.encode(),
              "query_string": query.encode(),
              "root_path": "", "headers": [(b"host", b"bench"), *headers],
@@ -413,22 +423,22 @@ async def asgi_get(app: Any, target: str, headers: list[tuple[bytes, bytes]]) ->
     sent: list[Any] = []
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": data, "more_body": False}
 
     async def send(message: Any) -> None:
         sent.append(message)
 
     await app(scope, receive, send)
-    if sent[0]["status"] != 200:
-        raise SystemExit(f"{path}: {sent[0]['status']} {sent[1:]}")
+    if sent[0]["status"] != ok:
+        raise SystemExit(f"{method} {target}: {sent[0]['status']} {sent[1:]}")
 
 
 def in_process(url: str, schema: str, workdir: Path, requests: int, concurrency: int) -> None:
-    """Reads' CPU per request (one record, a page of 20), driven straight through the ASGI
-    apps in this process (the exchange's and the baseline's, 8 at once, thread pool and
-    database included, no HTTP nor client): the framework's and the service's own cost,
-    steadier than the load test's on a busy host. Each app's slice is run three times,
-    alternating."""
+    """CPU per request of reads (one record, a page of 20) and of signed writes, driven
+    straight through the ASGI apps in this process (the exchange's and the baseline's,
+    `concurrency` at once, thread pool and database included, no HTTP nor client): the
+    framework's and the service's own cost, steadier than the load test's on a busy host.
+    Each slice of reads is run three times, alternating; of writes, twice."""
     import uvloop
     from fastapi.testclient import TestClient
 
@@ -474,6 +484,39 @@ def in_process(url: str, schema: str, workdir: Path, requests: int, concurrency:
                       f"ms/request, {requests / (time.perf_counter() - wall):.0f} requests/s")
 
     uvloop.run(run())
+
+    # Signed writes: on the event loop (the substance was checked above) and, with the
+    # loop's connections taken away, in the thread pool; `concurrency` at once and one at a
+    # time. Their CPU per send shows what the hop and the threads' contention cost.
+    exchange = app.state.exchange
+    on_loop, rng = exchange.loop_connections, random.Random(2)
+    sender = [(b"authorization", f"Bearer {keys['CN']}".encode())]
+    sends = [json.dumps({**body("MX", [], rng), "substance": "acetone"}).encode()
+             for _ in range(max(50, requests // 4))]
+
+    async def sends_at_once(at_once: int) -> None:
+        queue = iter(sends)
+
+        async def worker() -> None:
+            for data in queue:
+                await asgi_request(app, "POST", "/v1/notifications", sender, data, 201)
+
+        await asyncio.gather(*(worker() for _ in range(at_once)))
+
+    async def writes() -> None:
+        for _ in range(2):
+            for where, connections in (("event loop", on_loop), ("thread pool", None)):
+                exchange.loop_connections = connections
+                for at_once in (concurrency, 1):
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    await sends_at_once(at_once)
+                    name = f"exchange: POST /v1/notifications, {where}, {at_once} at once"
+                    print(f"{name:<58} CPU "
+                          f"{(time.process_time() - cpu) / len(sends) * 1000:.3f} ms/request, "
+                          f"{len(sends) / (time.perf_counter() - wall):.0f} requests/s")
+        exchange.loop_connections = on_loop
+
+    uvloop.run(writes())
     print(f"load average {os.getloadavg()[0]:.1f}")
 
 
@@ -609,7 +652,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="also write each route's figures to FILE")
     parser.add_argument("--in-process", action="store_true",
-                        help="CPU per single read through the ASGI apps in this process")
+                        help="CPU per read and per signed write through the ASGI apps in "
+                             "this process")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
